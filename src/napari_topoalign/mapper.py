@@ -88,3 +88,376 @@ def nerve(members: list[np.ndarray], n_inputs: int) -> tuple[np.ndarray, np.ndar
     i, j, inter = i[keep], j[keep], inter[keep]
     weight = inter / (sizes[i] + sizes[j] - inter)
     return np.stack([i, j], axis=1).astype(np.int64).reshape(-1, 2), weight.astype(np.float64)
+
+
+# --------------------------------------------------------------------------- build_mapper
+
+_LENSES = ("l2norm", "pca", "density", "eccentricity")
+_COVERS = ("uniform", "balanced")
+_CLUSTERERS = ("dbscan", "single")
+_METRICS = ("euclidean", "cosine")
+_ROW_BLOCK = 1024
+_KNEE_SAMPLE = 2000
+
+
+def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
+    """Mapper graph of the rows of ``X``: lens -> overlapping 1-D cover -> clusters per cover element -> nerve.
+
+    One sparse eps-neighbourhood graph of all inputs is computed once (only pairs of inputs
+    that share a cover element, in float32 blocks, borderline pairs re-checked in float64);
+    each cover element's DBSCAN is then the connected components of its core points plus
+    border points, exactly as scikit-learn's ``DBSCAN(eps, min_samples)`` on that element's
+    inputs taken in index order. Nodes are ordered by cover element, then smallest member.
+    """
+    from .checks import as_matrix
+
+    X = as_matrix(X, "X")
+    _check_params(params)
+    n = X.shape[0]
+    lens = _lens(X, params)
+    lo, hi = _cover(lens, params)
+    Z = _working_space(X, params.metric)
+    eps = _auto_eps(Z, params) if params.eps is None else float(params.eps)
+    params = params.with_eps(eps)
+
+    order = np.argsort(lens, kind="stable")
+    sorted_lens = lens[order]
+    starts = np.searchsorted(sorted_lens, lo, side="left")
+    ends = np.searchsorted(sorted_lens, hi, side="right")
+    lipschitz = params.metric == "euclidean" and isinstance(params.lens, str) and params.lens in ("l2norm", "pca")
+    A = _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, params.metric, lipschitz)
+
+    members: list[np.ndarray] = []
+    node_interval: list[int] = []
+    for k in range(len(lo)):
+        s, e = int(starts[k]), int(ends[k])
+        if e - s < 1:
+            continue
+        labels = _cluster_element(A[s:e, s:e], order[s:e], params)
+        clusters = _split_by_label(order[s:e], labels)
+        members.extend(clusters)
+        node_interval.extend([k] * len(clusters))
+
+    covered = np.zeros(n, dtype=bool)
+    if members:
+        covered[np.concatenate(members)] = True
+    edges, weight = nerve(members, n)
+    return MapperGraph(
+        members=members,
+        edges=edges,
+        edge_weight=weight,
+        intervals=np.stack([lo, hi], axis=1),
+        node_interval=np.asarray(node_interval, dtype=np.int64),
+        lens=lens,
+        n_inputs=n,
+        uncovered=np.flatnonzero(~covered).astype(np.int64),
+        params=params,
+    )
+
+
+def _check_params(p: MapperParams) -> None:
+    from .errors import ParameterError
+
+    if isinstance(p.lens, str):
+        if p.lens not in _LENSES:
+            raise ParameterError(f"unknown lens {p.lens!r}; use one of {', '.join(_LENSES)} or an (N,) array.")
+    if p.cover not in _COVERS:
+        raise ParameterError(f"unknown cover {p.cover!r}; use one of {', '.join(_COVERS)}.")
+    if p.clusterer not in _CLUSTERERS:
+        raise ParameterError(f"unknown clusterer {p.clusterer!r}; use one of {', '.join(_CLUSTERERS)}.")
+    if p.metric not in _METRICS:
+        raise ParameterError(f"unknown metric {p.metric!r}; use one of {', '.join(_METRICS)}.")
+    if isinstance(p.n_intervals, bool) or not isinstance(p.n_intervals, (int, np.integer)) or p.n_intervals < 1:
+        raise ParameterError(f"n_intervals must be an integer >= 1, got {p.n_intervals!r}.")
+    if not isinstance(p.overlap, (int, float, np.floating, np.integer)) or not 0.0 <= float(p.overlap) < 1.0:
+        raise ParameterError(f"overlap must be a fraction in [0, 1), got {p.overlap!r}.")
+    if isinstance(p.min_samples, bool) or not isinstance(p.min_samples, (int, np.integer)) or p.min_samples < 1:
+        raise ParameterError(f"min_samples must be an integer >= 1, got {p.min_samples!r}.")
+    if p.eps is not None:
+        if not isinstance(p.eps, (int, float, np.floating, np.integer)) or not np.isfinite(p.eps) or p.eps <= 0:
+            raise ParameterError(f"eps must be a positive finite number or None (automatic), got {p.eps!r}.")
+
+
+def _working_space(X: np.ndarray, metric: str) -> np.ndarray:
+    """Rows in which squared euclidean distance decides neighbourhood: centred X, or unit rows for cosine."""
+    if metric == "cosine":
+        from .errors import InvalidValuesError
+
+        norms = np.linalg.norm(X.astype(np.float64), axis=1)
+        if (norms == 0).any():
+            raise InvalidValuesError(
+                f"{int((norms == 0).sum())} rows of X are all zero; cosine distance is undefined for them. "
+                "Drop those inputs or use metric='euclidean'."
+            )
+        return (X / norms[:, None]).astype(np.float32)
+    return (X - X.mean(axis=0, dtype=np.float64)).astype(np.float32)
+
+
+def _eps_sq(eps: float, metric: str) -> float:
+    """The threshold on squared working-space distance equivalent to ``eps`` in the metric."""
+    return 2.0 * eps if metric == "cosine" else eps * eps
+
+
+def _lens(X: np.ndarray, p: MapperParams) -> np.ndarray:
+    """The lens value of every input (float64, finite)."""
+    from .errors import InputShapeError, InvalidValuesError, ParameterError
+
+    if not isinstance(p.lens, str):
+        lens = np.asarray(p.lens)
+        if lens.ndim == 2 and lens.shape[1] == 1:
+            lens = lens[:, 0]
+        if lens.ndim != 1 or lens.shape[0] != X.shape[0]:
+            raise InputShapeError(
+                f"lens array has shape {lens.shape} but X has {X.shape[0]} inputs; pass one value per input, shape ({X.shape[0]},)."
+            )
+        if not np.issubdtype(lens.dtype, np.number) or np.iscomplexobj(lens):
+            raise InvalidValuesError(f"lens array has non-numeric values (dtype {lens.dtype}).")
+        lens = lens.astype(np.float64)
+        if not np.isfinite(lens).all():
+            raise InvalidValuesError(
+                f"lens array has {int((~np.isfinite(lens)).sum())} NaN or infinite values; every input needs a finite lens value."
+            )
+    elif p.lens == "l2norm":
+        lens = np.linalg.norm(X.astype(np.float64), axis=1)
+    elif p.lens == "pca":
+        lens = _pca_lens(X)
+    elif p.lens == "density":
+        k = max(p.min_samples, 1)
+        lens = _knn_distance(_working_space(X, p.metric), np.arange(X.shape[0]), k)
+        if p.metric == "cosine":
+            lens = lens**2 / 2.0
+    else:
+        lens = _eccentricity(X)
+    span = lens.max() - lens.min()
+    if not span > 1e-9 * max(1.0, np.abs(lens).max()):
+        raise ParameterError(
+            "the lens is constant over the inputs (e.g. l2norm of unit-normalised embeddings), so it cannot "
+            "separate them; choose lens='pca', 'density', 'eccentricity' or pass an (N,) array."
+        )
+    return lens
+
+
+def _pca_lens(X: np.ndarray) -> np.ndarray:
+    """Score on the first principal component (unit loading, sign fixed so its largest entry is positive)."""
+    Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    if X.shape[1] <= 2048:
+        _, vecs = np.linalg.eigh(Xc.T @ Xc)
+        v = vecs[:, -1]
+    else:
+        from sklearn.utils.extmath import randomized_svd
+
+        _, _, vt = randomized_svd(Xc, 1, random_state=0)
+        v = vt[0]
+    v = v * np.sign(v[np.argmax(np.abs(v))])
+    return Xc @ v
+
+
+def _eccentricity(X: np.ndarray) -> np.ndarray:
+    """Root-mean-square euclidean distance to all inputs: sqrt(||x - m||^2 + mean_j ||x_j - m||^2), m the mean.
+
+    This is the p=2 eccentricity, computed exactly without an N×N matrix.
+    """
+    Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", Xc, Xc)
+    return np.sqrt(sq + sq.mean())
+
+
+def _knn_distance(Z: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Euclidean distance from each query row of ``Z`` to its k-th nearest other row (float32 blocks)."""
+    import torch
+
+    k = min(k, Z.shape[0] - 1)
+    if k < 1:
+        return np.zeros(len(queries))
+    Zt = torch.from_numpy(Z)
+    sq = (Zt * Zt).sum(1)
+    out = []
+    for a in range(0, len(queries), _ROW_BLOCK):
+        q = torch.from_numpy(queries[a : a + _ROW_BLOCK])
+        d2 = sq[q, None] + sq[None, :] - 2.0 * (Zt[q] @ Zt.T)
+        d2[torch.arange(len(q)), q] = -1.0  # the query itself comes first and is skipped
+        vals = torch.topk(d2, k + 1, dim=1, largest=False).values[:, k]
+        out.append(vals.clamp_min(0).sqrt().double().numpy())
+    return np.concatenate(out)
+
+
+def _auto_eps(Z: np.ndarray, p: MapperParams) -> float:
+    """DBSCAN radius at the knee of the sorted k-NN distances (k = min_samples - 1 others, i.e. the core distance).
+
+    The knee is the point of the ascending curve farthest below the chord from its first to
+    its last value, after scaling both axes to [0, 1]; at most 2000 inputs (fixed seed) are
+    queried against all inputs.
+    """
+    from .errors import EmptyInputError
+
+    n = Z.shape[0]
+    if n < 2:
+        raise EmptyInputError("cannot choose eps automatically from a single input; pass eps explicitly.")
+    queries = np.arange(n)
+    if n > _KNEE_SAMPLE:
+        queries = np.sort(np.random.default_rng(0).choice(n, _KNEE_SAMPLE, replace=False))
+    d = np.sort(_knn_distance(Z, queries, max(p.min_samples - 1, 1)))
+    eps_w = _knee(d)
+    eps = eps_w**2 / 2.0 if p.metric == "cosine" else eps_w
+    if not eps > 0:
+        raise EmptyInputError(
+            "the automatic eps is 0 (too many duplicate inputs); pass eps explicitly or raise min_samples."
+        )
+    return float(eps)
+
+
+def _knee(d: np.ndarray) -> float:
+    """Value at the knee of an ascending curve (largest gap below its chord on unit-scaled axes)."""
+    span = d[-1] - d[0]
+    if len(d) < 3 or span <= 0:
+        return float(d[-1])
+    x = np.linspace(0.0, 1.0, len(d))
+    y = (d - d[0]) / span
+    return float(d[int(np.argmax(x - y))])
+
+
+def _cover(lens: np.ndarray, p: MapperParams) -> tuple[np.ndarray, np.ndarray]:
+    """Closed intervals [lo, hi] of the cover in lens units.
+
+    "uniform" places them as KeplerMapper's ``Cover(n_cubes, perc_overlap)``: centres evenly
+    from min + range/(2n) to max - range/(2n), half-width range / (2n(1 - overlap)).
+    "balanced" does the same in rank space and maps the rank bounds back to lens values.
+    """
+    n = int(p.n_intervals)
+    if p.cover == "uniform":
+        return _kepler_intervals(float(lens.min()), float(lens.max()), n, float(p.overlap))
+    s = np.sort(lens)
+    rlo, rhi = _kepler_intervals(0.0, float(len(s) - 1), n, float(p.overlap))
+    lo = s[np.clip(np.ceil(rlo - 1e-9).astype(np.int64), 0, len(s) - 1)]
+    hi = s[np.clip(np.floor(rhi + 1e-9).astype(np.int64), 0, len(s) - 1)]
+    return lo, hi
+
+
+def _kepler_intervals(vmin: float, vmax: float, n: int, overlap: float) -> tuple[np.ndarray, np.ndarray]:
+    span = vmax - vmin
+    inset = (span - (n - 1) / n * span) / 2
+    radius = span / (2 * n * (1 - overlap))
+    centres = np.linspace(vmin + inset, vmax - inset, num=n)
+    return centres - radius, centres + radius
+
+
+def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, lipschitz) -> sp.csr_matrix:
+    """Symmetric sparse graph (in lens-sorted positions) of input pairs within ``eps`` that share a cover element.
+
+    Rows are taken in blocks of lens-sorted inputs; each block is compared only with the later
+    inputs its cover elements reach (and, for a 1-Lipschitz lens, whose lens is within eps),
+    so every pair is computed once. Pairs near the threshold are re-checked in float64.
+    """
+    import torch
+
+    n = len(order)
+    # cover elements of each sorted position: first .. last (first > last: none)
+    first = np.searchsorted(hi, sorted_lens, side="left")
+    last = np.searchsorted(lo, sorted_lens, side="right") - 1
+    reach = np.where(first <= last, ends[np.clip(last, 0, len(lo) - 1)], 0)
+    reach = np.maximum.accumulate(reach)
+    if lipschitz:
+        slack = eps * (1 + 1e-6) + 1e-9 * np.abs(sorted_lens).max()
+        reach = np.minimum(reach, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
+    thr = _eps_sq(eps, metric)
+    Zs = torch.from_numpy(Z[order])
+    sq = (Zs * Zs).sum(1)
+    first_t = torch.from_numpy(first)
+    last_t = torch.from_numpy(last)
+    rows, cols, unsure_r, unsure_c = [], [], [], []
+    for a in range(0, n, _ROW_BLOCK):
+        b = min(a + _ROW_BLOCK, n)
+        c_end = int(reach[b - 1])
+        if c_end <= a:
+            continue
+        d2 = sq[a:b, None] + sq[None, a:c_end] - 2.0 * (Zs[a:b] @ Zs[a:c_end].T)
+        tol = 1e-5 * (sq[a:b, None] + sq[None, a:c_end]) + 1e-6 * thr
+        i = torch.arange(a, b)[:, None]
+        j = torch.arange(a, c_end)[None, :]
+        share = (j > i) & (first_t[a:c_end][None, :] <= last_t[a:b][:, None])
+        sure = share & (d2 <= thr - tol)
+        maybe = share & (d2 > thr - tol) & (d2 <= thr + tol)
+        r, c = torch.nonzero(sure, as_tuple=True)
+        rows.append(r.numpy() + a)
+        cols.append(c.numpy() + a)
+        r, c = torch.nonzero(maybe, as_tuple=True)
+        unsure_r.append(r.numpy() + a)
+        unsure_c.append(c.numpy() + a)
+    empty = [np.zeros(0, np.int64)]
+    r = np.concatenate(rows + empty)
+    c = np.concatenate(cols + empty)
+    ur = np.concatenate(unsure_r + empty)
+    uc = np.concatenate(unsure_c + empty)
+    if len(ur):
+        keep = _exact_within(X, order[ur], order[uc], eps, metric)
+        r = np.concatenate([r, ur[keep]])
+        c = np.concatenate([c, uc[keep]])
+    data = np.ones(2 * len(r), dtype=np.int8)
+    A = sp.csr_matrix((data, (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
+    A.sort_indices()
+    return A
+
+
+def _exact_within(X: np.ndarray, i: np.ndarray, j: np.ndarray, eps: float, metric: str) -> np.ndarray:
+    """Float64 test ``dist(X[i], X[j]) <= eps`` for a modest number of borderline pairs."""
+    keep = np.empty(len(i), dtype=bool)
+    for a in range(0, len(i), 65536):
+        xi = X[i[a : a + 65536]].astype(np.float64)
+        xj = X[j[a : a + 65536]].astype(np.float64)
+        if metric == "cosine":
+            cos = np.einsum("ij,ij->i", xi, xj) / (np.linalg.norm(xi, axis=1) * np.linalg.norm(xj, axis=1))
+            keep[a : a + 65536] = 1.0 - cos <= eps
+        else:
+            keep[a : a + 65536] = np.einsum("ij,ij->i", xi - xj, xi - xj) <= eps * eps
+    return keep
+
+
+def _cluster_element(S: sp.csr_matrix, idx: np.ndarray, p: MapperParams) -> np.ndarray:
+    """Cluster labels (-1: noise) of one cover element's inputs from its eps-graph ``S``.
+
+    ``idx`` are the inputs' global indices. DBSCAN: core points have >= min_samples neighbours
+    counting themselves; clusters are components of core points; a border point joins the
+    adjacent cluster whose smallest core index is smallest (scikit-learn's expansion order).
+    "single": components of the whole eps-graph, kept when they have >= min_samples inputs.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    m = S.shape[0]
+    labels = np.full(m, -1, dtype=np.int64)
+    if p.clusterer == "single":
+        _, comp = connected_components(S, directed=False)
+        sizes = np.bincount(comp)
+        keep = sizes[comp] >= p.min_samples
+        labels[keep] = comp[keep]
+        return labels
+    core = np.diff(S.indptr) + 1 >= p.min_samples
+    core_pos = np.flatnonzero(core)
+    if len(core_pos) == 0:
+        return labels
+    ncomp, comp = connected_components(S[core_pos][:, core_pos], directed=False)
+    first_core = np.full(ncomp, np.iinfo(np.int64).max)
+    np.minimum.at(first_core, comp, idx[core_pos])
+    rank = np.empty(ncomp, dtype=np.int64)
+    rank[np.argsort(first_core)] = np.arange(ncomp)
+    labels[core_pos] = rank[comp]
+    border_pos = np.flatnonzero(~core)
+    B = S[border_pos][:, core_pos].tocsr()
+    has = np.diff(B.indptr) > 0
+    if has.any():
+        nb = rank[comp[B.indices]]
+        labels[border_pos[has]] = np.minimum.reduceat(nb, B.indptr[:-1][has])
+    return labels
+
+
+def _split_by_label(idx: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """Sorted int64 member arrays of each label >= 0, ordered by smallest member."""
+    keep = labels >= 0
+    idx, labels = idx[keep].astype(np.int64), labels[keep]
+    if len(idx) == 0:
+        return []
+    o = np.lexsort((idx, labels))
+    idx, labels = idx[o], labels[o]
+    cuts = np.flatnonzero(np.diff(labels)) + 1
+    groups = np.split(idx, cuts)
+    groups.sort(key=lambda g: int(g[0]))
+    return groups
