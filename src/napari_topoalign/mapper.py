@@ -98,6 +98,7 @@ _CLUSTERERS = ("dbscan", "single")
 _METRICS = ("euclidean", "cosine")
 _ROW_BLOCK = 1024
 _KNEE_SAMPLE = 2000
+_KNEE_FACTOR = 1.5
 
 
 def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
@@ -282,11 +283,13 @@ def _knn_distance(Z: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 
 
 def _auto_eps(Z: np.ndarray, p: MapperParams) -> float:
-    """DBSCAN radius at the knee of the sorted k-NN distances (k = min_samples - 1 others, i.e. the core distance).
+    """DBSCAN radius: 1.5 × the knee of the sorted k-NN distances (k = min_samples - 1 others: the core distance).
 
     The knee is the point of the ascending curve farthest below the chord from its first to
     its last value, after scaling both axes to [0, 1]; at most 2000 inputs (fixed seed) are
-    queried against all inputs.
+    queried against all inputs. At the knee itself many points are barely core and clusters
+    break into chains of fragments; half as much again links every non-outlying point to
+    its neighbours while staying on the scale of the local spacing.
     """
     from .errors import EmptyInputError
 
@@ -297,7 +300,7 @@ def _auto_eps(Z: np.ndarray, p: MapperParams) -> float:
     if n > _KNEE_SAMPLE:
         queries = np.sort(np.random.default_rng(0).choice(n, _KNEE_SAMPLE, replace=False))
     d = np.sort(_knn_distance(Z, queries, max(p.min_samples - 1, 1)))
-    eps_w = _knee(d)
+    eps_w = _KNEE_FACTOR * _knee(d)
     eps = eps_w**2 / 2.0 if p.metric == "cosine" else eps_w
     if not eps > 0:
         raise EmptyInputError(
@@ -321,13 +324,17 @@ def _cover(lens: np.ndarray, p: MapperParams) -> tuple[np.ndarray, np.ndarray]:
 
     "uniform" places them as KeplerMapper's ``Cover(n_cubes, perc_overlap)``: centres evenly
     from min + range/(2n) to max - range/(2n), half-width range / (2n(1 - overlap)).
-    "balanced" does the same in rank space and maps the rank bounds back to lens values.
+    "balanced" tiles the ranks 0..N-1 exactly with n equal-length intervals, each sharing the
+    fraction ``overlap`` with its neighbour (so all hold the same number of inputs, give or
+    take ties), and maps the rank bounds back to lens values.
     """
-    n = int(p.n_intervals)
+    n, overlap = int(p.n_intervals), float(p.overlap)
     if p.cover == "uniform":
-        return _kepler_intervals(float(lens.min()), float(lens.max()), n, float(p.overlap))
+        return _kepler_intervals(float(lens.min()), float(lens.max()), n, overlap)
     s = np.sort(lens)
-    rlo, rhi = _kepler_intervals(0.0, float(len(s) - 1), n, float(p.overlap))
+    length = (len(s) - 1) / (n - (n - 1) * overlap)
+    rlo = np.arange(n) * length * (1 - overlap)
+    rhi = rlo + length
     lo = s[np.clip(np.ceil(rlo - 1e-9).astype(np.int64), 0, len(s) - 1)]
     hi = s[np.clip(np.floor(rhi + 1e-9).astype(np.int64), 0, len(s) - 1)]
     return lo, hi

@@ -1,0 +1,253 @@
+"""build_mapper: exactness against scikit-learn/scipy, known topologies, validation."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import ortho_group
+from sklearn.cluster import DBSCAN
+
+from napari_topoalign.errors import InputShapeError, InvalidValuesError, ParameterError, TopoAlignError
+from napari_topoalign.mapper import MapperParams, build_mapper
+
+
+def embed(Y, D, rng, noise):
+    """Pad 2-D points to D dimensions, rotate randomly, add isotropic noise."""
+    Q = ortho_group.rvs(D, random_state=int(rng.integers(1 << 31)))
+    Y = np.pad(Y, ((0, 0), (0, D - Y.shape[1])))
+    return (Y @ Q + noise * rng.normal(size=Y.shape)).astype(np.float32)
+
+
+def circle(n, rng, centre=(0.0, 0.0)):
+    t = rng.uniform(0, 2 * np.pi, n)
+    return np.c_[np.cos(t) + centre[0], np.sin(t) + centre[1]]
+
+
+def shape_of(g):
+    """(components, independent cycles, leaves, branch nodes) of a mapper graph."""
+    V, E = g.n_nodes, len(g.edges)
+    A = sp.coo_matrix((np.ones(E), (g.edges[:, 0], g.edges[:, 1])), shape=(V, V))
+    ncomp, _ = connected_components(A, directed=False)
+    deg = np.bincount(g.edges.ravel(), minlength=V)
+    return ncomp, E - V + ncomp, int((deg == 1).sum()), int((deg >= 3).sum())
+
+
+def element_points(g, k):
+    lo, hi = g.intervals[k]
+    return np.flatnonzero((g.lens >= lo) & (g.lens <= hi))
+
+
+def as_sets(groups):
+    return {frozenset(map(int, m)) for m in groups}
+
+
+def reference(g, X, cluster):
+    """Clusters of every cover element by an independent implementation, as a set of frozensets."""
+    out = set()
+    for k in range(len(g.intervals)):
+        idx = element_points(g, k)
+        if len(idx):
+            labels = cluster(X[idx])
+            out |= as_sets(idx[labels == lab] for lab in np.unique(labels[labels >= 0]))
+    return out
+
+
+@pytest.mark.parametrize("metric,eps", [("euclidean", 1.1), ("cosine", 0.15)])
+@pytest.mark.parametrize("cover", ["uniform", "balanced"])
+def test_dbscan_matches_sklearn_per_cover_element(metric, eps, cover):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(700, 6)).astype(np.float32)
+    p = MapperParams(eps=eps, metric=metric, cover=cover, n_intervals=8, min_samples=4)
+    g = build_mapper(X, p)
+    ref = reference(g, X, lambda Y: DBSCAN(eps=eps, min_samples=4, metric=metric).fit_predict(Y))
+    assert g.n_nodes > 8
+    assert as_sets(g.members) == ref
+    # and per element, not only as a union
+    for k in range(len(g.intervals)):
+        idx = element_points(g, k)
+        labels = DBSCAN(eps=eps, min_samples=4, metric=metric).fit_predict(X[idx])
+        ours = [m for m, i in zip(g.members, g.node_interval) if i == k]
+        assert as_sets(ours) == as_sets(idx[labels == lab] for lab in np.unique(labels[labels >= 0]))
+
+
+def test_ambiguous_border_points_follow_sklearn():
+    # two dense 1-D clumps whose cores are 2 apart, with a lone point in between reachable from both:
+    # it is a border point of both clusters; sklearn gives it to the cluster holding the smallest core index.
+    left = np.linspace(0.0, 0.4, 5)
+    right = np.linspace(2.0, 2.4, 5)
+    for first in ("left", "right"):
+        pts = np.r_[left, right] if first == "left" else np.r_[right, left]
+        X = np.c_[np.r_[pts, 1.2], np.zeros(11)].astype(np.float32)
+        lens = np.zeros(11)
+        lens[0] = 1.0  # one cover element holding everything
+        g = build_mapper(X, MapperParams(lens=lens, n_intervals=1, eps=0.85, min_samples=4))
+        labels = DBSCAN(eps=0.85, min_samples=4).fit_predict(X)
+        ref = as_sets(np.flatnonzero(labels == lab) for lab in np.unique(labels[labels >= 0]))
+        assert as_sets(g.members) == ref and g.n_nodes == 2
+        owner = [m for m in g.members if 10 in m][0]
+        assert 0 in owner  # the cluster of index 0 reaches the border point first
+
+
+def test_single_linkage_matches_scipy():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 4)).astype(np.float32)
+    p = MapperParams(clusterer="single", eps=0.6, n_intervals=6, min_samples=2)
+    g = build_mapper(X, p)
+
+    def scipy_single(Y):
+        labels = fcluster(linkage(Y.astype(np.float64), "single"), t=0.6, criterion="distance")
+        sizes = np.bincount(labels)
+        return np.where(sizes[labels] >= 2, labels, -1)
+
+    assert as_sets(g.members) == reference(g, X, scipy_single)
+
+
+def test_noisy_circle_in_32d_is_one_loop():
+    rng = np.random.default_rng(0)
+    X = embed(circle(1000, rng), 32, rng, 0.02)
+    g = build_mapper(X, MapperParams(lens="pca"))
+    ncomp, cycles, _, _ = shape_of(g)
+    assert (ncomp, cycles) == (1, 1)
+    assert g.params.eps is not None and g.params.eps > 0
+
+
+def test_two_circles_are_two_loops():
+    rng = np.random.default_rng(1)
+    X = embed(np.r_[circle(800, rng), circle(800, rng, (3.5, 0.0))], 32, rng, 0.02)
+    g = build_mapper(X, MapperParams(lens="pca"))
+    A = sp.coo_matrix((np.ones(len(g.edges)), (g.edges[:, 0], g.edges[:, 1])), shape=(g.n_nodes,) * 2)
+    ncomp, comp = connected_components(A, directed=False)
+    assert ncomp == 2
+    for c in range(2):
+        nodes = np.flatnonzero(comp == c)
+        n_edges = np.isin(g.edges[:, 0], nodes).sum()
+        assert n_edges - len(nodes) + 1 == 1
+
+
+def test_y_shape_with_junction_distance_lens_is_a_tree_with_three_leaves():
+    rng = np.random.default_rng(0)
+    n = 1500
+    arm = rng.integers(0, 3, n)
+    r = rng.uniform(0, 1, n)
+    angle = arm * 2 * np.pi / 3 + np.pi / 2
+    Y = np.c_[r * np.cos(angle), r * np.sin(angle)]
+    X = embed(Y, 32, rng, 0.003)
+    g = build_mapper(X, MapperParams(lens=r))
+    assert shape_of(g) == (1, 0, 3, 1)
+
+
+def test_deterministic_and_ordered():
+    rng = np.random.default_rng(3)
+    X = embed(circle(600, rng), 16, rng, 0.02)
+    g1 = build_mapper(X, MapperParams(lens="pca"))
+    g2 = build_mapper(X.copy(), MapperParams(lens="pca"))
+    assert g1.params == g2.params
+    assert len(g1.members) == len(g2.members)
+    assert all(np.array_equal(a, b) for a, b in zip(g1.members, g2.members))
+    assert np.array_equal(g1.edges, g2.edges)
+    for m in g1.members:
+        assert m.dtype == np.int64 and np.all(np.diff(m) > 0)
+    key = [(int(i), int(m[0])) for i, m in zip(g1.node_interval, g1.members)]
+    assert key == sorted(key)
+
+
+def test_uncovered_inputs_are_reported():
+    rng = np.random.default_rng(4)
+    X = np.r_[rng.normal(size=(300, 3)) * 0.1, rng.uniform(20, 40, size=(5, 3))].astype(np.float32)
+    g = build_mapper(X, MapperParams(eps=0.5, n_intervals=4, min_samples=5))
+    covered = np.unique(np.concatenate(g.members))
+    assert np.array_equal(np.sort(np.r_[covered, g.uncovered]), np.arange(len(X)))
+    assert set(range(300, 305)) <= set(g.uncovered.tolist())
+
+
+def test_edges_are_exactly_shared_members_with_jaccard():
+    rng = np.random.default_rng(5)
+    X = embed(circle(500, rng), 8, rng, 0.02)
+    g = build_mapper(X, MapperParams(lens="pca", n_intervals=10))
+    expected = {}
+    for i in range(g.n_nodes):
+        for j in range(i + 1, g.n_nodes):
+            a, b = set(g.members[i].tolist()), set(g.members[j].tolist())
+            if a & b:
+                expected[(i, j)] = len(a & b) / len(a | b)
+    got = {(int(i), int(j)): w for (i, j), w in zip(g.edges, g.edge_weight)}
+    assert got.keys() == expected.keys()
+    assert all(np.isclose(got[k], expected[k]) for k in got)
+
+
+def test_uniform_cover_matches_keplermapper_placement():
+    km = pytest.importorskip("kmapper")
+    lens = np.random.default_rng(6).uniform(-3, 5, 200)
+    g = build_mapper(np.c_[lens, lens].astype(np.float32), MapperParams(lens=lens, n_intervals=7, overlap=0.3, eps=1.0))
+    cover = km.Cover(n_cubes=7, perc_overlap=0.3)
+    centres = np.array(cover.fit(np.c_[np.arange(200), lens])).ravel()
+    assert np.allclose(g.intervals[:, 0], centres - cover.radius_[0])
+    assert np.allclose(g.intervals[:, 1], centres + cover.radius_[0])
+    length = g.intervals[0, 1] - g.intervals[0, 0]
+    assert np.isclose(g.intervals[0, 1] - g.intervals[1, 0], 0.3 * length)
+
+
+def test_balanced_cover_has_equal_counts():
+    lens = np.random.default_rng(7).exponential(size=1000)
+    X = np.c_[lens, np.zeros(1000)].astype(np.float32)
+    g = build_mapper(X, MapperParams(lens=lens, cover="balanced", n_intervals=10, eps=5.0))
+    counts = [len(element_points(g, k)) for k in range(10)]
+    assert max(counts) - min(counts) <= 2
+
+
+@pytest.mark.parametrize("lens", ["l2norm", "pca", "density", "eccentricity"])
+def test_builtin_lenses(lens):
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    g = build_mapper(X, MapperParams(lens=lens, n_intervals=5))
+    assert g.lens.shape == (300,) and np.isfinite(g.lens).all()
+    if lens == "l2norm":
+        assert np.allclose(g.lens, np.linalg.norm(X, axis=1), rtol=1e-5)
+    if lens == "eccentricity":
+        D2 = ((X[:, None, :].astype(np.float64) - X[None, :, :]) ** 2).sum(-1)
+        assert np.allclose(g.lens, np.sqrt(D2.mean(axis=1)))
+    if lens == "pca":
+        Xc = X - X.mean(0)
+        v = np.linalg.svd(Xc.astype(np.float64), full_matrices=False)[2][0]
+        assert np.allclose(np.abs(g.lens), np.abs(Xc @ v), atol=1e-4)
+    if lens == "density":
+        D = np.sqrt(((X[:, None, :].astype(np.float64) - X[None, :, :]) ** 2).sum(-1))
+        assert np.allclose(g.lens, np.sort(D, axis=1)[:, 3], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        (dict(lens="bogus"), ParameterError),
+        (dict(cover="bogus"), ParameterError),
+        (dict(clusterer="kmeans"), ParameterError),
+        (dict(metric="manhattan"), ParameterError),
+        (dict(n_intervals=0), ParameterError),
+        (dict(overlap=1.0), ParameterError),
+        (dict(overlap=-0.1), ParameterError),
+        (dict(min_samples=0), ParameterError),
+        (dict(eps=0.0), ParameterError),
+        (dict(eps=-1.0), ParameterError),
+        (dict(lens=np.zeros(7)), InputShapeError),
+        (dict(lens=np.r_[np.zeros(49), np.nan]), InvalidValuesError),
+    ],
+)
+def test_bad_params_raise(kwargs, error):
+    X = np.random.default_rng(9).normal(size=(50, 3)).astype(np.float32)
+    with pytest.raises(error) as info:
+        build_mapper(X, MapperParams(**kwargs))
+    assert isinstance(info.value, TopoAlignError) and str(info.value)
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(TopoAlignError):
+        build_mapper(np.zeros(10))
+    with pytest.raises(TopoAlignError):
+        build_mapper(np.full((5, 2), np.nan))
+    with pytest.raises(ParameterError, match="constant"):
+        build_mapper(np.ones((20, 3)))
+    X = np.random.default_rng(10).normal(size=(20, 3))
+    X[3] = 0
+    with pytest.raises(InvalidValuesError, match="zero"):
+        build_mapper(X, MapperParams(metric="cosine", lens="pca"))
