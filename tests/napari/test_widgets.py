@@ -1,0 +1,183 @@
+"""End-to-end tests of the TopoAlign dock widget (run under Xvfb).
+
+Data: a loop and the same loop cut open, two representations of the same 300 inputs,
+so graph A has a cycle and graph B has none: the loop motif must come back "broken" or
+"absent", and matching regions must exist along the arcs the two share.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.layers import Layer
+
+from napari_topoalign.io import InputTable, Representation
+from napari_topoalign._napari import widgets
+from napari_topoalign._napari._reader import INPUTS_KEY, representation_layer_data
+from napari_topoalign._napari.layers import find_layer
+from napari_topoalign._napari.widgets import TopoAlignWidget
+
+N = 300
+WAIT_MS = 45_000
+
+
+def _pair():
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0, 1, N))
+    angle = 2 * np.pi * t
+    loop = np.column_stack([np.cos(angle), np.sin(angle), 0.02 * rng.normal(size=(N, 4))])
+    cut = np.column_stack([3 * t, 0.3 * np.sin(3 * t), 0.02 * rng.normal(size=(N, 4))])
+    images = (np.outer(t, np.ones(64)).reshape(N, 8, 8) * 255).astype(np.uint8)
+    inputs = InputTable(N, labels=(t * 4).astype(int), texts=[f"input {i} at t={x:.2f}" for i, x in enumerate(t)],
+                        images=images)
+    return Representation(loop, "loop"), Representation(cut, "cut"), inputs
+
+
+@pytest.fixture
+def setup(make_napari_viewer, qtbot, monkeypatch):
+    """A viewer with a user layer, the pair and its inputs as layers, and the widget docked."""
+    errors = []
+    monkeypatch.setattr(widgets, "show_error", errors.append)
+    viewer = make_napari_viewer()
+    viewer.add_points(np.array([[5.0, 5.0]]), name="my points")
+    rep_a, rep_b, inputs = _pair()
+    for data in (representation_layer_data(rep_a), representation_layer_data(rep_b)):
+        viewer.add_layer(Layer.create(*data))
+    viewer.add_points(np.zeros((0, 2)), name="inputs", visible=False, metadata={INPUTS_KEY: inputs})
+    widget = TopoAlignWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="TopoAlign", area="right")
+    widget.mapper.form_a.lens.setCurrentText("pca")
+    widget.mapper.form_a.n_intervals.setValue(10)
+    return viewer, widget, errors
+
+
+def _align(qtbot, widget):
+    widget.align.align_button.click()
+    qtbot.waitUntil(lambda: not widget.align.running and widget.align.align_button.isEnabled(), timeout=WAIT_MS)
+
+
+def test_load_shows_data_and_problems(setup, tmp_path):
+    viewer, widget, errors = setup
+    load = widget.load
+    assert load.combo_a.currentText().startswith("loop") and load.combo_b.currentText().startswith("cut")
+    assert "N = 300" in load.summary.text() and "6-D" in load.summary.text()
+    assert widget.session.rep_a.name == "loop" and widget.session.inputs.n_inputs == N
+    assert load.problems.text() == ""
+
+    # a representation of other inputs is a problem shown in the label and notified
+    np.save(tmp_path / "short.npy", np.ones((10, 3), np.float32))
+    assert load.open_file(str(tmp_path / "short.npy"), "B")
+    assert "300" in load.problems.text() and "10" in load.problems.text()
+    assert errors and widget.session.rep_a is None
+
+    # a damaged file: a notification, no new layer, the user's layers intact
+    names = [layer.name for layer in viewer.layers]
+    (tmp_path / "bad.npy").write_bytes(b"not a numpy file at all")
+    errors.clear()
+    assert not load.open_file(str(tmp_path / "bad.npy"), "A")
+    assert len(errors) == 1 and "bad.npy" in errors[0]
+    assert [layer.name for layer in viewer.layers] == names
+    assert np.array_equal(viewer.layers["my points"].data, [[5.0, 5.0]])
+
+
+def test_build_align_regions_motifs(setup, qtbot):
+    viewer, widget, errors = setup
+    session = widget.session
+
+    widget.mapper.build_button.click()
+    qtbot.waitUntil(lambda: session.graph_a is not None, timeout=WAIT_MS)
+    counts = widget.mapper.counts.text()
+    assert f"{session.graph_a.n_nodes} nodes" in counts and "eps" in counts
+    assert widget.mapper.form_a.eps.value() == pytest.approx(session.graph_a.params.eps, rel=1e-3)
+
+    steps = []
+    widget.align.run()
+    widget.align.worker.yielded.connect(lambda item: steps.append(item[0]))
+    qtbot.waitUntil(lambda: session.alignment is not None, timeout=WAIT_MS)
+    assert not errors
+    al = session.alignment
+    assert "positions" in steps  # the layout was animated live
+    assert al.graph_a.n_nodes == session.graph_a.n_nodes  # the built graphs were the ones aligned
+    assert widget.align.progress.value() == 100
+
+    nodes_a = find_layer(viewer, "nodes_a")
+    assert len(nodes_a.data) == al.graph_a.n_nodes
+    assert {"node", "size", "lens", "region", "score"} <= set(nodes_a.features.columns)
+    assert nodes_a.features["size"].sum() == sum(len(m) for m in al.graph_a.members)
+    assert "my points" in viewer.layers  # the user's layer is still there
+    assert find_layer(viewer, "inputs") is not None  # the mosaic of the input images
+
+    # scores beside each other; regions table, one row per region, sortable
+    assert widget.regions.scores.rowCount() == len(al.scores) > 0
+    table = widget.regions.regions
+    assert table.rowCount() == len(al.regions) > 0
+    table.sortItems(1)  # by score, ascending
+    scores = [table.item(r, 1).value for r in range(table.rowCount())]
+    assert scores == sorted(scores)
+
+    # choosing a region highlights it and centres the view on it
+    bubbles = find_layer(viewer, "bubbles")
+    widget.regions.select_region(0)
+    chosen = bubbles.features["region"].to_numpy() == 0
+    assert np.allclose(bubbles.edge_color[chosen], [1, 1, 1, 1])
+    pts = np.concatenate([bubbles.data[i] for i in np.flatnonzero(chosen)])
+    centre = viewer.camera.center[-2:]
+    assert np.allclose(centre, (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
+
+    # the loop of A does not survive in B (the circle is cut open)
+    widget.regions.motif.setCurrentText("loop")
+    widget.regions.motif_button.click()
+    qtbot.waitUntil(lambda: find_layer(viewer, "motifs") is not None, timeout=WAIT_MS)
+    motifs = find_layer(viewer, "motifs")
+    status = set(motifs.features["status"])
+    assert status and status <= {"broken", "absent"}
+    assert "loop motif(s) in A: 0 preserved" in widget.regions.motif_counts.text()
+
+
+def test_cancel_keeps_previous_alignment(setup, qtbot):
+    viewer, widget, errors = setup
+    _align(qtbot, widget)
+    previous = widget.session.alignment
+    assert previous is not None
+    n_a = len(find_layer(viewer, "nodes_a").data)
+
+    widget.align.iterations.setValue(5000)
+    widget.mapper.form_a.n_intervals.setValue(14)  # other graphs, so the live layers differ
+    widget.align.run()
+    cancelled = []
+
+    def cancel_on_positions(item):
+        if item[0] == "positions" and not cancelled:
+            cancelled.append(True)
+            widget.align.cancel()
+
+    widget.align.worker.yielded.connect(cancel_on_positions)
+    qtbot.waitUntil(lambda: not widget.align.running and widget.align.align_button.isEnabled(), timeout=WAIT_MS)
+    assert cancelled and not errors
+    assert widget.session.alignment is previous
+    assert len(find_layer(viewer, "nodes_a").data) == n_a
+    assert find_layer(viewer, "bubbles") is not None
+    assert "Cancelled" in widget.align.status.text()
+    assert widget.align.progress.value() == 0
+
+
+def test_screenshot_shows_both_graphs_and_bubbles(setup, qtbot):
+    viewer, widget, errors = setup
+    _align(qtbot, widget)
+    from napari_topoalign._napari.layers import remove_roles
+
+    remove_roles(viewer, ("inputs", "input_points"))  # judge the graphs panel alone
+    viewer.layers["my points"].visible = False
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    background = np.median(shot.reshape(-1, 3), axis=0)
+    drawn = np.abs(shot - background).sum(-1) > 30
+    cols = np.flatnonzero(drawn.any(axis=0))
+    assert drawn.mean() > 0.01
+    # side by side: drawn pixels on both sides of the canvas's middle
+    middle = shot.shape[1] // 2
+    assert drawn[:, : middle - 10].mean() > 0.005 and drawn[:, middle + 10 :].mean() > 0.005
+    assert len(cols) > 0
+    # bubbles are translucent fills in region colours: many pixels neither background nor grey
+    colourful = (shot.max(-1) - shot.min(-1)) > 40
+    assert colourful.mean() > 0.01
