@@ -1,0 +1,147 @@
+"""Structurally matching regions between two mapper graphs built on the same inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .errors import InputShapeError, ParameterError
+from .mapper import MapperGraph
+
+ANCHOR_MIN = 0.2
+
+
+@dataclass
+class Region:
+    """A connected subgraph of A (``nodes_a``) matched to one of B (``nodes_b``).
+
+    ``inputs``: the inputs both sides cover; ``score`` in [0, 1] (see
+    :func:`find_matching_regions`).
+    """
+
+    nodes_a: np.ndarray
+    nodes_b: np.ndarray
+    inputs: np.ndarray
+    score: float
+
+
+def _adjacency(G: MapperGraph) -> sp.csr_matrix:
+    """Symmetric 0/1 adjacency with the diagonal set (a node counts as adjacent to itself)."""
+    e = np.asarray(G.edges, dtype=np.int64).reshape(-1, 2)
+    K = G.n_nodes
+    rows = np.concatenate([e[:, 0], e[:, 1], np.arange(K)])
+    cols = np.concatenate([e[:, 1], e[:, 0], np.arange(K)])
+    S = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(K, K))
+    S.data[:] = 1.0
+    return S
+
+
+def _anchors(C: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) with C[i, j] >= ANCHOR_MIN that are the best match of row i or of column j."""
+    coo = C.tocoo()
+    i, j, v = coo.row, coo.col, coo.data
+    row_max = np.asarray(C.max(axis=1).todense()).ravel()
+    col_max = np.asarray(C.max(axis=0).todense()).ravel()
+    keep = (v >= ANCHOR_MIN) & ((v >= row_max[i]) | (v >= col_max[j]))
+    order = np.lexsort((j[keep], i[keep]))
+    return i[keep][order].astype(np.int64), j[keep][order].astype(np.int64)
+
+
+def _score(nodes_a, nodes_b, C, SA, SB, MA, MB) -> tuple[float, np.ndarray]:
+    """Region score and the inputs shared by both sides."""
+    ua = np.flatnonzero(np.asarray(MA[nodes_a].sum(axis=0)).ravel())
+    ub = np.flatnonzero(np.asarray(MB[nodes_b].sum(axis=0)).ravel())
+    shared = np.intersect1d(ua, ub)
+    inputs = len(shared) / max(len(np.union1d(ua, ub)), 1)
+    sub = C[nodes_a][:, nodes_b].toarray()
+    node = 0.5 * (sub.max(axis=1).mean() + sub.max(axis=0).mean())
+    best_b, best_a = sub.argmax(axis=1), sub.argmax(axis=0)
+    near_b = SB[nodes_b][:, nodes_b].toarray() > 0
+    near_a = SA[nodes_a][:, nodes_a].toarray() > 0
+    ea = np.argwhere(np.triu(near_a, 1))
+    eb = np.argwhere(np.triu(near_b, 1))
+    kept = near_b[best_b[ea[:, 0]], best_b[ea[:, 1]]].sum() + near_a[best_a[eb[:, 0]], best_a[eb[:, 1]]].sum()
+    edge = kept / (len(ea) + len(eb)) if len(ea) + len(eb) else 1.0
+    return float(np.cbrt(inputs * node * edge)), shared
+
+
+def find_matching_regions(
+    A: MapperGraph, B: MapperGraph, C=None, *, min_score: float = 0.5, min_nodes: int = 2
+) -> list[Region]:
+    """Regions where A and B cover the same inputs with the same structure, best first.
+
+    Anchors are node pairs whose Jaccard correspondence is >= 0.2 and the best
+    of its row or its column. Two anchors (i, j), (i', j') are joined when i, i'
+    are equal or adjacent in A and j, j' equal or adjacent in B; each connected
+    group of anchors is a candidate region (each side connected by construction).
+
+    ``score`` is the geometric mean of three agreements in [0, 1]: inputs (Jaccard
+    of the two sides' input unions), nodes (mean best-match correspondence of
+    each node to the other side) and edges (fraction of edges, both sides, whose
+    endpoints' best matches are equal or adjacent on the other side). 1.0 means
+    the two subgraphs are the same nodes on the same inputs with the same edges;
+    0.0 means one agreement is nil. Regions are taken greedily by score, so no
+    node is in two regions; a candidate that loses nodes to a better region keeps
+    its largest connected remainder and is rescored. Kept: ``score >= min_score``
+    and at least ``min_nodes`` nodes on each side.
+    """
+    if A.n_inputs != B.n_inputs:
+        raise InputShapeError(
+            f"graph A was built on {A.n_inputs} inputs but graph B on {B.n_inputs}; "
+            "both must be built on the same inputs."
+        )
+    if not 0.0 <= min_score <= 1.0 or int(min_nodes) < 1:
+        raise ParameterError(
+            f"min_score must be in [0, 1] and min_nodes >= 1; got {min_score!r}, {min_nodes!r}."
+        )
+    if C is None:
+        from .correspond import correspondence
+
+        C = correspondence(A, B)
+    C = sp.csr_matrix(C, dtype=np.float64)
+    if C.shape != (A.n_nodes, B.n_nodes):
+        raise InputShapeError(f"C must have shape {(A.n_nodes, B.n_nodes)}; got {C.shape}.")
+    SA, SB = _adjacency(A), _adjacency(B)
+    MA, MB = A.membership().tocsr(), B.membership().tocsr()
+    ai, bj = _anchors(C)
+    P = len(ai)
+    if P == 0:
+        return []
+    PA = sp.csr_matrix((np.ones(P), (np.arange(P), ai)), shape=(P, A.n_nodes))
+    PB = sp.csr_matrix((np.ones(P), (np.arange(P), bj)), shape=(P, B.n_nodes))
+    link = (PA @ SA @ PA.T).multiply(PB @ SB @ PB.T).tocsr()
+    _, comp = connected_components(link, directed=False)
+
+    def candidate(idx):
+        na, nb = np.unique(ai[idx]), np.unique(bj[idx])
+        if min(len(na), len(nb)) < min_nodes:
+            return None
+        s, shared = _score(na, nb, C, SA, SB, MA, MB)
+        return (s, na, nb, shared, idx) if s >= min_score else None
+
+    groups = np.split(np.argsort(comp, kind="stable"), np.cumsum(np.bincount(comp))[:-1])
+    cands = [c for c in map(candidate, groups) if c is not None]
+    cands.sort(key=lambda c: (-c[0], c[1][0]))
+    used_a = np.zeros(A.n_nodes, bool)
+    used_b = np.zeros(B.n_nodes, bool)
+    regions = []
+    while cands:
+        s, na, nb, shared, idx = cands.pop(0)
+        if used_a[na].any() or used_b[nb].any():
+            idx = idx[~used_a[ai[idx]] & ~used_b[bj[idx]]]
+            if len(idx) == 0:
+                continue
+            _, lab = connected_components(link[idx][:, idx], directed=False)
+            c = candidate(idx[lab == np.argmax(np.bincount(lab))])
+            if c is not None:
+                cands.append(c)
+                cands.sort(key=lambda c: (-c[0], c[1][0]))
+            continue
+        used_a[na] = True
+        used_b[nb] = True
+        regions.append(Region(na, nb, shared.astype(np.int64), s))
+    regions.sort(key=lambda r: (-r.score, r.nodes_a[0]))
+    return regions

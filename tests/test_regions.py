@@ -1,0 +1,113 @@
+import networkx as nx
+import numpy as np
+import pytest
+
+from napari_topoalign.correspond import correspondence
+from napari_topoalign.errors import InputShapeError
+from napari_topoalign.mapper import MapperGraph, MapperParams, build_mapper, nerve
+from napari_topoalign.regions import Region, find_matching_regions
+
+
+def _planted(seed=0, noise_b=0.0):
+    """A agrees with B (rotated, scaled) on a circle + a tail; B's rows on a far blob are permuted."""
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, 2 * np.pi, 500)
+    circle = np.stack([np.cos(t), np.sin(t), np.zeros_like(t)], 1) * 3 + [6, 0, 0]
+    tail = np.stack([np.linspace(9, 13, 150), np.zeros(150), np.zeros(150)], 1)
+    s = rng.uniform(0, 2 * np.pi, 350)
+    blob = np.stack([np.cos(s), np.sin(s), np.zeros_like(s)], 1) * 2.5 + [-8, 4, 0]
+    X = np.concatenate([circle, tail, blob]) + rng.normal(scale=0.05, size=(1000, 3))
+    agree = np.arange(650)
+    scrambled = np.arange(650, 1000)
+    perm = np.arange(1000)
+    perm[scrambled] = rng.permutation(scrambled)
+    R, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    X_b = 2.5 * X[perm] @ R + rng.normal(scale=noise_b, size=X.shape)
+    return X.astype(np.float32), X_b.astype(np.float32), agree, scrambled
+
+
+def _graph(members, n):
+    members = [np.asarray(m) for m in members]
+    return MapperGraph(members, *nerve(members, n), intervals=np.zeros((1, 2)),
+                       node_interval=np.zeros(len(members), int), lens=np.zeros(n), n_inputs=n,
+                       uncovered=np.zeros(0, int))
+
+
+def _connected(G, nodes):
+    H = G.to_networkx().subgraph(nodes.tolist())
+    return nx.is_connected(H)
+
+
+@pytest.mark.parametrize("noise_b", [0.0, 0.1])
+def test_planted_agreement_is_recovered(noise_b):
+    X_a, X_b, agree, scrambled = _planted(noise_b=noise_b)
+    params = MapperParams(n_intervals=12)
+    A, B = build_mapper(X_a, params), build_mapper(X_b, params)
+    regions = find_matching_regions(A, B, correspondence(A, B))
+    assert regions
+    found = np.unique(np.concatenate([r.inputs for r in regions]))
+    precision = np.isin(found, agree).mean()
+    recall = np.isin(agree, found).mean()
+    print(f"noise_b={noise_b}: {len(regions)} regions, precision {precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.9 and recall >= 0.7
+    for r in regions:
+        assert np.isin(r.inputs, scrambled).mean() < 0.1
+        assert 0 <= r.score <= 1
+    assert [r.score for r in regions] == sorted((r.score for r in regions), reverse=True)
+    _check_disjoint_connected(A, B, regions)
+
+
+def _check_disjoint_connected(A, B, regions):
+    all_a = np.concatenate([r.nodes_a for r in regions])
+    all_b = np.concatenate([r.nodes_b for r in regions])
+    assert len(np.unique(all_a)) == len(all_a) and len(np.unique(all_b)) == len(all_b)
+    for r in regions:
+        assert r.nodes_a.dtype == np.int64 and r.inputs.dtype == np.int64
+        assert np.all(np.diff(r.nodes_a) > 0) and np.all(np.diff(r.nodes_b) > 0)
+        assert _connected(A, r.nodes_a) and _connected(B, r.nodes_b)
+
+
+def test_identical_inputs_give_one_region_per_component():
+    X_a, _, _, _ = _planted()
+    A = build_mapper(X_a, MapperParams(n_intervals=12))
+    regions = find_matching_regions(A, A, min_nodes=1)
+    comps = list(nx.connected_components(A.to_networkx()))
+    assert len(regions) == len(comps)
+    assert {frozenset(r.nodes_a.tolist()) for r in regions} == {frozenset(c) for c in comps}
+    for r in regions:
+        assert np.array_equal(r.nodes_a, r.nodes_b) and r.score == pytest.approx(1.0)
+    covered = np.setdiff1d(np.arange(A.n_inputs), A.uncovered)
+    assert np.array_equal(np.unique(np.concatenate([r.inputs for r in regions])), covered)
+
+
+def test_hand_built_ring_matches_and_chain_does_not():
+    # A: a ring of 6 nodes on inputs 0..17 and a chain of 8 nodes of 30 inputs after them;
+    # B: the same ring, the chain's inputs shuffled
+    ring = [np.arange(3 * i, 3 * i + 4) % 18 for i in range(6)]
+    chain = [np.arange(18 + 27 * i, 18 + 27 * i + 30) for i in range(8)]
+    n = 18 + 27 * 8 + 3
+    A = _graph(ring + chain, n)
+    rng = np.random.default_rng(3)
+    p = np.arange(n)
+    p[18:] = rng.permutation(np.arange(18, n))
+    B = _graph(ring + [np.sort(p[c]) for c in chain], n)
+    regions = find_matching_regions(A, B)
+    assert len(regions) == 1
+    assert regions[0].nodes_a.tolist() == list(range(6)) == regions[0].nodes_b.tolist()
+    assert regions[0].inputs.tolist() == list(range(18))
+    assert isinstance(regions[0], Region) and regions[0].score == pytest.approx(1.0)
+
+
+def test_a_node_split_in_two_regions_stay_disjoint():
+    # one A node overlaps two far-apart B nodes equally: it may join only one region
+    A = _graph([np.arange(0, 6), np.arange(5, 11), np.arange(10, 16), np.arange(15, 21)], 21)
+    B = _graph([np.arange(0, 6), np.arange(5, 11), np.arange(10, 16), np.arange(15, 21)][::-1], 21)
+    regions = find_matching_regions(A, B, min_score=0.0, min_nodes=1)
+    _check_disjoint_connected(A, B, regions)
+
+
+def test_shape_errors():
+    A = _graph([np.arange(4)], 4)
+    B = _graph([np.arange(5)], 5)
+    with pytest.raises(InputShapeError):
+        find_matching_regions(A, B)
