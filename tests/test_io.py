@@ -146,7 +146,7 @@ def test_npz_inputs(tmp_path):
     coords = rng.integers(0, 100, size=(12, 2))
     texts = np.array([f"caption {i}" for i in range(12)])
     np.savez(p, labels=LABELS, texts=texts, images=images, coords=coords,
-             source_image=np.zeros((100, 100)), split=np.arange(12) % 2)
+             source_image=np.zeros((100, 100)), split=np.arange(12) % 2, emb=X)
     t = load_inputs(p)
     assert t.n_inputs == 12 and t.texts[5] == "caption 5"
     np.testing.assert_array_equal(t.images, images)
@@ -287,6 +287,9 @@ def test_different_numbers_of_inputs(tmp_path):
     np.savez(tmp_path / "in.npz", labels=LABELS, texts=np.array(["x"] * 5))
     with pytest.raises(InputShapeError, match="texts has 5 rows"):
         load_inputs(tmp_path / "in.npz")
+    np.savez(tmp_path / "odd.npz", labels=LABELS, emb=X, volume=np.zeros((12, 2, 2)))
+    with pytest.raises(FileFormatError, match=r"volume \(12, 2, 2\)"):
+        load_inputs(tmp_path / "odd.npz")
     np.savez(tmp_path / "none.npz", emb=X)
     with pytest.raises(FileFormatError, match="none of the arrays"):
         load_inputs(tmp_path / "none.npz")

@@ -437,7 +437,8 @@ def load_representations(path) -> list[Representation]:
 def load_inputs(path) -> InputTable:
     """Read what is known about the inputs: a csv/tsv/parquet table (columns ``label`` and
     ``text`` are used, all columns kept as metadata), an ``.npy`` image stack, an ``.npz`` with
-    any of labels/texts/images/coords/source_image, or an ``.h5ad`` (its ``obs``)."""
+    any of labels/texts/images/coords/source_image (other 1-D arrays become metadata, 2-D ones
+    are representations and skipped), or an ``.h5ad`` (its ``obs``)."""
     path, suffix = _check_file(path, INPUT_FORMATS)
     if suffix in (".csv", ".tsv", ".parquet"):
         df = _read_table(path, suffix)
@@ -469,14 +470,16 @@ def load_inputs(path) -> InputTable:
             f"{', '.join(arrays) or 'nothing'}); name them so when saving with np.savez."
         )
     n = len(per_input[0])
+    extra = {k: a for k, a in arrays.items() if a.ndim == 1 and len(a) == n}
+    representations = [k for k, a in arrays.items() if a.ndim == 2 and len(a) == n]
+    odd = [f"{k} {a.shape}" for k, a in arrays.items() if k not in extra and k not in representations]
+    if odd:
+        raise FileFormatError(
+            f"{path.name} has arrays that are neither input fields, nor one value per input, nor "
+            f"representations of the {n} inputs: {', '.join(odd)}."
+        )
     metadata = None
-    if arrays:
-        extra = {k: a for k, a in arrays.items() if a.ndim == 1 and len(a) == n}
-        if len(extra) != len(arrays):
-            odd = ", ".join(f"{k} {a.shape}" for k, a in arrays.items() if k not in extra)
-            raise FileFormatError(
-                f"{path.name} has arrays that are neither input fields nor one value per input: {odd}."
-            )
+    if extra:
         import pandas as pd
 
         metadata = pd.DataFrame(extra)

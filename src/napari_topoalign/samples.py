@@ -1,0 +1,83 @@
+"""The bundled samples: real models on real inputs, read from small .npz files without the models.
+
+``sample_data/make_samples.py`` regenerates them; ``sample_data/README.md`` describes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FileFormatError, TopoAlignError
+from .io import InputTable, Representation, load_inputs, load_representations
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    name: str
+    title: str
+    description: str
+
+
+@dataclass(eq=False)
+class Sample:
+    name: str
+    representations: list[Representation]
+    inputs: InputTable
+    description: str
+
+
+_SAMPLES = (
+    SampleInfo(
+        "sentences",
+        "Sentences: MiniLM layer 1 vs layer 6",
+        "320 English sentences on 8 topics, mean-pooled hidden states of all-MiniLM-L6-v2 "
+        "after transformer layer 1 and after layer 6 (384-D each): how structure changes with depth.",
+    ),
+    SampleInfo(
+        "digits",
+        "Digits: image CNN vs caption text embeddings",
+        "The 1,797 8×8 handwritten digits of scikit-learn: the 64-D penultimate layer of a small CNN "
+        "trained on them, against all-MiniLM-L6-v2 embeddings (384-D) of a caption per image built "
+        "from its label, ink amount and slant.",
+    ),
+    SampleInfo(
+        "coins",
+        "Coins photo patches: HOG vs digits CNN",
+        "1,692 overlapping 16×16 patches of scikit-image's coins photo, with their positions on it: "
+        "HOG descriptors (36-D) against the digits CNN's 64-D embedding of each patch.",
+    ),
+)
+
+
+def _data_dir() -> Path:
+    """Where the sample files are: inside the installed package, else the repository's sample_data/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "sample_data", here.parents[1] / "sample_data"):
+        if candidate.is_dir():
+            return candidate
+    raise FileFormatError(
+        f"the sample data folder is missing (looked in {here / 'sample_data'} and "
+        f"{here.parents[1] / 'sample_data'}); reinstall napari-topoalign."
+    )
+
+
+def list_samples() -> list[SampleInfo]:
+    """The bundled samples, each with a name for ``load_sample``, a title and a description."""
+    return list(_SAMPLES)
+
+
+def load_sample(name: str) -> Sample:
+    """Load a bundled sample: its representations (float32) and its inputs (labels, texts, images...)."""
+    info = next((s for s in _SAMPLES if s.name == name), None)
+    if info is None:
+        raise TopoAlignError(
+            f"unknown sample {name!r}; the samples are: {', '.join(s.name for s in _SAMPLES)}."
+        )
+    path = _data_dir() / f"{name}.npz"
+    return Sample(
+        name=name,
+        representations=load_representations(path),
+        inputs=load_inputs(path),
+        description=info.description,
+    )

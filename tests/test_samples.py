@@ -1,0 +1,63 @@
+"""The bundled samples load quickly and consistently, without the model packages."""
+
+import numpy as np
+import pytest
+
+from napari_topoalign.errors import TopoAlignError
+from napari_topoalign.samples import list_samples, load_sample
+
+EXPECTED = {
+    "sentences": (320, {"MiniLM layer 1": 384, "MiniLM layer 6": 384}),
+    "digits": (1797, {"digits CNN": 64, "MiniLM captions": 384}),
+    "coins": (1692, {"HOG": 36, "digits CNN": 64}),
+}
+
+
+def test_list_samples():
+    infos = list_samples()
+    assert [s.name for s in infos] == list(EXPECTED)
+    assert all(s.title and s.description for s in infos)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_sample_loads(name):
+    n, dims = EXPECTED[name]
+    sample = load_sample(name)
+    assert sample.name == name and sample.description
+    assert {r.name: r.X.shape[1] for r in sample.representations} == dims
+    for rep in sample.representations:
+        assert rep.X.shape[0] == n and rep.X.dtype == np.float32
+        assert np.isfinite(rep.X).all() and rep.X.std() > 0
+    inputs = sample.inputs
+    assert inputs.n_inputs == n and len(inputs.labels) == n
+    # every label names a real group of several inputs
+    assert 2 < len(np.unique(inputs.labels)) < n / 10
+
+
+def test_sentences_inputs():
+    inputs = load_sample("sentences").inputs
+    assert len(set(inputs.texts)) == 320
+    assert set(np.unique(inputs.labels)) >= {"cooking", "astronomy", "finance"}
+
+
+def test_digits_inputs():
+    inputs = load_sample("digits").inputs
+    assert inputs.images.shape == (1797, 8, 8) and inputs.images.dtype == np.uint8
+    assert inputs.images.max() == 16
+    # captions name the digit in the label
+    assert all(label in text for label, text in zip(inputs.labels, inputs.texts))
+
+
+def test_coins_inputs():
+    inputs = load_sample("coins").inputs
+    h, w = inputs.source_image.shape
+    assert inputs.images.shape == (1692, 16, 16)
+    assert (inputs.coords >= 8).all() and (inputs.coords[:, 0] <= h - 8).all() and (inputs.coords[:, 1] <= w - 8).all()
+    # each patch is the source image around its coordinates
+    r, c = inputs.coords[100].astype(int)
+    np.testing.assert_array_equal(inputs.images[100], inputs.source_image[r - 8:r + 8, c - 8:c + 8])
+
+
+def test_unknown_sample():
+    with pytest.raises(TopoAlignError, match="sentences, digits, coins"):
+        load_sample("mnist")
