@@ -1,0 +1,328 @@
+"""The whole pipeline in one call, and its result as one object saved to one file.
+
+``align(X_a, X_b)`` builds both mapper graphs, their correspondence, the joint
+layout, the matching regions and the alignment scores. ``Alignment.save`` writes
+a single ``.npz`` of plain arrays plus a JSON header (never a pickle) and
+``Alignment.load`` reads it back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+import zlib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from .checks import as_matrix, check_same_inputs
+from .errors import FileFormatError, InputShapeError
+from .mapper import MapperGraph, MapperParams
+
+FORMAT_NAME = "napari-topoalign.alignment"
+FORMAT_VERSION = 1
+
+_GRAPH_ARRAYS = ("edges", "edge_weight", "intervals", "node_interval", "lens", "uncovered")
+
+
+@dataclass(eq=False)
+class Alignment:
+    """Two mapper graphs of the same inputs, laid out jointly, with their matching regions.
+
+    ``correspondence`` is the sparse K_A×K_B overlap of member sets, ``layout`` the
+    ``JointLayout`` (B already shifted into the shared frame), ``regions`` the matching
+    regions best first and ``scores`` the named alignment scores.
+    """
+
+    graph_a: MapperGraph
+    graph_b: MapperGraph
+    correspondence: sp.csr_matrix
+    layout: object
+    regions: list
+    scores: dict
+    names: tuple = ("A", "B")
+    _bubbles: list | None = field(default=None, init=False, repr=False)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.graph_a.n_inputs
+
+    def matched_inputs(self) -> np.ndarray:
+        """Sorted indices of the inputs that lie in at least one matching region."""
+        if not self.regions:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate([np.asarray(r.inputs, dtype=np.int64) for r in self.regions]))
+
+    def bubbles(self) -> list:
+        """Per region: (Bubble Set in A, Bubble Set in B in the shared frame, membrane). Cached."""
+        if self._bubbles is None:
+            from .bubbles import bubble_set, membrane
+
+            out = []
+            for region in self.regions:
+                poly_a = bubble_set(self.layout.pos_a, region.nodes_a)
+                poly_b = bubble_set(self.layout.pos_b, region.nodes_b)
+                out.append((poly_a, poly_b, membrane(poly_a, poly_b)))
+            self._bubbles = out
+        return self._bubbles
+
+    def summary(self) -> str:
+        """A few lines: graph sizes, chosen DBSCAN radius, regions and scores."""
+        lines = []
+        for name, g in zip(self.names, (self.graph_a, self.graph_b)):
+            eps = g.params.eps
+            eps_text = "n/a" if eps is None else f"{eps:.4g}"
+            lines.append(
+                f"{name}: {g.n_nodes} nodes, {len(g.edges)} edges, eps={eps_text}, "
+                f"{len(g.uncovered)} of {g.n_inputs} inputs uncovered"
+            )
+        matched = len(self.matched_inputs())
+        lines.append(
+            f"{len(self.regions)} matching regions covering {matched} of {self.n_inputs} inputs "
+            f"({100.0 * matched / max(self.n_inputs, 1):.1f}%)"
+        )
+        lines.append("scores: " + ", ".join(f"{k}={v:.3f}" for k, v in self.scores.items()))
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ file format
+    def save(self, path) -> Path:
+        """Write the alignment to one ``.npz`` file (arrays + a JSON header, no pickle)."""
+        path = Path(path)
+        arrays: dict[str, np.ndarray] = {}
+        header = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "names": [str(n) for n in self.names],
+            "scores": {str(k): float(v) for k, v in self.scores.items()},
+            "region_scores": [float(r.score) for r in self.regions],
+            "layout": {"device": str(self.layout.device), "mode": str(self.layout.mode)},
+        }
+        for side, g in (("a", self.graph_a), ("b", self.graph_b)):
+            header[f"graph_{side}"] = {"n_inputs": int(g.n_inputs), "params": _params_to_json(g.params)}
+            if isinstance(g.params.lens, np.ndarray):
+                arrays[f"{side}_params_lens"] = g.params.lens
+            _put_ragged(arrays, f"{side}_members", g.members)
+            for name in _GRAPH_ARRAYS:
+                arrays[f"{side}_{name}"] = np.asarray(getattr(g, name))
+        C = sp.csr_matrix(self.correspondence)
+        arrays.update(
+            corr_data=C.data, corr_indices=C.indices, corr_indptr=C.indptr, corr_shape=np.asarray(C.shape, np.int64)
+        )
+        lay = self.layout
+        arrays.update(
+            layout_pos_a=np.asarray(lay.pos_a),
+            layout_pos_b=np.asarray(lay.pos_b),
+            layout_offset=np.asarray(lay.offset),
+            layout_energy=np.asarray(lay.energy),
+        )
+        for part in ("nodes_a", "nodes_b", "inputs"):
+            _put_ragged(arrays, f"region_{part}", [np.asarray(getattr(r, part)) for r in self.regions])
+        arrays["header"] = np.array(json.dumps(header, default=_json_scalar))
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Alignment":
+        """Read a file written by ``save``; a damaged or too-new file raises ``FileFormatError``."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no alignment file at {path}")
+        try:
+            loaded = np.load(path, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise FileFormatError(f"{path} is a single .npy array, not an alignment file (.npz)")
+            with loaded as z:
+                arrays = {k: z[k] for k in z.files}
+        except FileFormatError:
+            raise
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+            raise FileFormatError(
+                f"{path} is not a readable alignment file (damaged or not an .npz written by "
+                f"Alignment.save): {exc}"
+            ) from exc
+        return cls._from_arrays(arrays, path)
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict, path: Path) -> "Alignment":
+        from .layout import JointLayout
+        from .regions import Region
+
+        if "header" not in arrays:
+            raise FileFormatError(f"{path} has no alignment header; it was not written by Alignment.save")
+        try:
+            header = json.loads(str(arrays["header"][()]))
+        except (ValueError, TypeError) as exc:
+            raise FileFormatError(f"{path} has a damaged header (bad JSON: {exc})") from exc
+        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+            raise FileFormatError(f"{path} is an .npz file but not a napari-topoalign alignment")
+        version = header.get("version")
+        if not isinstance(version, int):
+            raise FileFormatError(f"{path} has no valid format version in its header")
+        if version > FORMAT_VERSION:
+            raise FileFormatError(
+                f"{path} was written in alignment format version {version}, newer than this "
+                f"napari-topoalign reads (up to {FORMAT_VERSION}); upgrade napari-topoalign to open it"
+            )
+        required = ["corr_data", "corr_indices", "corr_indptr", "corr_shape", "layout_pos_a", "layout_pos_b",
+                    "layout_offset", "layout_energy"]
+        for side in "ab":
+            required += [f"{side}_members_indices", f"{side}_members_offsets"]
+            required += [f"{side}_{name}" for name in _GRAPH_ARRAYS]
+        for part in ("nodes_a", "nodes_b", "inputs"):
+            required += [f"region_{part}_indices", f"region_{part}_offsets"]
+        missing = [k for k in required if k not in arrays]
+        if missing:
+            raise FileFormatError(f"{path} is incomplete: missing arrays {', '.join(missing)}")
+        try:
+            graphs = []
+            for side in "ab":
+                meta = header[f"graph_{side}"]
+                params = _params_from_json(meta["params"], arrays.get(f"{side}_params_lens"))
+                graphs.append(
+                    MapperGraph(
+                        members=_get_ragged(arrays, f"{side}_members"),
+                        **{name: arrays[f"{side}_{name}"] for name in _GRAPH_ARRAYS},
+                        n_inputs=int(meta["n_inputs"]),
+                        params=params,
+                    )
+                )
+            shape = tuple(int(s) for s in arrays["corr_shape"])
+            C = sp.csr_matrix((arrays["corr_data"], arrays["corr_indices"], arrays["corr_indptr"]), shape=shape)
+            layout = JointLayout(
+                pos_a=arrays["layout_pos_a"],
+                pos_b=arrays["layout_pos_b"],
+                offset=arrays["layout_offset"],
+                energy=arrays["layout_energy"],
+                device=str(header["layout"]["device"]),
+                mode=str(header["layout"]["mode"]),
+            )
+            parts = {p: _get_ragged(arrays, f"region_{p}") for p in ("nodes_a", "nodes_b", "inputs")}
+            scores = [float(s) for s in header["region_scores"]]
+            if not len(scores) == len(parts["nodes_a"]) == len(parts["nodes_b"]) == len(parts["inputs"]):
+                raise ValueError("the region arrays and region scores disagree in length")
+            regions = [
+                Region(nodes_a=na, nodes_b=nb, inputs=inp, score=s)
+                for na, nb, inp, s in zip(parts["nodes_a"], parts["nodes_b"], parts["inputs"], scores)
+            ]
+            A, B = graphs
+            if shape != (A.n_nodes, B.n_nodes):
+                raise ValueError(f"correspondence is {shape} but the graphs have {A.n_nodes} and {B.n_nodes} nodes")
+            if len(layout.pos_a) != A.n_nodes or len(layout.pos_b) != B.n_nodes:
+                raise ValueError("layout positions do not match the graphs' node counts")
+            names = tuple(str(n) for n in header["names"])
+            if len(names) != 2:
+                raise ValueError("names must be two strings")
+            return cls(A, B, C, layout, regions, {str(k): float(v) for k, v in header["scores"].items()}, names)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise FileFormatError(f"{path} is damaged: {exc}") from exc
+
+
+def _put_ragged(arrays: dict, key: str, parts: list) -> None:
+    """Store a list of 1-D int arrays as concatenated indices + offsets."""
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    arrays[f"{key}_offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    arrays[f"{key}_indices"] = (
+        np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]) if parts else np.zeros(0, np.int64)
+    )
+
+
+def _get_ragged(arrays: dict, key: str) -> list[np.ndarray]:
+    indices, offsets = arrays[f"{key}_indices"], arrays[f"{key}_offsets"]
+    if (
+        offsets.ndim != 1
+        or len(offsets) == 0
+        or offsets[0] != 0
+        or offsets[-1] != len(indices)
+        or np.any(np.diff(offsets) < 0)
+    ):
+        raise ValueError(f"offsets of {key} are inconsistent with its {len(indices)} indices")
+    return np.split(indices, offsets[1:-1])
+
+
+def _json_scalar(value):
+    """Numpy scalars in parameters become plain JSON numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in the alignment header")
+
+
+def _params_to_json(params: MapperParams) -> dict:
+    out = {f.name: getattr(params, f.name) for f in fields(params)}
+    if isinstance(out["lens"], np.ndarray):
+        out["lens"] = {"array": True}
+    return out
+
+
+def _params_from_json(data: dict, lens_array) -> MapperParams:
+    data = dict(data)
+    if isinstance(data.get("lens"), dict):
+        if lens_array is None:
+            raise ValueError("the lens array of the parameters is missing")
+        data["lens"] = lens_array
+    return MapperParams(**data)
+
+
+# ---------------------------------------------------------------------- pipeline
+def align(
+    X_a,
+    X_b,
+    params: MapperParams = MapperParams(),
+    *,
+    params_b: MapperParams | None = None,
+    mode: str = "side_by_side",
+    device: str = "auto",
+    seed: int = 0,
+    iterations: int | None = None,
+    names=("A", "B"),
+    callback: Callable | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> Alignment:
+    """Run the whole pipeline on two representations of the same N inputs.
+
+    ``params`` builds graph A, and graph B too unless ``params_b`` is given (a lens
+    given as an (N,) array is then used for both). ``callback(iteration, pos_a, pos_b)``
+    is forwarded to the joint layout; ``progress(stage, fraction)`` is called as each
+    stage starts and with fraction 1.0 at the end.
+    """
+    from .correspond import correspondence
+    from .layout import joint_layout
+    from .mapper import build_mapper
+    from .metrics import alignment_scores
+    from .regions import find_matching_regions
+
+    names = tuple(str(n) for n in names)
+    if len(names) != 2:
+        raise InputShapeError(f"names must be two strings, got {names!r}")
+    X_a = as_matrix(X_a, name=f"representation {names[0]}")
+    X_b = as_matrix(X_b, name=f"representation {names[1]}")
+    check_same_inputs(X_a, X_b, names=names)
+    params_b = params if params_b is None else params_b
+
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(stage, fraction)
+
+    report(f"mapper {names[0]}", 0.0)
+    A = build_mapper(X_a, params)
+    report(f"mapper {names[1]}", 0.15)
+    B = build_mapper(X_b, params_b)
+    report("correspondence", 0.3)
+    C = correspondence(A, B)
+    report("layout", 0.35)
+    layout = joint_layout(A, B, C, mode=mode, iterations=iterations, device=device, seed=seed, callback=callback)
+    report("regions", 0.8)
+    regions = find_matching_regions(A, B, C)
+    report("scores", 0.9)
+    scores = alignment_scores(X_a, X_b, A, B, C)
+    report("done", 1.0)
+    return Alignment(A, B, C, layout, list(regions), dict(scores), names)
+
+
+__all__ = ["Alignment", "align", "FORMAT_VERSION"]

@@ -1,0 +1,360 @@
+"""A headless report of an alignment: ``report.html`` with PNG figures beside it."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+MOTIF_KINDS = ("branch", "loop", "flare", "path")
+MAX_DRAWN_REGIONS = 20
+MAX_TABLE_REGIONS = 30
+_GEOMETRIC_KEYS = ("cka", "knn")
+
+
+def write_report(alignment, out_dir, *, inputs=None, X_a=None, X_b=None) -> Path:
+    """Write ``report.html`` and its figures into ``out_dir``; return the HTML path.
+
+    ``inputs`` (an ``InputTable``) adds each region's dominant labels, example texts
+    and example images; ``X_a``/``X_b`` add each region's local linear CKA.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    layout_png = out_dir / "layout.png"
+    draw_layout(alignment, layout_png)
+    examples_png = None
+    if inputs is not None and getattr(inputs, "images", None) is not None and alignment.regions:
+        examples_png = out_dir / "region_examples.png"
+        draw_region_examples(alignment, inputs.images, examples_png)
+    sections = [
+        _section_overview(alignment),
+        _section_figure(alignment, layout_png, examples_png),
+        _section_regions(alignment, inputs, X_a, X_b),
+        _section_scores(alignment),
+        _section_motifs(alignment),
+        _section_parameters(alignment),
+    ]
+    a, b = (html.escape(n) for n in alignment.names)
+    page = _PAGE.format(title=f"TopoAlign report: {a} vs {b}", body="\n".join(sections))
+    path = out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------- figures
+def region_colours(n: int) -> np.ndarray:
+    """RGBA colours of the first ``n`` regions (tab10 then tab20b, cycling)."""
+    from matplotlib import colormaps
+
+    base = np.concatenate([colormaps["tab10"](np.arange(10)), colormaps["tab20b"](np.arange(0, 20, 2))])
+    return base[np.arange(n) % len(base)]
+
+
+def _node_region(n_nodes: int, regions, side: str) -> np.ndarray:
+    """Index of the (best) region holding each node, -1 for none."""
+    out = np.full(n_nodes, -1, dtype=np.int64)
+    for i, r in reversed(list(enumerate(regions))):
+        out[np.asarray(getattr(r, side), dtype=np.int64)] = i
+    return out
+
+
+def _polygon_patch(poly, **kwargs):
+    """A matplotlib patch of a shapely Polygon or MultiPolygon (holes kept)."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    parts = getattr(poly, "geoms", [poly])
+    paths = [MplPath(np.asarray(ring.coords)[:, :2], closed=True)
+             for p in parts if not p.is_empty for ring in [p.exterior, *p.interiors]]
+    return PathPatch(MplPath.make_compound_path(*paths), **kwargs)
+
+
+def draw_layout(alignment, path) -> Path:
+    """PNG of the joint layout: edges, nodes by size and region, Bubble Sets, membranes, labels."""
+    from matplotlib import patheffects
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    lay = alignment.layout
+    A, B = alignment.graph_a, alignment.graph_b
+    pos = (np.asarray(lay.pos_a, dtype=float), np.asarray(lay.pos_b, dtype=float))
+    regions = alignment.regions[:MAX_DRAWN_REGIONS]
+    colours = region_colours(len(regions))
+    polys = alignment.bubbles()[: len(regions)]
+    overlay = lay.mode == "overlay"
+
+    everything = np.concatenate([pos[0], pos[1]]) if len(pos[0]) + len(pos[1]) else np.zeros((1, 2))
+    lo, hi = everything.min(axis=0), everything.max(axis=0)
+    span = np.maximum(hi - lo, 1e-9)
+    width = 13.0
+    height = float(np.clip(width * span[1] / span[0] + 1.2, 4.5, 10.0))
+    fig = Figure(figsize=(width, height), dpi=130, facecolor="white")
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.90))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+    for (poly_a, poly_b, band), colour in zip(polys, colours):
+        if not overlay:
+            ax.add_patch(_polygon_patch(band, facecolor=colour, edgecolor="none", alpha=0.10, zorder=0))
+        for poly in (poly_a, poly_b):
+            ax.add_patch(_polygon_patch(poly, facecolor=colour, edgecolor="none", alpha=0.22, zorder=1))
+            ax.add_patch(_polygon_patch(poly, facecolor="none", edgecolor=colour, alpha=0.9, lw=1.2, zorder=1))
+
+    max_size = max([len(m) for g in (A, B) for m in g.members] or [1])
+    for g, p, side, style in ((A, pos[0], "nodes_a", "solid"), (B, pos[1], "nodes_b", "dashed" if overlay else "solid")):
+        if len(g.edges):
+            ax.add_collection(
+                LineCollection(p[g.edges], colors="#555555", linewidths=0.7, alpha=0.55, linestyles=style, zorder=2)
+            )
+        sizes = np.array([len(m) for m in g.members], dtype=float)
+        node_region = _node_region(g.n_nodes, regions, side)
+        face = np.tile(np.array([[0.78, 0.78, 0.78, 1.0]]), (g.n_nodes, 1))
+        inside = node_region >= 0
+        face[inside] = colours[node_region[inside]]
+        ax.scatter(
+            p[:, 0], p[:, 1], s=6 + 70 * np.sqrt(sizes / max_size), c=face,
+            edgecolors="#333333" if side == "nodes_a" or not overlay else "white", linewidths=0.4, zorder=3,
+            marker="o" if side == "nodes_a" or not overlay else "s",
+        )
+
+    outline = [patheffects.withStroke(linewidth=3, foreground="white")]
+    for i, ((poly_a, poly_b, _), colour) in enumerate(zip(polys, colours)):
+        for poly in (poly_a, poly_b) if not overlay else (poly_a,):
+            if poly.is_empty:
+                continue
+            x, y = poly.representative_point().coords[0]
+            ax.text(x, y, str(i + 1), ha="center", va="center", fontsize=10, fontweight="bold",
+                    color=colour * np.array([0.6, 0.6, 0.6, 1.0]), path_effects=outline, zorder=5)
+
+    pad = 0.06 * span.max()
+    ax.set_xlim(lo[0] - pad, hi[0] + pad)
+    ax.set_ylim(lo[1] - pad, hi[1] + pad)
+    a, b = alignment.names
+    if overlay:
+        fig.suptitle(f"{a} (circles, solid edges) overlaid with {b} (squares, dashed edges)", fontsize=13)
+    else:
+        for name, p, g in ((a, pos[0], A), (b, pos[1], B)):
+            cx = 0.5 * (p[:, 0].min() + p[:, 0].max()) if len(p) else 0.0
+            fx = 0.01 + 0.98 * (cx - (lo[0] - pad)) / (span[0] + 2 * pad)
+            fig.text(fx, 0.955, f"{name}  ({g.n_nodes} nodes, {len(g.edges)} edges)",
+                     ha="center", va="center", fontsize=13, fontweight="bold")
+    fig.savefig(path, facecolor="white")
+    return Path(path)
+
+
+def draw_region_examples(alignment, images, path, per_region: int = 8) -> Path:
+    """PNG grid: one row per drawn region, a few of its shared inputs' images."""
+    from matplotlib.figure import Figure
+
+    regions = alignment.regions[:MAX_DRAWN_REGIONS]
+    colours = region_colours(len(regions))
+    images = np.asarray(images)
+    fig = Figure(figsize=(1.1 * per_region + 0.8, 1.1 * len(regions) + 0.3), dpi=110, facecolor="white")
+    rng = np.random.default_rng(0)
+    for i, (r, colour) in enumerate(zip(regions, colours)):
+        inputs = np.asarray(r.inputs, dtype=np.int64)
+        chosen = np.sort(rng.choice(inputs, size=min(per_region, len(inputs)), replace=False)) if len(inputs) else []
+        for j in range(per_region):
+            ax = fig.add_subplot(len(regions), per_region, i * per_region + j + 1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_color(colour)
+                spine.set_linewidth(2)
+            if j < len(chosen):
+                img = images[chosen[j]]
+                ax.imshow(img, cmap="gray_r" if img.ndim == 2 else None)
+            else:
+                ax.set_axis_off()
+            if j == 0:
+                ax.set_ylabel(f"{i + 1}", rotation=0, labelpad=14, fontsize=12, fontweight="bold", color=colour)
+    fig.savefig(path, facecolor="white")
+    return Path(path)
+
+
+# ---------------------------------------------------------------------- HTML sections
+def _table(header, rows) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section_overview(alignment) -> str:
+    a, b = (html.escape(n) for n in alignment.names)
+    n = alignment.n_inputs
+    matched = len(alignment.matched_inputs())
+    return (
+        f"<h1>TopoAlign: <em>{a}</em> vs <em>{b}</em></h1>"
+        f"<p>{n} inputs, seen by two representations. Each became a mapper graph "
+        f"({alignment.graph_a.n_nodes} and {alignment.graph_b.n_nodes} nodes); the graphs were laid out jointly "
+        f"so that nodes sharing inputs sit in corresponding places. <b>{len(alignment.regions)} matching regions</b> "
+        f"(connected parts of both graphs that hold largely the same inputs and have the same structure) "
+        f"cover {matched} inputs ({100.0 * matched / max(n, 1):.1f}%).</p>"
+    )
+
+
+def _section_figure(alignment, layout_png: Path, examples_png) -> str:
+    shown = min(len(alignment.regions), MAX_DRAWN_REGIONS)
+    more = f" (the best {shown} of {len(alignment.regions)} are drawn)" if len(alignment.regions) > shown else ""
+    out = (
+        "<h2>Joint layout</h2>"
+        f'<img src="{layout_png.name}" alt="joint layout of both mapper graphs">'
+        "<p class='caption'>Nodes are clusters of inputs, sized by how many inputs they hold; edges join "
+        "clusters that share inputs. Coloured nodes and Bubble Sets mark matching regions, numbered as in the "
+        f"table below{more}; a translucent band (membrane) joins each region's two sides. Grey nodes are in no "
+        "matching region.</p>"
+    )
+    if examples_png is not None:
+        out += (
+            "<h3>Example inputs of each region</h3>"
+            f'<img src="{examples_png.name}" alt="example inputs per region" class="examples">'
+        )
+    return out
+
+
+def _dominant_labels(labels: np.ndarray, inputs: np.ndarray, top: int = 3) -> str:
+    if len(inputs) == 0:
+        return ""
+    counts = Counter(labels[inputs].tolist()).most_common(top)
+    return ", ".join(f"{html.escape(str(lab))} ({100.0 * c / len(inputs):.0f}%)" for lab, c in counts)
+
+
+def _example_texts(texts, inputs: np.ndarray, k: int = 3, width: int = 110) -> str:
+    picked = inputs[np.linspace(0, len(inputs) - 1, min(k, len(inputs))).astype(int)] if len(inputs) else []
+    items = []
+    for i in picked:
+        t = str(texts[i])
+        t = t if len(t) <= width else t[: width - 1] + "…"
+        items.append(f"<li>{html.escape(t)}</li>")
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def _section_regions(alignment, inputs, X_a, X_b) -> str:
+    regions = alignment.regions[:MAX_TABLE_REGIONS]
+    if not regions:
+        return ("<h2>Matching regions</h2><p>No matching regions were found: no connected part of one graph "
+                "holds largely the same inputs with the same structure as a part of the other.</p>")
+    labels = getattr(inputs, "labels", None)
+    texts = getattr(inputs, "texts", None)
+    geometric = X_a is not None and X_b is not None
+    if geometric:
+        from .checks import as_matrix
+        from .metrics import linear_cka
+
+        X_a, X_b = as_matrix(X_a, "X_a"), as_matrix(X_b, "X_b")
+    header = ["#", "score", "nodes " + alignment.names[0], "nodes " + alignment.names[1], "inputs"]
+    header += ["local CKA"] if geometric else []
+    header += ["dominant labels"] if labels is not None else []
+    header += ["example texts"] if texts is not None else []
+    colours = region_colours(min(len(regions), MAX_DRAWN_REGIONS))
+    n = alignment.n_inputs
+    rows = []
+    for i, r in enumerate(regions):
+        idx = np.asarray(r.inputs, dtype=np.int64)
+        swatch = (f"<span class='swatch' style='background:rgb{tuple(int(255 * c) for c in colours[i][:3])}'></span>"
+                  if i < len(colours) else "")
+        row = [f"{swatch}{i + 1}", f"{r.score:.3f}", str(len(r.nodes_a)), str(len(r.nodes_b)),
+               f"{len(idx)} ({100.0 * len(idx) / max(n, 1):.1f}%)"]
+        if geometric:
+            row.append(f"{linear_cka(X_a[idx], X_b[idx]):.3f}" if len(idx) > 2 else "n/a")
+        if labels is not None:
+            row.append(_dominant_labels(np.asarray(labels), idx))
+        if texts is not None:
+            row.append(_example_texts(texts, idx))
+        rows.append(row)
+    more = (f"<p>{len(alignment.regions) - len(regions)} further regions are not listed.</p>"
+            if len(alignment.regions) > len(regions) else "")
+    note = ("Score 1 means both sides hold the same inputs with the same structure; 0 means nothing in common. "
+            "Inputs are those the two sides share.")
+    if geometric:
+        note += " Local CKA is linear CKA between the two representations restricted to the region's inputs."
+    return f"<h2>Matching regions</h2><p>{note}</p>{_table(header, rows)}{more}"
+
+
+def _section_scores(alignment) -> str:
+    topo = [(k, v) for k, v in alignment.scores.items() if not any(g in k.lower() for g in _GEOMETRIC_KEYS)]
+    geo = [(k, v) for k, v in alignment.scores.items() if any(g in k.lower() for g in _GEOMETRIC_KEYS)]
+    n = alignment.n_inputs
+    topo.append(("inputs in matching regions", len(alignment.matched_inputs()) / max(n, 1)))
+    rows = []
+    for i in range(max(len(topo), len(geo))):
+        row = []
+        for group in (topo, geo):
+            k, v = group[i] if i < len(group) else ("", None)
+            row += [html.escape(k), "" if v is None else f"{v:.3f}"]
+        rows.append(row)
+    return (
+        "<h2>Alignment scores</h2><p>Topological scores compare the two mapper graphs; the geometric baselines "
+        "(linear CKA, mutual k-nearest neighbours) compare the raw representations. All lie in [0, 1], "
+        "1 meaning identical.</p>" + _table(["topological", "", "geometric", ""], rows)
+    )
+
+
+def _section_motifs(alignment) -> str:
+    from .motifs import find_motifs, motif_alignment
+
+    A, B, C = alignment.graph_a, alignment.graph_b, alignment.correspondence
+    rows = []
+    for kind in MOTIF_KINDS:
+        matches = motif_alignment(A, B, C, kind)
+        status = Counter(m.status for m in matches)
+        rows.append([kind, str(len(find_motifs(A, kind))), str(len(find_motifs(B, kind))),
+                     str(status["preserved"]), str(status["broken"]), str(status["absent"])])
+    a, b = (html.escape(x) for x in alignment.names)
+    return (
+        "<h2>Motifs</h2><p>For each motif found in " + a + ": <i>preserved</i> if the nodes of " + b +
+        " it maps to form the same motif, <i>broken</i> if they exist but do not, <i>absent</i> if it maps to "
+        "nothing.</p>" + _table(["motif", f"in {a}", f"in {b}", "preserved", "broken", "absent"], rows)
+    )
+
+
+def _describe_lens(lens) -> str:
+    return f"custom array ({len(lens)} values)" if isinstance(lens, np.ndarray) else str(lens)
+
+
+def _section_parameters(alignment) -> str:
+    A, B = alignment.graph_a, alignment.graph_b
+    keys = ["lens", "n_intervals", "overlap", "cover", "clusterer", "eps", "min_samples", "metric"]
+    rows = []
+    for key in keys:
+        vals = []
+        for g in (A, B):
+            v = getattr(g.params, key)
+            if key == "lens":
+                v = _describe_lens(v)
+            elif key == "eps":
+                v = "n/a" if v is None else f"{v:.4g}"
+            vals.append(html.escape(str(v)))
+        rows.append([key, *vals])
+    rows.append(["nodes / edges", *(f"{g.n_nodes} / {len(g.edges)}" for g in (A, B))])
+    rows.append(["uncovered inputs", *(f"{len(g.uncovered)} of {g.n_inputs}" for g in (A, B))])
+    lay = alignment.layout
+    energy = np.asarray(lay.energy)
+    final = f", final energy {float(energy[-1]):.4g}" if len(energy) else ""
+    return (
+        "<h2>Parameters</h2>" + _table(["", *alignment.names], rows)
+        + f"<p>Joint layout: mode {html.escape(lay.mode)}, device {html.escape(lay.device)}, "
+        f"{len(energy)} iterations{final}.</p>"
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1150px; margin: 2em auto;
+       padding: 0 1em; color: #222; line-height: 1.45; }}
+h1 {{ font-size: 1.6em; }} h2 {{ margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }}
+img {{ max-width: 100%; border: 1px solid #eee; }} img.examples {{ max-width: 70%; }}
+table {{ border-collapse: collapse; margin: .6em 0; font-size: .92em; }}
+th, td {{ border: 1px solid #ddd; padding: .3em .6em; vertical-align: top; text-align: left; }}
+th {{ background: #f4f4f4; }} td ul {{ margin: 0; padding-left: 1.1em; }}
+.caption {{ color: #555; font-size: .92em; }}
+.swatch {{ display: inline-block; width: .8em; height: .8em; margin-right: .4em; border-radius: 2px; }}
+</style></head>
+<body>
+{body}
+<p class="caption">Written by napari-topoalign.</p>
+</body></html>
+"""
