@@ -51,9 +51,15 @@ def setup(make_napari_viewer, qtbot, monkeypatch):
     return viewer, widget, errors
 
 
-def _align(qtbot, widget):
+def _wait(qtbot, section):
+    """Wait until the section's worker is done and its buttons are enabled again."""
+    qtbot.waitUntil(lambda: not section.busy, timeout=WAIT_MS)
+
+
+def _align(qtbot, widget, errors):
     widget.align.align_button.click()
-    qtbot.waitUntil(lambda: not widget.align.running and widget.align.align_button.isEnabled(), timeout=WAIT_MS)
+    _wait(qtbot, widget.align)
+    assert not errors and widget.session.alignment is not None
 
 
 def test_load_shows_data_and_problems(setup, tmp_path):
@@ -85,7 +91,7 @@ def test_build_align_regions_motifs(setup, qtbot):
     session = widget.session
 
     widget.mapper.build_button.click()
-    qtbot.waitUntil(lambda: session.graph_a is not None, timeout=WAIT_MS)
+    _wait(qtbot, widget.mapper)
     counts = widget.mapper.counts.text()
     assert f"{session.graph_a.n_nodes} nodes" in counts and "eps" in counts
     assert widget.mapper.form_a.eps.value() == pytest.approx(session.graph_a.params.eps, rel=1e-3)
@@ -93,7 +99,7 @@ def test_build_align_regions_motifs(setup, qtbot):
     steps = []
     widget.align.run()
     widget.align.worker.yielded.connect(lambda item: steps.append(item[0]))
-    qtbot.waitUntil(lambda: session.alignment is not None, timeout=WAIT_MS)
+    _wait(qtbot, widget.align)
     assert not errors
     al = session.alignment
     assert "positions" in steps  # the layout was animated live
@@ -127,7 +133,8 @@ def test_build_align_regions_motifs(setup, qtbot):
     # the loop of A does not survive in B (the circle is cut open)
     widget.regions.motif.setCurrentText("loop")
     widget.regions.motif_button.click()
-    qtbot.waitUntil(lambda: find_layer(viewer, "motifs") is not None, timeout=WAIT_MS)
+    _wait(qtbot, widget.regions)
+    assert not errors
     motifs = find_layer(viewer, "motifs")
     status = set(motifs.features["status"])
     assert status and status <= {"broken", "absent"}
@@ -136,7 +143,7 @@ def test_build_align_regions_motifs(setup, qtbot):
 
 def test_cancel_keeps_previous_alignment(setup, qtbot):
     viewer, widget, errors = setup
-    _align(qtbot, widget)
+    _align(qtbot, widget, errors)
     previous = widget.session.alignment
     assert previous is not None
     n_a = len(find_layer(viewer, "nodes_a").data)
@@ -152,7 +159,7 @@ def test_cancel_keeps_previous_alignment(setup, qtbot):
             widget.align.cancel()
 
     widget.align.worker.yielded.connect(cancel_on_positions)
-    qtbot.waitUntil(lambda: not widget.align.running and widget.align.align_button.isEnabled(), timeout=WAIT_MS)
+    _wait(qtbot, widget.align)
     assert cancelled and not errors
     assert widget.session.alignment is previous
     assert len(find_layer(viewer, "nodes_a").data) == n_a
@@ -163,7 +170,7 @@ def test_cancel_keeps_previous_alignment(setup, qtbot):
 
 def test_screenshot_shows_both_graphs_and_bubbles(setup, qtbot):
     viewer, widget, errors = setup
-    _align(qtbot, widget)
+    _align(qtbot, widget, errors)
     from napari_topoalign._napari.layers import remove_roles
 
     remove_roles(viewer, ("inputs", "input_points"))  # judge the graphs panel alone

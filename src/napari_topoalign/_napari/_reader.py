@@ -2,12 +2,16 @@
 
 A representation (N inputs × D features) is added as a hidden ``Image`` layer
 of the matrix itself, with the :class:`~napari_topoalign.io.Representation`
-in ``metadata["topoalign_representation"]``. Nothing is ever unpickled.
+in ``metadata["topoalign_representation"]``. An alignment file (``.npz`` written
+by ``Alignment.save``) opens as the same layers the TopoAlign widget draws.
+Nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 REPRESENTATION_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".parquet", ".h5ad", ".pt")
 REPRESENTATION_KEY = "topoalign_representation"
@@ -34,11 +38,38 @@ def _suffix(path: str) -> str:
 
 
 def get_reader(path):
-    """Return :func:`read_representations` when every path has a supported suffix."""
+    """Return :func:`read_files` when every path has a supported suffix."""
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     if not paths or any(_suffix(str(p)) not in REPRESENTATION_SUFFIXES for p in paths):
         return None
-    return read_representations
+    return read_files
+
+
+def is_alignment_file(path) -> bool:
+    """True when ``path`` is an ``.npz`` written by ``Alignment.save``."""
+    import zipfile
+
+    from ..alignment import FORMAT_NAME
+
+    if _suffix(str(path)) != ".npz":
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "header" in z.files and FORMAT_NAME in str(z["header"][()])
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        return False
+
+
+def alignment_layer_data(path) -> list[tuple]:
+    """The layers of a saved alignment (nodes, edges, links, Bubble Sets), as the widget draws them."""
+    from napari.components import ViewerModel
+
+    from ..alignment import Alignment
+    from .layers import show_alignment
+
+    model = ViewerModel()
+    show_alignment(model, Alignment.load(path))
+    return [layer.as_layer_data_tuple() for layer in model.layers]
 
 
 def read_representations(path) -> list[tuple]:
@@ -47,3 +78,12 @@ def read_representations(path) -> list[tuple]:
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     return [representation_layer_data(rep) for p in paths for rep in load_representations(str(p))]
+
+
+def read_files(path) -> list[tuple]:
+    """Layer data of every file in ``path``: alignments as their layers, the rest as representations."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    out = []
+    for p in paths:
+        out += alignment_layer_data(p) if is_alignment_file(p) else read_representations(p)
+    return out

@@ -52,6 +52,8 @@ class Cancelled(Exception):
 
 def report_error(exc: BaseException) -> None:
     """Show an error as a napari notification: the message for user errors, the type too otherwise."""
+    if isinstance(exc, Cancelled):
+        return
     if isinstance(exc, (TopoAlignError, OSError)):
         show_error(str(exc))
     else:
@@ -98,6 +100,10 @@ class Session(QObject):
         from .selection import LinkedSelection
 
         self.layers = show_alignment(self.viewer, alignment, self.inputs)
+        if self.layers.inputs is not None:  # drawn beside the graphs: hide where they were loaded
+            for layer in _layers_with(self.viewer, INPUTS_KEY):
+                if layer.metadata[INPUTS_KEY] is self.inputs:
+                    layer.visible = False
         self.alignment = alignment
         self.selection = LinkedSelection(self.viewer, self.layers, self.inputs)
         self.alignment_changed.emit()
@@ -111,15 +117,23 @@ class _Section(QWidget):
         self.session = session
         self.viewer = session.viewer
         self.worker = None
+        self.busy = False
 
     def _start(self, worker, on_result, buttons=()) -> None:
+        """Start ``worker`` with its buttons disabled until it finishes; errors become notifications."""
         for b in buttons:
             b.setEnabled(False)
         worker.returned.connect(on_result)
         worker.errored.connect(report_error)
-        worker.finished.connect(lambda: [b.setEnabled(True) for b in buttons])
+        worker.finished.connect(lambda: self._done(buttons))
         self.worker = worker
+        self.busy = True
         worker.start()
+
+    def _done(self, buttons) -> None:
+        self.busy = False
+        for b in buttons:
+            b.setEnabled(True)
 
 
 def _layers_with(viewer, key: str) -> list:
@@ -193,10 +207,9 @@ class LoadWidget(_Section):
         try:
             if side is None:
                 from .. import load_inputs
+                from ._sample_data import inputs_layer_data
 
-                inputs = load_inputs(path)
-                data = [(np.zeros((0, 2)), {"name": f"inputs: {Path(path).name}", "visible": False,
-                                            "metadata": {INPUTS_KEY: inputs}}, "points")]
+                data = [inputs_layer_data(load_inputs(path), Path(path).stem)]
             else:
                 data = read_representations(path)
         except (TopoAlignError, OSError) as exc:
@@ -326,7 +339,7 @@ def _graph_text(name, g) -> str:
     return text
 
 
-@thread_worker
+@thread_worker(ignore_errors=True)
 def _build_graphs(X_a, X_b, params_a, params_b):
     from .. import build_mapper
 
@@ -391,7 +404,7 @@ class MapperWidget(_Section):
         self.counts.setText("<br>".join(_graph_text(n, g) for n, g in zip(names, (s.graph_a, s.graph_b))))
 
 
-@thread_worker
+@thread_worker(ignore_errors=True)
 def _align_steps(X_a, X_b, graphs, params, kwargs, cancel: threading.Event):
     """Build the graphs (unless given), then run ``align`` in a helper thread.
 
@@ -495,17 +508,13 @@ class AlignWidget(_Section):
         self._live = None
         session.alignment_changed.connect(lambda: self.save_button.setEnabled(True))
 
-    @property
-    def running(self) -> bool:
-        return self.worker is not None and self.worker.is_running
-
     def run(self) -> None:
         """Align A and B in a worker; the graphs animate while the layout runs."""
         s = self.session
         if s.rep_a is None:
             show_error("Choose representations A and B in Load first.")
             return
-        if self.running:
+        if self.busy:
             return
         kwargs = dict(
             mode=MODES[self.mode.currentText()],
@@ -529,7 +538,7 @@ class AlignWidget(_Section):
 
     def cancel(self) -> None:
         """Stop the running alignment; the previous alignment's layers come back as they were."""
-        if self.running:
+        if self.busy:
             self._cancel.set()
             self.worker.quit()
             self.status.setText("Cancelling…")
@@ -544,6 +553,8 @@ class AlignWidget(_Section):
         elif kind == "graphs":
             self.session.set_graphs(item[1], item[2])
         elif self._live is None:
+            if self.session.selection is not None:
+                self.session.selection.disconnect()
             remove_roles(self.viewer, ("bubbles", "links", "motifs", "selection", "input_selection"))
             s = self.session
             self._live = show_graphs(self.viewer, s.graph_a, s.graph_b, item[2], item[3], (s.rep_a.name, s.rep_b.name))
@@ -616,7 +627,7 @@ def _table(headers) -> QTableWidget:
     return table
 
 
-@thread_worker
+@thread_worker(ignore_errors=True)
 def _motif_worker(A, B, C, kind):
     from .. import motif_alignment
 

@@ -1,0 +1,54 @@
+"""napari sample data: File ▸ Open Sample ▸ TopoAlign ▸ <sample>, ready to align.
+
+Each sample opens as its representations (hidden ``Image`` layers of the N×D matrices,
+see ``_reader``) and its inputs: a mosaic of the input images, the source image the
+inputs were cut from, or (texts only) an empty ``Points`` layer, carrying the
+``InputTable`` in ``metadata["topoalign_inputs"]``. The TopoAlign widget lists both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._reader import INPUTS_KEY, representation_layer_data
+
+
+def inputs_layer_data(inputs, name: str) -> tuple:
+    """LayerData for an ``InputTable``: its source image, else its images as a mosaic, else an empty Points layer."""
+    from .layers import _mosaic
+
+    meta = {"name": f"{name} inputs", "metadata": {INPUTS_KEY: inputs}}
+    if inputs.source_image is not None:
+        source = np.asarray(inputs.source_image)
+        meta["rgb"] = source.ndim == 3 and source.shape[-1] in (3, 4)
+        return source, meta, "image"
+    if inputs.images is not None:
+        images = np.asarray(inputs.images)
+        meta["rgb"] = images.ndim == 4 and images.shape[-1] in (3, 4)
+        return _mosaic(images)[0], meta, "image"
+    return np.zeros((0, 2)), {**meta, "visible": False}, "points"
+
+
+def sample_layer_data(name: str) -> list[tuple]:
+    """All layers of sample ``name``: its representations, then its inputs."""
+    from .. import load_sample
+
+    sample = load_sample(name)
+    return [representation_layer_data(rep) for rep in sample.representations] + [
+        inputs_layer_data(sample.inputs, sample.name)
+    ]
+
+
+def sentences() -> list[tuple]:
+    """320 sentences on 8 topics: MiniLM-L6 layer 1 vs layer 6."""
+    return sample_layer_data("sentences")
+
+
+def digits() -> list[tuple]:
+    """Handwritten digits: a small CNN's image embedding vs MiniLM embeddings of their captions."""
+    return sample_layer_data("digits")
+
+
+def coins() -> list[tuple]:
+    """Patches of scikit-image's coins photo (HOG vs digits CNN), with their positions on it."""
+    return sample_layer_data("coins")

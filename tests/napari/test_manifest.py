@@ -1,0 +1,78 @@
+"""The npe2 manifest validates and every contribution points at something that exists."""
+
+import subprocess
+import sys
+
+import npe2
+import numpy as np
+import pytest
+
+from napari_topoalign import list_samples
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return npe2.PluginManifest.from_distribution("napari-topoalign")
+
+
+def test_manifest_validates(manifest):
+    result = subprocess.run(
+        [sys.executable, "-m", "npe2", "validate", "napari-topoalign"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert manifest.display_name == "TopoAlign"
+
+
+def test_every_command_imports(manifest):
+    for command in manifest.contributions.commands:
+        assert callable(_resolve(command.python_name))
+
+
+def _resolve(python_name):
+    from importlib import import_module
+
+    module, _, attr = python_name.partition(":")
+    return getattr(import_module(module), attr)
+
+
+def test_one_sample_contribution_per_sample(manifest):
+    contributed = {s.key: s.display_name for s in manifest.contributions.sample_data}
+    assert contributed == {s.name: s.title for s in list_samples()}
+
+
+@pytest.mark.parametrize("name", [s.name for s in list_samples()])
+def test_sample_opens_ready_to_align(name):
+    from napari_topoalign import load_sample
+    from napari_topoalign._napari import _sample_data
+    from napari_topoalign._napari._reader import INPUTS_KEY, REPRESENTATION_KEY
+
+    sample = load_sample(name)
+    data = getattr(_sample_data, name)()
+    reps = [meta["metadata"][REPRESENTATION_KEY] for _, meta, _ in data if REPRESENTATION_KEY in meta["metadata"]]
+    assert [r.name for r in reps] == [r.name for r in sample.representations] and len(reps) >= 2
+    for layer_data, meta, kind in data:
+        if REPRESENTATION_KEY in meta["metadata"]:
+            assert kind == "image" and layer_data.shape == meta["metadata"][REPRESENTATION_KEY].X.shape
+    (inputs_data, meta, kind), = [d for d in data if INPUTS_KEY in d[1]["metadata"]]
+    inputs = meta["metadata"][INPUTS_KEY]
+    assert inputs.n_inputs == reps[0].X.shape[0]
+    if inputs.source_image is not None:
+        assert inputs_data.shape == inputs.source_image.shape
+    elif inputs.images is not None:  # a mosaic holding every image
+        h, w = inputs.images.shape[1:3]
+        assert inputs_data.shape[0] % h == 0 and inputs_data.shape[1] % w == 0
+        assert inputs_data.shape[0] * inputs_data.shape[1] >= inputs.n_inputs * h * w
+        assert np.array_equal(inputs_data[:h, :w], inputs.images[0])
+    else:
+        assert kind == "points" and len(inputs_data) == 0
+
+
+def test_reader_claims_representation_files_only(manifest):
+    from napari_topoalign._napari._reader import get_reader
+
+    for suffix in (".npy", ".npz", ".csv", ".tsv", ".parquet", ".h5ad", ".pt"):
+        assert get_reader(f"x{suffix}") is not None
+    assert get_reader("x.png") is None
+    assert get_reader(["a.npy", "b.tif"]) is None
+    patterns = manifest.contributions.readers[0].filename_patterns
+    assert "*.h5ad" in patterns and "*.png" not in patterns
