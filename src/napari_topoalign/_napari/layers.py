@@ -1,0 +1,557 @@
+"""napari layers drawn from an ``Alignment`` (no algorithm here: everything comes from the core).
+
+Coordinates: the layout's ``(x, y)`` becomes napari's ``(row, col) = (-y, x)`` (``to_napari``),
+so the picture matches a y-up plot of the same layout; Bubble Sets, links and motif outlines
+use the same conversion. Sizes and widths are in layout units, scaled by the typical
+nearest-neighbour distance between nodes.
+
+Every layer made here is named ``"TopoAlign ..."`` (``PREFIX``) and carries
+``layer.metadata["topoalign"] = <role>`` (``ROLE_KEY``); re-running replaces the layer of the
+same role at its place in the layer list and never touches the user's own layers.
+
+API (called by the widgets):
+
+- ``show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers``: node ``Points`` and edge
+  ``Vectors`` per graph (features node, size, lens, region, score; colour by region, matched
+  across A and B, grey for none), correspondence links (``Vectors``, strongest link per node,
+  hidden when there are many), Bubble Sets + membranes (``Shapes``, under the graphs), and the
+  inputs (``show_inputs_mosaic``) beside the graphs when ``inputs`` is given. Stale plugin
+  layers of a previous alignment (motifs, selections, inputs when ``inputs`` is None) are removed.
+- ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"))``: the same node and
+  edge layers before an alignment exists (e.g. to animate a layout while it runs).
+- ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges and links in place
+  (sets ``.data`` only; cheap enough for a layout callback). Bubbles are not moved.
+- ``colour_nodes(layers, by="region"|"lens"|"score"|"size")``: re-colours the nodes.
+- ``highlight_region(layers, index) -> bbox`` emphasises one region's bubbles and membrane
+  (``index=None`` resets); ``centre_on(viewer, bbox)`` centres and zooms the view on a bbox
+  ``((row0, col0), (row1, col1))``.
+- ``show_motifs(layers, matches)``: a ``"TopoAlign motifs"`` ``Shapes`` layer outlining each
+  motif instance in A and its counterpart in B, coloured by status (``MOTIF_COLOURS``).
+- ``show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView``: an image mosaic of
+  ``inputs.images`` (or ``inputs.source_image`` with a ``Points`` layer of ``inputs.coords``),
+  placed to the right of the ``beside`` bbox; ``InputsView`` maps inputs <-> world positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from napari.layers import Image, Points, Shapes, Vectors
+from napari.utils.colormaps import ensure_colormap
+from scipy.spatial import cKDTree
+
+PREFIX = "TopoAlign"
+ROLE_KEY = "topoalign"
+
+GREY = np.array([0.62, 0.62, 0.62, 1.0])
+#: Region colours (tab10 without its grey), cycled when there are more regions.
+PALETTE = np.array(
+    [
+        [0.122, 0.467, 0.706, 1.0],
+        [1.000, 0.498, 0.055, 1.0],
+        [0.173, 0.627, 0.173, 1.0],
+        [0.839, 0.153, 0.157, 1.0],
+        [0.580, 0.404, 0.741, 1.0],
+        [0.549, 0.337, 0.294, 1.0],
+        [0.890, 0.467, 0.761, 1.0],
+        [0.737, 0.741, 0.133, 1.0],
+        [0.090, 0.745, 0.812, 1.0],
+    ]
+)
+MOTIF_COLOURS = {
+    "preserved": np.array([0.20, 0.90, 0.35, 1.0]),
+    "broken": np.array([1.00, 0.60, 0.10, 1.0]),
+    "absent": np.array([0.95, 0.20, 0.20, 1.0]),
+}
+#: Links are drawn but hidden by default above this many.
+MAX_VISIBLE_LINKS = 300
+
+
+def to_napari(xy) -> np.ndarray:
+    """Layout ``(x, y)`` -> napari ``(row, col) = (-y, x)`` as float32 (K, 2)."""
+    xy = np.asarray(xy, dtype=np.float32).reshape(-1, 2)
+    return np.column_stack([-xy[:, 1], xy[:, 0]])
+
+
+def region_colours(regions) -> np.ndarray:
+    """(n, 4) RGBA colours of these region indices (the same in both graphs)."""
+    return PALETTE[np.asarray(regions, dtype=np.int64) % len(PALETTE)]
+
+
+def _camera(viewer):
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
+def _canvas_size(viewer) -> np.ndarray:
+    canvas = getattr(viewer, "canvas", None)
+    size = canvas.size if canvas is not None else viewer._canvas_size
+    return np.asarray(size, dtype=float)
+
+
+def find_layer(viewer, role: str):
+    """The plugin layer with this role in the viewer, or None."""
+    for layer in viewer.layers:
+        if layer.metadata.get(ROLE_KEY) == role:
+            return layer
+    return None
+
+
+def put_layer(viewer, layer, role: str):
+    """Add ``layer`` with ``role``, replacing the plugin layer of the same role in place.
+
+    The user's active layer stays active.
+    """
+    layer.metadata[ROLE_KEY] = role
+    active = viewer.layers.selection.active
+    old = find_layer(viewer, role)
+    if old is None:
+        viewer.add_layer(layer)
+    else:
+        index = viewer.layers.index(old)
+        viewer.layers.remove(old)
+        viewer.layers.insert(index, layer)
+    if active is not None and active in viewer.layers:
+        viewer.layers.selection.active = active
+    return layer
+
+
+def remove_roles(viewer, roles) -> None:
+    """Remove the plugin layers with these roles (user layers are never touched)."""
+    for layer in [la for la in viewer.layers if la.metadata.get(ROLE_KEY) in roles]:
+        viewer.layers.remove(layer)
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+@dataclass(eq=False)
+class InputsView:
+    """Where the inputs are drawn: a mosaic of tiles or points on a source image.
+
+    ``kind`` is "mosaic" or "source"; world = ``translate + scale * pixel``. ``positions``
+    (N, 2) are world (row, col) of each input (tile centres or source coordinates).
+    """
+
+    kind: str
+    layers: list
+    scale: float
+    translate: np.ndarray
+    positions: np.ndarray
+    tile_shape: tuple = (0, 0)
+    grid: tuple = (0, 0)
+    point_size: float = 0.0
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.positions)
+
+    def tile_bboxes(self, indices) -> np.ndarray:
+        """(k, 2, 2) world ``[[row0, col0], [row1, col1]]`` of the tiles of these inputs."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        h, w = self.tile_shape
+        top_left = np.column_stack([(idx // self.grid[1]) * h, (idx % self.grid[1]) * w]) - 0.5
+        corners = np.stack([top_left, top_left + np.array([h, w])], axis=1)
+        return self.translate + self.scale * corners
+
+    def input_at(self, position) -> int:
+        """Index of the input drawn at a world position, or -1."""
+        p = np.asarray(position, dtype=float)[-2:]
+        if self.kind == "mosaic":
+            pixel = (p - self.translate) / self.scale + 0.5
+            r, c = np.floor(pixel / np.asarray(self.tile_shape)).astype(int)
+            i = r * self.grid[1] + c
+            inside = 0 <= r < self.grid[0] and 0 <= c < self.grid[1] and i < self.n_inputs
+            return int(i) if inside else -1
+        dist, i = cKDTree(self.positions).query(p)
+        return int(i) if dist <= self.point_size else -1
+
+
+def _mosaic(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    n, h, w = images.shape[:3]
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    pad = np.zeros((rows * cols - n,) + images.shape[1:], dtype=images.dtype)
+    tiles = np.concatenate([images, pad]).reshape((rows, cols) + images.shape[1:])
+    tiles = np.swapaxes(tiles, 1, 2)  # rows, h, cols, w[, c]
+    return tiles.reshape((rows * h, cols * w) + images.shape[3:]), (rows, cols)
+
+
+def _placement(shape, beside) -> tuple[float, np.ndarray]:
+    """Scale and translate putting an image of ``shape`` (h, w) to the right of ``beside``."""
+    if beside is None:
+        return 1.0, np.zeros(2)
+    (r0, c0), (r1, c1) = np.asarray(beside, dtype=float)
+    height = max(r1 - r0, 1e-6)
+    scale = height / shape[0]
+    return scale, np.array([r0, c1 + 0.08 * max(c1 - c0, height)]) + 0.5 * scale
+
+
+def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
+    """Draw the inputs: a tile mosaic of ``inputs.images``, else ``source_image`` + ``coords``.
+
+    Returns None when the table has neither. ``beside``: a world bbox to place the drawing
+    right of (scaled to its height).
+    """
+    images = getattr(inputs, "images", None)
+    if images is not None:
+        images = np.asarray(images)
+        mosaic, grid = _mosaic(images)
+        h, w = images.shape[1:3]
+        scale, translate = _placement(mosaic.shape[:2], beside)
+        layer = Image(
+            mosaic, name=f"{PREFIX} inputs", rgb=images.ndim == 4 and images.shape[-1] in (3, 4),
+            scale=(scale, scale), translate=tuple(translate),
+        )
+        put_layer(viewer, layer, "inputs")
+        remove_roles(viewer, ("input_points",))
+        idx = np.arange(len(images))
+        centres = np.column_stack([(idx // grid[1] + 0.5) * h, (idx % grid[1] + 0.5) * w]) - 0.5
+        return InputsView("mosaic", [layer], scale, translate, translate + scale * centres, (h, w), grid)
+    source = getattr(inputs, "source_image", None)
+    coords = getattr(inputs, "coords", None)
+    if source is None or coords is None:
+        return None
+    source = np.asarray(source)
+    scale, translate = _placement(source.shape[:2], beside)
+    image = Image(
+        source, name=f"{PREFIX} inputs", rgb=source.ndim == 3 and source.shape[-1] in (3, 4),
+        scale=(scale, scale), translate=tuple(translate),
+    )
+    size = max(source.shape[:2]) / 120.0
+    points = Points(
+        np.asarray(coords, dtype=np.float32), name=f"{PREFIX} input positions", size=size,
+        face_color=[0.9, 0.9, 0.9, 0.7], border_width=0, scale=(scale, scale), translate=tuple(translate),
+        features=pd.DataFrame({"input": np.arange(len(coords))}),
+    )
+    put_layer(viewer, image, "inputs")
+    put_layer(viewer, points, "input_points")
+    positions = translate + scale * np.asarray(coords, dtype=float)
+    return InputsView("source", [image, points], scale, translate, positions, point_size=scale * size)
+
+
+# ---------------------------------------------------------------------------- graphs
+
+
+@dataclass(eq=False)
+class AlignmentLayers:
+    """The plugin's layers for one alignment (``alignment`` is None for ``show_graphs``)."""
+
+    viewer: object
+    alignment: object
+    nodes_a: Points
+    nodes_b: Points
+    edges_a: Vectors
+    edges_b: Vectors
+    unit: float
+    links: Vectors | None = None
+    bubbles: Shapes | None = None
+    motifs: Shapes | None = None
+    inputs: InputsView | None = None
+    bubble_style: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def graph_layers(self) -> list:
+        return [self.nodes_a, self.nodes_b, self.edges_a, self.edges_b]
+
+    def bbox(self) -> np.ndarray:
+        """World bbox ``[[row0, col0], [row1, col1]]`` of both graphs' nodes."""
+        pts = np.concatenate([self.nodes_a.data, self.nodes_b.data])
+        if len(pts) == 0:
+            return np.array([[0.0, 0.0], [1.0, 1.0]])
+        return np.stack([pts.min(axis=0), pts.max(axis=0)])
+
+
+def _unit(pos_a, pos_b) -> float:
+    """Median nearest-neighbour distance between nodes (the drawing's length unit)."""
+    pts = np.concatenate([np.asarray(pos_a, float).reshape(-1, 2), np.asarray(pos_b, float).reshape(-1, 2)])
+    if len(pts) < 2:
+        return 1.0
+    dist = cKDTree(pts).query(pts, k=2)[0][:, 1]
+    dist = dist[dist > 0]
+    if len(dist):
+        return float(np.median(dist))
+    span = float(np.ptp(pts, axis=0).max())
+    return span / 10 if span > 0 else 1.0
+
+
+def _node_sizes(graph_a, graph_b, unit) -> tuple[np.ndarray, np.ndarray]:
+    """Diameters ∝ sqrt(members), the median node 0.7 units wide, capped at 2.5 units."""
+    counts = [np.fromiter((len(m) for m in g.members), float, g.n_nodes) for g in (graph_a, graph_b)]
+    both = np.concatenate(counts)
+    median = float(np.median(both)) if len(both) else 1.0
+    c = 0.7 * unit / np.sqrt(max(median, 1.0))
+    return tuple(np.minimum(c * np.sqrt(n), 2.5 * unit) for n in counts)
+
+
+def _node_lens(graph) -> np.ndarray:
+    M = graph.membership()
+    counts = np.maximum(np.asarray(M.sum(axis=1)).ravel(), 1)
+    return (M @ np.asarray(graph.lens, dtype=float)) / counts
+
+
+def _node_regions(k: int, regions, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Region of each node (the best region holding it; -1 for none) and that region's score."""
+    region = np.full(k, -1, dtype=np.int64)
+    score = np.full(k, np.nan)
+    for r in range(len(regions) - 1, -1, -1):  # best region last, so it wins
+        nodes = np.asarray(getattr(regions[r], f"nodes_{side}"), dtype=np.int64)
+        region[nodes] = r
+        score[nodes] = float(regions[r].score)
+    return region, score
+
+
+def _edge_vectors(edges, pos) -> np.ndarray:
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    start = pos[edges[:, 0]]
+    return np.stack([start, pos[edges[:, 1]] - start], axis=1)
+
+
+def _edge_colours(weight) -> np.ndarray:
+    w = np.clip(np.asarray(weight, dtype=float), 0, 1)
+    colours = np.tile([0.85, 0.85, 0.85, 1.0], (len(w), 1))
+    colours[:, 3] = 0.35 + 0.65 * w
+    return colours
+
+
+def _graph_layers(graph, pos, sizes, region, score, name, side, unit):
+    nodes = Points(
+        pos, name=f"{PREFIX} {name} nodes", size=sizes, border_width=0.08, border_color=[0.1, 0.1, 0.1, 1],
+        features=pd.DataFrame(
+            {
+                "node": np.arange(graph.n_nodes),
+                "size": np.fromiter((len(m) for m in graph.members), np.int64, graph.n_nodes),
+                "lens": _node_lens(graph),
+                "region": region,
+                "score": score,
+            }
+        ),
+    )
+    edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
+    weight = np.asarray(graph.edge_weight, dtype=float)
+    kwargs = {"edge_color": _edge_colours(weight)} if len(edges) else {}
+    vectors = Vectors(
+        _edge_vectors(edges, pos), name=f"{PREFIX} {name} edges", edge_width=0.12 * unit,
+        vector_style="line", features=pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "jaccard": weight}),
+        **kwargs,
+    )
+    return nodes, vectors
+
+
+def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=()) -> AlignmentLayers:
+    """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame)."""
+    pa, pb = to_napari(pos_a), to_napari(pos_b)
+    unit = _unit(pa, pb)
+    sizes = _node_sizes(graph_a, graph_b, unit)
+    made = []
+    for graph, pos, size, name, side in ((graph_a, pa, sizes[0], names[0], "a"), (graph_b, pb, sizes[1], names[1], "b")):
+        region, score = _node_regions(graph.n_nodes, regions, side)
+        made.append(_graph_layers(graph, pos, size, region, score, name, side, unit))
+    (nodes_a, edges_a), (nodes_b, edges_b) = made
+    for layer, role in ((edges_a, "edges_a"), (edges_b, "edges_b"), (nodes_a, "nodes_a"), (nodes_b, "nodes_b")):
+        put_layer(viewer, layer, role)
+    layers = AlignmentLayers(viewer, None, nodes_a, nodes_b, edges_a, edges_b, unit)
+    colour_nodes(layers, "region")
+    return layers
+
+
+def colour_nodes(layers: AlignmentLayers, by: str = "region") -> None:
+    """Colour nodes by "region" (matched colours, grey for none) or by a numeric feature via viridis."""
+    for nodes in (layers.nodes_a, layers.nodes_b):
+        values = np.asarray(nodes.features[by], dtype=float)
+        if by == "region":
+            colours = np.where((values >= 0)[:, None], region_colours(np.maximum(values, 0).astype(int)), GREY)
+        else:
+            both = np.concatenate([np.asarray(n.features[by], float) for n in (layers.nodes_a, layers.nodes_b)])
+            finite = both[np.isfinite(both)]
+            lo, hi = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+            t = (values - lo) / (hi - lo) if hi > lo else np.full(len(values), 0.5)
+            colours = ensure_colormap("viridis").map(np.nan_to_num(t, nan=0.0))
+            colours[~np.isfinite(values)] = GREY
+        if len(values):
+            nodes.face_color = colours
+
+
+# ---------------------------------------------------------------------------- alignment
+
+
+def _links(C, pa, pb):
+    """Strongest link of every node of A and of B (deduplicated): (L, 2, 2) vectors, pairs, weights."""
+    C = sp.csr_matrix(C)
+    pairs = []
+    if C.nnz:
+        rows = np.flatnonzero(np.diff(C.indptr))
+        pairs.append(np.column_stack([rows, np.asarray(C[rows].argmax(axis=1)).ravel()]))
+        Cc = C.tocsc()
+        cols = np.flatnonzero(np.diff(Cc.indptr))
+        pairs.append(np.column_stack([np.asarray(Cc[:, cols].argmax(axis=0)).ravel(), cols]))
+    pairs = np.unique(np.concatenate(pairs), axis=0) if pairs else np.zeros((0, 2), np.int64)
+    weight = np.asarray(C[pairs[:, 0], pairs[:, 1]]).ravel() if len(pairs) else np.zeros(0)
+    start = pa[pairs[:, 0]]
+    return np.stack([start, pb[pairs[:, 1]] - start], axis=1), pairs, weight
+
+
+def _polygon_rings(geom, tolerance) -> list[np.ndarray]:
+    """Exterior rings (napari coords, closing vertex dropped) of a Polygon or MultiPolygon."""
+    if geom is None or geom.is_empty:
+        return []
+    geom = geom.simplify(tolerance, preserve_topology=True)
+    parts = getattr(geom, "geoms", [geom])
+    return [to_napari(np.asarray(p.exterior.coords)[:-1]) for p in parts if not p.is_empty and len(p.exterior.coords) > 3]
+
+
+def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
+    bubbles = alignment.bubbles()
+    shapes, rows = [], []
+    for part, k in (("membrane", 2), ("a", 0), ("b", 1)):  # membranes first: drawn underneath
+        for r, triple in enumerate(bubbles):
+            for ring in _polygon_rings(triple[k], 0.03 * unit):
+                shapes.append(ring)
+                rows.append((r, part, float(alignment.regions[r].score)))
+    features = pd.DataFrame(rows, columns=["region", "part", "score"]).astype({"region": np.int64})
+    region = features["region"].to_numpy()
+    edge = region_colours(region)
+    face = edge.copy()
+    face[:, 3] = np.where(features["part"].to_numpy() == "membrane", 0.25, 0.45)
+    style = {"face": face, "edge": edge, "width": 0.15 * unit}
+    layer = Shapes(
+        shapes, shape_type="polygon", name=f"{PREFIX} bubbles", features=features,
+        face_color=face if len(shapes) else "transparent", edge_color=edge if len(shapes) else "white",
+        edge_width=style["width"],
+    )
+    return layer, style
+
+
+def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
+    """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
+    lay = alignment.layout
+    remove_roles(viewer, ("motifs", "selection", "input_selection") + (() if inputs is not None else ("inputs", "input_points")))
+    bubble_layer, style = _bubble_layer(alignment, _unit(to_napari(lay.pos_a), to_napari(lay.pos_b)))
+    put_layer(viewer, bubble_layer, "bubbles")
+    vectors, pairs, weight = _links(alignment.correspondence, to_napari(lay.pos_a), to_napari(lay.pos_b))
+    colours = np.tile([1.0, 1.0, 1.0, 1.0], (len(weight), 1))
+    colours[:, 3] = 0.15 + 0.6 * np.clip(weight, 0, 1)
+    links = Vectors(
+        vectors, name=f"{PREFIX} links", vector_style="line", visible=len(weight) <= MAX_VISIBLE_LINKS,
+        features=pd.DataFrame({"node_a": pairs[:, 0], "node_b": pairs[:, 1], "jaccard": weight}),
+        **({"edge_color": colours} if len(weight) else {}),
+    )
+    put_layer(viewer, links, "links")
+    layers = show_graphs(
+        viewer, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b,
+        tuple(getattr(alignment, "names", ("A", "B"))), regions=alignment.regions,
+    )
+    links.edge_width = 0.08 * layers.unit
+    layers.alignment, layers.links, layers.bubbles, layers.bubble_style = alignment, links, bubble_layer, style
+    if inputs is not None:
+        layers.inputs = show_inputs_mosaic(viewer, inputs, beside=layers.bbox())
+    viewer.reset_view()
+    return layers
+
+
+def _layers_of(viewer_or_layers) -> dict:
+    if isinstance(viewer_or_layers, AlignmentLayers):
+        la = viewer_or_layers
+        return {"nodes_a": la.nodes_a, "nodes_b": la.nodes_b, "edges_a": la.edges_a, "edges_b": la.edges_b, "links": la.links}
+    return {role: find_layer(viewer_or_layers, role) for role in ("nodes_a", "nodes_b", "edges_a", "edges_b", "links")}
+
+
+def update_positions(viewer_or_layers, pos_a, pos_b) -> None:
+    """Move nodes, edges and links to new layout positions in place (no layer is re-created)."""
+    found = _layers_of(viewer_or_layers)
+    pa, pb = to_napari(pos_a), to_napari(pos_b)
+    for side, pos in (("a", pa), ("b", pb)):
+        nodes = found[f"nodes_{side}"]
+        if nodes is None:
+            raise ValueError("no TopoAlign node layers to move: show the graphs first (show_alignment)")
+        if len(nodes.data) != len(pos):
+            raise ValueError(
+                f"graph {side.upper()} has {len(nodes.data)} nodes drawn but {len(pos)} positions were given; "
+                "show the new graphs with show_graphs/show_alignment before moving them"
+            )
+        nodes.data = pos
+        edges = found[f"edges_{side}"]
+        if edges is not None and len(edges.data):
+            f = edges.features
+            edges.data = _edge_vectors(np.column_stack([f["source"], f["target"]]), pos)
+    links = found["links"]
+    if links is not None and len(links.data):
+        f = links.features
+        start = pa[f["node_a"].to_numpy()]
+        links.data = np.stack([start, pb[f["node_b"].to_numpy()] - start], axis=1)
+
+
+# ---------------------------------------------------------------------------- emphasis
+
+
+def highlight_region(layers: AlignmentLayers, index: int | None) -> np.ndarray | None:
+    """Emphasise region ``index`` in the bubbles layer (others fade); None resets all.
+
+    Returns the region's world bbox ``[[row0, col0], [row1, col1]]`` (None when reset).
+    """
+    shapes, style = layers.bubbles, layers.bubble_style
+    if shapes is None or shapes.nshapes == 0:
+        return None
+    region = shapes.features["region"].to_numpy()
+    face, edge = style["face"].copy(), style["edge"].copy()
+    width = np.full(len(region), style["width"])
+    if index is not None:
+        if not 0 <= index < len(layers.alignment.regions):
+            raise IndexError(f"region {index} does not exist; there are {len(layers.alignment.regions)} regions")
+        chosen = region == index
+        face[~chosen, 3] *= 0.3
+        edge[~chosen, 3] = 0.3
+        face[chosen, 3] = np.minimum(face[chosen, 3] * 1.5, 0.7)
+        edge[chosen] = [1.0, 1.0, 1.0, 1.0]
+        width[chosen] *= 2.5
+    shapes.face_color = face
+    shapes.edge_color = edge
+    shapes.edge_width = width.tolist()
+    if index is None:
+        return None
+    pts = np.concatenate([shapes.data[i] for i in np.flatnonzero(chosen)])
+    return np.stack([pts.min(axis=0), pts.max(axis=0)])
+
+
+def centre_on(viewer, bbox, margin: float = 0.15) -> None:
+    """Centre the 2-D view on a world bbox ``[[row0, col0], [row1, col1]]`` and zoom to fit it."""
+    bbox = np.asarray(bbox, dtype=float).reshape(2, 2)
+    camera = _camera(viewer)
+    camera.center = tuple(bbox.mean(axis=0))
+    extent = np.maximum(bbox[1] - bbox[0], 1e-9)
+    camera.zoom = float((1 - margin) * np.min(_canvas_size(viewer) / extent))
+
+
+def show_motifs(layers: AlignmentLayers, matches) -> Shapes:
+    """Outline each motif instance (in A) and its counterpart (in B), coloured by status.
+
+    ``matches``: ``MotifMatch`` objects (``.motif.nodes``, ``.motif.kind``, ``.counterpart``,
+    ``.status``). Features per shape: match, kind, side, status.
+    """
+    from shapely.geometry import MultiPoint
+
+    pad = 0.9 * layers.unit
+    shapes, rows = [], []
+    for side, nodes_layer in (("a", layers.nodes_a), ("b", layers.nodes_b)):
+        pos = np.asarray(nodes_layer.data, dtype=float)
+        for i, m in enumerate(matches):
+            nodes = np.asarray(m.motif.nodes if side == "a" else m.counterpart, dtype=np.int64)
+            if len(nodes) == 0:
+                continue
+            hull = MultiPoint(pos[nodes][:, ::-1] * [1, -1]).convex_hull.buffer(pad, quad_segs=4)
+            for ring in _polygon_rings(hull, 0.05 * layers.unit):
+                shapes.append(ring)
+                rows.append((i, m.motif.kind, side, m.status))
+    features = pd.DataFrame(rows, columns=["match", "kind", "side", "status"])
+    edge = np.array([MOTIF_COLOURS[s] for s in features["status"]]).reshape(-1, 4)
+    face = edge.copy()
+    face[:, 3] = 0.12
+    layer = Shapes(
+        shapes, shape_type="polygon", name=f"{PREFIX} motifs", features=features,
+        edge_width=0.25 * layers.unit, **({"edge_color": edge, "face_color": face} if len(shapes) else {}),
+    )
+    layers.motifs = put_layer(layers.viewer, layer, "motifs")
+    return layer

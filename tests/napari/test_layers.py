@@ -1,0 +1,192 @@
+"""Layers drawn from an alignment: names, roles, features, replacement, moves, motifs, inputs, pixels."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from napari_topoalign._napari import layers as L
+from napari_topoalign.motifs import Motif, MotifMatch
+
+ROLES = {"nodes_a", "nodes_b", "edges_a", "edges_b", "links", "bubbles", "inputs"}
+
+
+def roles(viewer):
+    return [layer.metadata.get(L.ROLE_KEY) for layer in viewer.layers]
+
+
+def test_show_alignment_layers_and_features(make_napari_viewer, alignment, image_inputs):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment, inputs=image_inputs)
+    assert set(roles(viewer)) == ROLES and len(viewer.layers) == len(ROLES)
+    assert all(layer.name.startswith(L.PREFIX) for layer in viewer.layers)
+    assert la.nodes_a.name == "TopoAlign loop nodes" and la.edges_b.name == "TopoAlign path edges"
+    # bubbles under the edges, edges under the nodes
+    names = [layer.name for layer in viewer.layers]
+    assert names.index("TopoAlign bubbles") < names.index("TopoAlign loop edges") < names.index("TopoAlign loop nodes")
+    A, B = alignment.graph_a, alignment.graph_b
+    for nodes, graph, side in ((la.nodes_a, A, "a"), (la.nodes_b, B, "b")):
+        f = nodes.features
+        assert list(f.columns) == ["node", "size", "lens", "region", "score"]
+        np.testing.assert_array_equal(f["size"], [len(m) for m in graph.members])
+        np.testing.assert_allclose(f["lens"], [graph.lens[m].mean() for m in graph.members])
+        for r, region in enumerate(alignment.regions):
+            nodes_r = getattr(region, f"nodes_{side}")
+            assert (f["region"].to_numpy()[nodes_r] == r).all()
+            assert np.allclose(f["score"].to_numpy()[nodes_r], region.score)
+        outside = f["region"].to_numpy() == -1
+        assert outside.any() and np.isnan(f["score"].to_numpy()[outside]).all()
+        np.testing.assert_allclose(nodes.face_color[outside], np.tile(L.GREY, (outside.sum(), 1)))
+        # sizes grow as sqrt(members)
+        order = np.argsort(f["size"].to_numpy())
+        assert np.all(np.diff(nodes.size[order]) >= -1e-6)
+    # matched colours across the two graphs
+    ra, rb = la.nodes_a.features["region"].to_numpy(), la.nodes_b.features["region"].to_numpy()
+    for r in range(len(alignment.regions)):
+        ca, cb = la.nodes_a.face_color[ra == r], la.nodes_b.face_color[rb == r]
+        np.testing.assert_allclose(ca, np.tile(cb[0], (len(ca), 1)), atol=1e-6)
+    assert not np.allclose(la.nodes_a.face_color[ra == 0][0], la.nodes_a.face_color[ra == 1][0])
+    # (row, col) = (-y, x)
+    np.testing.assert_allclose(la.nodes_a.data[:, 1], alignment.layout.pos_a[:, 0], atol=1e-6)
+    np.testing.assert_allclose(la.nodes_a.data[:, 0], -alignment.layout.pos_a[:, 1], atol=1e-6)
+    # edges: one line vector per graph edge, from source to target
+    assert la.edges_a.vector_style == "line" and len(la.edges_a.data) == len(A.edges)
+    np.testing.assert_allclose(la.edges_a.data[:, 0] + la.edges_a.data[:, 1], la.nodes_a.data[A.edges[:, 1]], atol=1e-5)
+    np.testing.assert_allclose(la.edges_a.features["jaccard"], A.edge_weight)
+    # links: strongest link of every node, weights from the correspondence
+    C = alignment.correspondence.toarray()
+    pairs = la.links.features[["node_a", "node_b"]].to_numpy()
+    assert {(i, int(C[i].argmax())) for i in range(C.shape[0])} <= set(map(tuple, pairs))
+    np.testing.assert_allclose(la.links.features["jaccard"], C[pairs[:, 0], pairs[:, 1]])
+    # bubbles: a bubble per side and a membrane per region
+    parts = la.bubbles.features.groupby("region")["part"].apply(sorted).tolist()
+    assert parts == [["a", "b", "membrane"]] * len(alignment.regions)
+
+
+def test_rerun_replaces_and_keeps_user_layers(make_napari_viewer, alignment, image_inputs):
+    viewer = make_napari_viewer()
+    user = viewer.add_points(np.array([[1.0, 2.0]]), name="mine")
+    L.show_alignment(viewer, alignment, inputs=image_inputs)
+    before = [layer.name for layer in viewer.layers]
+    la = L.show_alignment(viewer, alignment, inputs=image_inputs)
+    assert [layer.name for layer in viewer.layers] == before
+    assert viewer.layers["mine"] is user and user.metadata == {} and np.allclose(user.data, [[1.0, 2.0]])
+    assert la.nodes_a in viewer.layers
+    L.show_motifs(la, [])
+    L.show_alignment(viewer, alignment)  # no inputs: stale motifs and inputs go
+    assert set(roles(viewer)) == (ROLES - {"inputs"}) | {None}
+
+
+def test_update_positions_moves_in_place(make_napari_viewer, alignment):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    nodes, edges = la.nodes_a, la.edges_a
+    pos_a = alignment.layout.pos_a * 2 + 1
+    pos_b = alignment.layout.pos_b - 3
+    L.update_positions(la, pos_a, pos_b)
+    assert la.nodes_a is nodes and la.edges_a is edges
+    np.testing.assert_allclose(nodes.data, L.to_napari(pos_a))
+    E = alignment.graph_a.edges
+    np.testing.assert_allclose(edges.data[:, 0], L.to_napari(pos_a)[E[:, 0]], atol=1e-5)
+    np.testing.assert_allclose(edges.data[:, 0] + edges.data[:, 1], L.to_napari(pos_a)[E[:, 1]], atol=1e-5)
+    f = la.links.features
+    np.testing.assert_allclose(
+        la.links.data[:, 0] + la.links.data[:, 1], L.to_napari(pos_b)[f["node_b"].to_numpy()], atol=1e-5
+    )
+    L.update_positions(viewer, alignment.layout.pos_a, alignment.layout.pos_b)  # found by role
+    np.testing.assert_allclose(nodes.data, L.to_napari(alignment.layout.pos_a))
+    with pytest.raises(ValueError, match="positions"):
+        L.update_positions(la, pos_a[:-1], pos_b)
+
+
+def test_highlight_region_and_centre(make_napari_viewer, alignment):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    bbox = L.highlight_region(la, 1)
+    nodes = la.nodes_a.data[alignment.regions[1].nodes_a]
+    assert (nodes >= bbox[0]).all() and (nodes <= bbox[1]).all()
+    chosen = la.bubbles.features["region"].to_numpy() == 1
+    widths = np.asarray(la.bubbles.edge_width)
+    assert widths[chosen].min() > widths[~chosen].max()
+    L.centre_on(viewer, bbox)
+    np.testing.assert_allclose(L._camera(viewer).center[-2:], bbox.mean(axis=0), atol=1e-6)
+    assert L.highlight_region(la, None) is None
+    assert np.ptp(np.asarray(la.bubbles.edge_width)) == 0
+    with pytest.raises(IndexError):
+        L.highlight_region(la, 5)
+
+
+def test_show_motifs_statuses(make_napari_viewer, alignment):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    matches = [
+        MotifMatch(Motif("path", (1, 2, 3)), (1, 2), "preserved"),
+        MotifMatch(Motif("loop", tuple(range(12))), (0, 9), "broken"),
+        MotifMatch(Motif("branch", (5,)), (), "absent"),
+    ]
+    layer = L.show_motifs(la, matches)
+    assert layer.name == "TopoAlign motifs" and layer.metadata[L.ROLE_KEY] == "motifs"
+    f = layer.features
+    assert list(zip(f["match"], f["side"], f["status"])) == [
+        (0, "a", "preserved"), (1, "a", "broken"), (2, "a", "absent"), (0, "b", "preserved"), (1, "b", "broken"),
+    ]
+    np.testing.assert_allclose(layer.edge_color[0], L.MOTIF_COLOURS["preserved"])
+    np.testing.assert_allclose(layer.edge_color[2], L.MOTIF_COLOURS["absent"])
+    # each outline holds its motif's nodes
+    from matplotlib.path import Path
+
+    for ring, match, side in zip(layer.data, f["match"], f["side"]):
+        m = matches[match]
+        nodes = la.nodes_a.data[list(m.motif.nodes)] if side == "a" else la.nodes_b.data[list(m.counterpart)]
+        assert Path(ring).contains_points(nodes).all()
+    L.show_motifs(la, matches[:1])
+    assert roles(viewer).count("motifs") == 1
+
+
+def test_inputs_mosaic_lookup(make_napari_viewer, image_inputs):
+    viewer = make_napari_viewer()
+    view = L.show_inputs_mosaic(viewer, image_inputs, beside=[[0, 0], [10, 20]])
+    image = viewer.layers["TopoAlign inputs"]
+    assert view.kind == "mosaic" and view.n_inputs == len(image_inputs.images)
+    for i in (0, 17, len(image_inputs.images) - 1):
+        assert view.input_at(view.positions[i]) == i
+        (r0, c0), (r1, c1) = view.tile_bboxes([i])[0]
+        assert r0 < view.positions[i][0] < r1 and c0 < view.positions[i][1] < c1
+        # the mosaic's pixels at that tile are the image
+        pr, pc = np.round((np.array([r0, c0]) - view.translate) / view.scale + 0.5).astype(int)
+        np.testing.assert_array_equal(image.data[pr : pr + 8, pc : pc + 8], image_inputs.images[i])
+    assert view.input_at([-100.0, -100.0]) == -1
+    # placed right of the bbox, as tall as it
+    assert image.extent.world[0][1] >= 20 and np.isclose(view.scale * image.data.shape[0], 10)
+
+
+def test_source_image_inputs(make_napari_viewer, source_inputs):
+    viewer = make_napari_viewer()
+    view = L.show_inputs_mosaic(viewer, source_inputs)
+    assert view.kind == "source" and set(roles(viewer)) == {"inputs", "input_points"}
+    np.testing.assert_allclose(view.positions, source_inputs.coords)
+    assert view.input_at(source_inputs.coords[5] + 0.1) == 5
+    assert L.show_inputs_mosaic(viewer, SimpleNamespace(images=None, source_image=None, coords=None)) is None
+
+
+def test_screenshot_shows_both_graphs_and_bubbles(make_napari_viewer, alignment):
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1200, 800)
+    la = L.show_alignment(viewer, alignment)
+    L.highlight_region(la, 0)
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True)
+    from skimage.io import imsave
+
+    imsave("/tmp/topoalign_layers.png", shot, check_contrast=False)
+    rgb = shot[..., :3].astype(int)
+    background = rgb[0, 0]
+    drawn = np.abs(rgb - background).sum(-1) > 30
+    half = rgb.shape[1] // 2
+    assert drawn[:, :half].mean() > 0.01 and drawn[:, half:].mean() > 0.01
+    # saturated colours come from regions (nodes, bubbles): blue of region 0, orange of region 1
+    saturation = rgb.max(-1) - rgb.min(-1)
+    assert (saturation > 80).mean() > 0.005
+    blue = (rgb[..., 2] > 150) & (rgb[..., 0] < 80)
+    orange = (rgb[..., 0] > 200) & (rgb[..., 2] < 80)
+    assert blue[:, :half].any() and blue[:, half:].any() and orange.any()
