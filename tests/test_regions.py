@@ -96,6 +96,9 @@ def test_hand_built_ring_matches_and_chain_does_not():
     assert regions[0].nodes_a.tolist() == list(range(6)) == regions[0].nodes_b.tolist()
     assert regions[0].inputs.tolist() == list(range(18))
     assert isinstance(regions[0], Region) and regions[0].score == pytest.approx(1.0)
+    assert regions == find_matching_regions(A, B)
+    moved = Region(regions[0].nodes_a, regions[0].nodes_b + 1, regions[0].inputs, regions[0].score)
+    assert regions[0] != moved
 
 
 def test_a_node_split_in_two_regions_stay_disjoint():

@@ -89,11 +89,10 @@ def _as_graph(G) -> nx.Graph:
     )
 
 
-def _chains(G: nx.Graph, deg: dict):
-    """Yield (end, chain, end) for every walk from a node of degree != 2 through degree-2 nodes."""
-    for u in G:
-        if deg[u] == 2:
-            continue
+def _chains(G: nx.Graph, deg: dict, starts):
+    """Yield (start, chain, end) for every walk from a start node (degree != 2) through
+    degree-2 nodes to the next node of degree != 2."""
+    for u in starts:
         for v in G[u]:
             prev, cur, chain = u, v, []
             while deg[cur] == 2:
@@ -156,11 +155,14 @@ def find_motifs(G, motif, *, time_limit: float = 5.0) -> list[Motif]:
         found = _loops(H)
     elif motif == "flare":
         found = [
-            (w, *chain[::-1], u) for u, chain, w in _chains(H, deg) if deg[u] == 1 and deg[w] >= 3
+            (w, *chain[::-1], u)
+            for u, chain, w in _chains(H, deg, [u for u in H if deg[u] == 1])
+            if deg[w] >= 3
         ]
     else:
+        ends = [u for u in H if deg[u] != 2]
         found = list(
-            {min(t, t[::-1]) for u, chain, w in _chains(H, deg) if chain for t in [(u, *chain, w)]}
+            {min(t, t[::-1]) for u, chain, w in _chains(H, deg, ends) if chain for t in [(u, *chain, w)]}
         )
     return [Motif(motif, tuple(n)) for n in sorted(found)]
 

@@ -14,18 +14,28 @@ from .mapper import MapperGraph
 ANCHOR_MIN = 0.2
 
 
-@dataclass
+@dataclass(eq=False)
 class Region:
     """A connected subgraph of A (``nodes_a``) matched to one of B (``nodes_b``).
 
     ``inputs``: the inputs both sides cover; ``score`` in [0, 1] (see
-    :func:`find_matching_regions`).
+    :func:`find_matching_regions`). Equal when all four fields are equal.
     """
 
     nodes_a: np.ndarray
     nodes_b: np.ndarray
     inputs: np.ndarray
     score: float
+
+    def __eq__(self, other):
+        if not isinstance(other, Region):
+            return NotImplemented
+        return (
+            np.array_equal(self.nodes_a, other.nodes_a)
+            and np.array_equal(self.nodes_b, other.nodes_b)
+            and np.array_equal(self.inputs, other.inputs)
+            and float(self.score) == float(other.score)
+        )
 
 
 def _adjacency(G: MapperGraph) -> sp.csr_matrix:
