@@ -1,0 +1,386 @@
+"""Joint force-directed layout of two mapper graphs, coupled through their correspondence (torch).
+
+Both graphs are optimised at once on one ((K_A + K_B), 2) tensor. Energy, with unit edge length:
+
+- each graph: attraction ``w_e d³ / 3`` along its edges (``w_e`` the edge's Jaccard weight over the
+  graph's mean), repulsion ``-log(d² + ε)`` between every pair of its nodes (exact up to
+  ``DENSE_MAX`` nodes, estimated from random partners above), and a gravity
+  ``γ K_c max(0, |centroid_c| - R)²`` on each connected component that stops components drifting
+  beyond the radius ``R`` of the start without squeezing them or pulling them into each other;
+- coupling: springs ``μ C_ij d²`` between node i of A and node j of B (both in one frame, i.e.
+  measured after removing the panel offset).
+
+The start is one shared projection: pivot MDS of the joint graph (A's edges, B's edges and the
+correspondence links), so both graphs begin in the same frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from .correspond import as_correspondence
+from .errors import EmptyInputError, InputShapeError, InvalidValuesError, ParameterError
+
+EXTENT = 100.0  # the larger side of the joint bounding box, in layout units
+MARGIN = 10.0  # gap between the two panels in side-by-side mode
+DENSE_MAX = {"cpu": 512, "cuda": 4096}  # above this many nodes per graph, repulsion is sampled
+N_PARTNERS = 16  # random repulsion partners per node and iteration when sampling
+CALLBACK_EVERY = 10
+MODES = ("side_by_side", "overlay")
+
+_EPS = 0.05  # softening of the repulsion, in edge lengths
+_GRAVITY = 1.0
+_COUPLING = 2.0
+_N_PIVOTS = 48
+
+
+@dataclass
+class JointLayout:
+    """Node positions of both graphs in one frame (see ``joint_layout``).
+
+    ``pos_b - offset`` is directly comparable with ``pos_a``; ``offset`` is zero in overlay mode.
+    ``energy`` is the energy at each iteration; ``device`` the torch device that ran.
+    """
+
+    pos_a: np.ndarray
+    pos_b: np.ndarray
+    offset: np.ndarray
+    energy: np.ndarray
+    device: str
+    mode: str
+
+
+def joint_layout(
+    A,
+    B,
+    C=None,
+    *,
+    mode: str = "side_by_side",
+    iterations: int | None = None,
+    device="auto",
+    seed: int = 0,
+    callback=None,
+) -> JointLayout:
+    """Lay out mapper graphs ``A`` and ``B`` together so that corresponding nodes sit in corresponding places.
+
+    ``C``: (K_A, K_B) correspondence (sparse or dense, non-negative); ``None`` computes
+    ``correspondence(A, B)``. ``mode="side_by_side"`` shifts B to the right of A by ``offset`` so the
+    panels never overlap; ``"overlay"`` keeps both in one frame. Positions are centred and scaled so
+    the larger side of the joint bounding box (before the shift) is ``EXTENT`` = 100 units.
+    ``iterations=None`` picks a number by size. ``device``: "auto" (CUDA if available, else CPU),
+    "cpu", "cuda" or "cuda:N". Same seed and device give the same result.
+    ``callback(iteration, pos_a, pos_b)`` gets the current (finished-looking) positions every
+    ``CALLBACK_EVERY`` iterations and at the end; an exception it raises stops the layout and propagates.
+    """
+    if mode not in MODES:
+        raise ParameterError(f"mode={mode!r} is not known; use one of {', '.join(MODES)}.")
+    if iterations is not None and (not isinstance(iterations, (int, np.integer)) or iterations < 0):
+        raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
+    if callback is not None and not callable(callback):
+        raise ParameterError("callback must be callable as callback(iteration, pos_a, pos_b).")
+    dev = _resolve_device(device)
+    for name, G in (("A", A), ("B", B)):
+        if G.n_nodes == 0:
+            raise EmptyInputError(f"graph {name} has no nodes; there is nothing to lay out.")
+    C = as_correspondence(A, B, C)
+    ka, kb = A.n_nodes, B.n_nodes
+    k_max = max(ka, kb)
+    if iterations is None:
+        iterations = 300 if k_max <= 2000 else 150
+
+    springs = _springs(A, B, C)
+    Z0 = _shared_start(springs, ka + kb, seed)
+    gen = torch.Generator(device=dev).manual_seed(int(seed))
+    Z = torch.as_tensor(Z0, dtype=torch.float32, device=dev)
+    terms = _Energy(springs, [A, B], Z, gen)
+
+    m = torch.zeros_like(Z)
+    v = torch.zeros_like(Z)
+    beta1, beta2 = 0.9, 0.99
+    energy = torch.zeros(iterations, dtype=torch.float32, device=dev)
+    lr0, lr1 = 0.5, 0.02
+    for t in range(iterations):
+        e, g = terms(Z)
+        energy[t] = e
+        m.mul_(beta1).add_(g, alpha=1 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        lr = lr0 * (lr1 / lr0) ** (t / max(iterations - 1, 1))
+        mhat = m / (1 - beta1 ** (t + 1))
+        vhat = v / (1 - beta2 ** (t + 1))
+        Z = Z - lr * mhat / (vhat.sqrt() + 1e-8)
+        if callback is not None and ((t + 1) % CALLBACK_EVERY == 0 or t + 1 == iterations):
+            pa, pb, _ = _finish(Z, ka, mode)
+            callback(t + 1, pa, pb)
+    pos_a, pos_b, offset = _finish(Z, ka, mode)
+    return JointLayout(pos_a, pos_b, offset, energy.cpu().numpy(), _device_name(dev), mode)
+
+
+def neighbourhood_preservation(graph, pos, k=None) -> float:
+    """Mean over nodes of the fraction of a node's graph neighbours among its nearest layout neighbours.
+
+    ``graph``: a MapperGraph or a ``networkx.Graph`` (then ``pos`` may be a dict keyed by node, as
+    networkx layouts return). Each node looks at its ``k`` nearest other nodes in ``pos``
+    (``k=None``: its degree) and counts how many of its ``min(k, degree)`` best-placed neighbours are there.
+    Nodes without neighbours are skipped; 1.0 if no node has any. 1 = every graph neighbourhood
+    is a layout neighbourhood.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    edges, n, pos = _edges_and_positions(graph, pos)
+    if k is not None and (not isinstance(k, (int, np.integer)) or k < 1):
+        raise ParameterError(f"k={k!r}; pass a positive integer or None (use each node's degree).")
+    if len(edges) == 0 or n < 2:
+        return 1.0
+    adj = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    adj = ((adj + adj.T) > 0).astype(np.int8).tocsr()
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    degree = np.diff(adj.indptr)
+    want = degree if k is None else np.minimum(degree, k)
+    kq = degree if k is None else np.full(n, k)
+    kq = np.minimum(kq, n - 1)
+    width = int(kq.max())
+    _, nbr = NearestNeighbors(n_neighbors=width + 1).fit(pos).kneighbors(pos)
+    # drop each node itself (usually the first hit; with coincident points anywhere in the row)
+    is_self = nbr == np.arange(n)[:, None]
+    drop = np.where(is_self.any(axis=1), np.argmax(is_self, axis=1), width)
+    cols = np.arange(width + 1)[None, :]
+    nbr = np.where(cols < drop[:, None], nbr, np.roll(nbr, -1, axis=1))[:, :width]
+    rank_ok = np.arange(width)[None, :] < kq[:, None]
+    hit = np.asarray(adj[np.repeat(np.arange(n), width), nbr.ravel()]).reshape(n, width) > 0
+    found = (hit & rank_ok).sum(axis=1)
+    has = want > 0
+    return float(np.mean(np.minimum(found[has], want[has]) / want[has]))
+
+
+def _edges_and_positions(graph, pos):
+    if hasattr(graph, "members") and hasattr(graph, "edges"):
+        n = graph.n_nodes
+        edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
+    else:
+        nodes = list(graph.nodes)
+        n = len(nodes)
+        index = {u: i for i, u in enumerate(nodes)}
+        edges = np.array([(index[u], index[v]) for u, v in graph.edges()], dtype=np.int64).reshape(-1, 2)
+        if isinstance(pos, dict):
+            pos = [pos[u] for u in nodes]
+    pos = np.asarray(pos, dtype=np.float64)
+    if pos.shape != (n, 2):
+        raise InputShapeError(f"pos has shape {pos.shape}; expected ({n}, 2), one 2-D position per node.")
+    if not np.isfinite(pos).all():
+        raise InvalidValuesError("pos has NaN or infinite values.")
+    return edges, n, pos
+
+
+def _resolve_device(device) -> torch.device:
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda:0") if torch.cuda.is_available() else torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ParameterError(f"device={device!r} is not a device; use 'auto', 'cpu' or 'cuda'.") from exc
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise ParameterError(f"device={device!r}: only 'cpu' and 'cuda' are supported; use 'auto' to pick.")
+    if not torch.cuda.is_available():
+        raise ParameterError(f"device={device!r} but CUDA is not available here; use device='auto' or 'cpu'.")
+    index = 0 if dev.index is None else dev.index
+    if index >= torch.cuda.device_count():
+        raise ParameterError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) exist.")
+    return torch.device("cuda", index)
+
+
+def _device_name(dev: torch.device) -> str:
+    return "cpu" if dev.type == "cpu" else f"cuda:{dev.index}"
+
+
+@dataclass
+class _Springs:
+    """All springs of the joint graph: graph edges (cubic) and correspondence links (quadratic)."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    is_edge: np.ndarray
+
+
+def _springs(A, B, C) -> _Springs:
+    ka = A.n_nodes
+    parts = []
+    for G, shift in ((A, 0), (B, ka)):
+        e = np.asarray(G.edges, dtype=np.int64).reshape(-1, 2)
+        w = np.asarray(G.edge_weight, dtype=np.float64)
+        if len(e):
+            w = np.clip(w / max(w.mean(), 1e-12), 0.25, 4.0)
+        parts.append((e[:, 0] + shift, e[:, 1] + shift, w, np.ones(len(e), bool)))
+    c = C.tocoo()
+    parts.append((c.row.astype(np.int64), c.col.astype(np.int64) + ka, _COUPLING * c.data, np.zeros(c.nnz, bool)))
+    return _Springs(*(np.concatenate(p) for p in zip(*parts)))
+
+
+def _shared_start(springs: _Springs, n: int, seed: int) -> np.ndarray:
+    """Shared start of both graphs: pivot MDS of each component of the joint graph, packed on a spiral.
+
+    The joint graph holds A's and B's edges (unit length) and the correspondence links (short for
+    strong links), so corresponding nodes start close. Unit edge length; lightly jittered.
+    """
+    rng = np.random.default_rng(seed)
+    length = np.where(springs.is_edge, 1.0, 0.1 + 0.5 * (1.0 - np.minimum(springs.weight / _COUPLING, 1.0)))
+    W = sp.csr_matrix((length, (springs.src, springs.dst)), shape=(n, n))
+    W = W + W.T
+    n_comp, lab = connected_components(W, directed=False)
+    size = np.bincount(lab, minlength=n_comp)
+    local = np.zeros((n, 2))
+    order = np.argsort(lab, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(size)])
+    for c in np.flatnonzero(size >= 3):  # one MDS per component of 3+ nodes (single nodes and pairs sit at 0)
+        idx = order[bounds[c] : bounds[c + 1]]
+        local[idx] = _pivot_mds(W[idx][:, idx], rng)
+    edge = springs.is_edge
+    src, dst = springs.src[edge], springs.dst[edge]
+    d = np.linalg.norm(local[src] - local[dst], axis=1)
+    e_lab = lab[src]
+    total = np.bincount(e_lab, weights=d, minlength=n_comp)
+    count = np.bincount(e_lab, weights=(d > 0).astype(float), minlength=n_comp)
+    rms = np.sqrt(np.bincount(lab, weights=(local**2).sum(axis=1), minlength=n_comp) / size)
+    scale = np.where(count > 0, total / np.maximum(count, 1), rms / np.maximum(np.sqrt(size) / 2, 1e-12))
+    local = local / np.where(scale > 0, scale, 1.0)[lab][:, None]
+    radius = np.zeros(n_comp)
+    np.maximum.at(radius, lab, np.linalg.norm(local, axis=1))
+    # spiral packing, largest component in the middle
+    rank = np.argsort(-size, kind="stable")
+    area = (2 * radius[rank] + 2) ** 2
+    rho = np.sqrt(np.concatenate([[0.0], np.cumsum(area)[:-1]]) / np.pi) + np.where(np.arange(n_comp) > 0, radius[rank] + 1, 0)
+    angle = np.arange(n_comp) * 2.399963
+    centre = np.zeros((n_comp, 2))
+    centre[rank] = rho[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    return local + centre[lab] + rng.normal(scale=0.05, size=(n, 2))
+
+
+def _pivot_mds(W: sp.csr_matrix, rng) -> np.ndarray:
+    """Pivot MDS (Brandes & Pich 2006) of one connected graph: 2-D coordinates from farthest-first pivots."""
+    n = W.shape[0]
+    n_piv = min(n, _N_PIVOTS)
+    D = np.empty((n_piv, n))
+    nearest = np.full(n, np.inf)
+    pivot = int(rng.integers(n))
+    for p in range(n_piv):
+        D[p] = dijkstra(W, directed=False, indices=pivot)
+        nearest = np.minimum(nearest, D[p])
+        pivot = int(np.argmax(nearest))
+    D = D.T**2
+    D = -0.5 * (D - D.mean(axis=0) - D.mean(axis=1, keepdims=True) + D.mean())
+    U, S, _ = np.linalg.svd(D, full_matrices=False)
+    Z = np.zeros((n, 2))
+    r = min(2, len(S))
+    Z[:, :r] = U[:, :r] * S[:r]
+    return Z
+
+
+class _Energy:
+    """Energy and its gradient (analytic, no autograd) for the joint position tensor."""
+
+    def __init__(self, springs: _Springs, graphs, Z0: torch.Tensor, gen: torch.Generator):
+        dev = Z0.device
+        n = sum(G.n_nodes for G in graphs)
+        s = len(springs.src)
+        rows = np.concatenate([np.arange(s), np.arange(s)])
+        cols = np.concatenate([springs.src, springs.dst])
+        vals = np.concatenate([np.ones(s), -np.ones(s)])
+        inc = sp.csr_matrix((vals, (rows, cols)), shape=(s, n))
+        self.inc = _torch_csr(inc, dev)
+        self.inc_t = _torch_csr(inc.T.tocsr(), dev)
+        self.w = torch.as_tensor(springs.weight, dtype=torch.float32, device=dev)[:, None]
+        self.is_edge = torch.as_tensor(springs.is_edge, device=dev)[:, None]
+        # gravity on each connected component's centroid, per graph
+        labels, start, n_comp = [], 0, 0
+        self.blocks = []
+        for G in graphs:
+            k = G.n_nodes
+            e = np.asarray(G.edges, dtype=np.int64).reshape(-1, 2)
+            adj = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(k, k))
+            nc, lab = connected_components(adj, directed=False)
+            labels.append(lab + n_comp)
+            n_comp += nc
+            self.blocks.append((start, start + k))
+            start += k
+        lab = np.concatenate(labels)
+        size = np.bincount(lab, minlength=n_comp).astype(np.float64)
+        self.avg = _torch_csr(sp.csr_matrix((1.0 / size[lab], (lab, np.arange(n))), shape=(n_comp, n)), dev)
+        self.expand = _torch_csr(sp.csr_matrix((np.ones(n), (np.arange(n), lab)), shape=(n, n_comp)), dev)
+        self.comp_size = torch.as_tensor(size, dtype=torch.float32, device=dev)[:, None]
+        self.radius = 1.25 * float(torch.sparse.mm(self.avg, Z0).norm(dim=1).max()) + 1.0
+        self.dense = [hi - lo <= DENSE_MAX[dev.type] for lo, hi in self.blocks]
+        self.gen = gen
+        self.dev = dev
+
+    def __call__(self, Z: torch.Tensor):
+        delta = torch.sparse.mm(self.inc, Z)
+        d2 = (delta * delta).sum(dim=1, keepdim=True)
+        d = d2.sqrt()
+        coef = torch.where(self.is_edge, self.w * d, 2.0 * self.w)
+        energy = torch.where(self.is_edge, self.w * d2 * d / 3.0, self.w * d2).sum()
+        grad = torch.sparse.mm(self.inc_t, coef * delta)
+        centroid = torch.sparse.mm(self.avg, Z)
+        dist = (centroid * centroid).sum(dim=1, keepdim=True).sqrt()
+        excess = (dist - self.radius).clamp_min(0.0)
+        energy = energy + _GRAVITY * (self.comp_size * excess * excess).sum()
+        pull = 2.0 * _GRAVITY * excess * centroid / dist.clamp_min(1e-12)
+        grad = grad + torch.sparse.mm(self.expand, pull)
+        parts = []
+        for (lo, hi), dense in zip(self.blocks, self.dense):
+            e, g = (_dense_repulsion if dense else self._sampled_repulsion)(Z[lo:hi])
+            energy = energy + e
+            parts.append(g)
+        return energy, grad + torch.cat(parts)
+
+    def _sampled_repulsion(self, X: torch.Tensor):
+        k = X.shape[0]
+        partner = torch.randint(0, k, (k, N_PARTNERS), generator=self.gen, device=self.dev)
+        diff = X[:, None, :] - X[partner]
+        d2 = (diff * diff).sum(dim=2, keepdim=True)
+        valid = (partner != torch.arange(k, device=self.dev)[:, None])[..., None]
+        scale = (k - 1) / N_PARTNERS
+        inv = torch.where(valid, 1.0 / (d2 + _EPS), torch.zeros_like(d2))
+        grad = -2.0 * scale * (inv * diff).sum(dim=1)
+        energy = -0.5 * scale * torch.where(valid, torch.log(d2 + _EPS), torch.zeros_like(d2)).sum()
+        return energy, grad
+
+
+def _dense_repulsion(X: torch.Tensor):
+    sq = (X * X).sum(dim=1)
+    d2 = (sq[:, None] + sq[None, :] - 2.0 * X @ X.T).clamp_min_(0.0)
+    d2.fill_diagonal_(1.0 - _EPS)  # makes the self term 1/(1) and log(1) = 0; it cancels below
+    inv = 1.0 / (d2 + _EPS)
+    grad = -2.0 * (inv.sum(dim=1, keepdim=True) * X - inv @ X)
+    energy = 0.5 * torch.log(inv).sum()
+    return energy, grad
+
+
+def _torch_csr(M: sp.csr_matrix, dev: torch.device) -> torch.Tensor:
+    M = M.tocsr()
+    return torch.sparse_csr_tensor(
+        torch.as_tensor(M.indptr, dtype=torch.int64),
+        torch.as_tensor(M.indices, dtype=torch.int64),
+        torch.as_tensor(M.data, dtype=torch.float32),
+        size=M.shape,
+    ).to(dev)
+
+
+def _finish(Z: torch.Tensor, ka: int, mode: str):
+    P = Z.detach().cpu().numpy().astype(np.float64)
+    P -= (P.min(axis=0) + P.max(axis=0)) / 2
+    extent = float((P.max(axis=0) - P.min(axis=0)).max())
+    if extent > 0:
+        P *= EXTENT / extent
+    a, b = P[:ka], P[ka:]
+    offset = np.zeros(2)
+    if mode == "side_by_side":
+        offset[0] = a[:, 0].max() - b[:, 0].min() + MARGIN
+    return a.astype(np.float32), (b + offset).astype(np.float32), offset.astype(np.float32)
