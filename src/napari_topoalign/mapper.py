@@ -96,7 +96,7 @@ _LENSES = ("l2norm", "pca", "density", "eccentricity")
 _COVERS = ("uniform", "balanced")
 _CLUSTERERS = ("dbscan", "single")
 _METRICS = ("euclidean", "cosine")
-_ROW_BLOCK = 1024
+_ROW_BLOCK = 256
 _KNEE_SAMPLE = 2000
 _KNEE_FACTOR = 1.5
 
@@ -368,37 +368,30 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, l
         reach = np.minimum(reach, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
     thr = _eps_sq(eps, metric)
     Zs = torch.from_numpy(Z[order])
-    sq = (Zs * Zs).sum(1)
-    first_t = torch.from_numpy(first)
-    last_t = torch.from_numpy(last)
-    rows, cols, unsure_r, unsure_c = [], [], [], []
+    rows, cols, unsure = [], [], []
     for a in range(0, n, _ROW_BLOCK):
         b = min(a + _ROW_BLOCK, n)
         c_end = int(reach[b - 1])
-        if c_end <= a:
+        if c_end <= a + 1:
             continue
-        d2 = sq[a:b, None] + sq[None, a:c_end] - 2.0 * (Zs[a:b] @ Zs[a:c_end].T)
-        tol = 1e-5 * (sq[a:b, None] + sq[None, a:c_end]) + 1e-6 * thr
-        i = torch.arange(a, b)[:, None]
-        j = torch.arange(a, c_end)[None, :]
-        share = (j > i) & (first_t[a:c_end][None, :] <= last_t[a:b][:, None])
-        sure = share & (d2 <= thr - tol)
-        maybe = share & (d2 > thr - tol) & (d2 <= thr + tol)
-        r, c = torch.nonzero(sure, as_tuple=True)
-        rows.append(r.numpy() + a)
-        cols.append(c.numpy() + a)
-        r, c = torch.nonzero(maybe, as_tuple=True)
-        unsure_r.append(r.numpy() + a)
-        unsure_c.append(c.numpy() + a)
-    empty = [np.zeros(0, np.int64)]
-    r = np.concatenate(rows + empty)
-    c = np.concatenate(cols + empty)
-    ur = np.concatenate(unsure_r + empty)
-    uc = np.concatenate(unsure_c + empty)
-    if len(ur):
-        keep = _exact_within(X, order[ur], order[uc], eps, metric)
-        r = np.concatenate([r, ur[keep]])
-        c = np.concatenate([c, uc[keep]])
+        # centred on the block, float32 rounding of d2 scales with the local spread (far below tol)
+        C = Zs[a:c_end] - Zs[a:b].mean(0)
+        sq = (C * C).sum(1)
+        tol = 1e-5 * 2 * float(sq.max()) + 1e-6 * thr
+        d2 = torch.addmm(sq[: b - a, None] + sq[None, :], C[: b - a], C.T, alpha=-2.0)
+        r, c = torch.nonzero(d2 <= thr + tol, as_tuple=True)
+        near = (d2[r, c] > thr - tol).numpy()
+        r, c = r.numpy() + a, c.numpy() + a
+        keep = (c > r) & (first[c] <= last[r])
+        rows.append(r[keep])
+        cols.append(c[keep])
+        unsure.append(near[keep])
+    r = np.concatenate(rows + [np.zeros(0, np.int64)])
+    c = np.concatenate(cols + [np.zeros(0, np.int64)])
+    unsure = np.concatenate(unsure + [np.zeros(0, bool)])
+    if unsure.any():
+        unsure[unsure] = ~_exact_within(X, order[r[unsure]], order[c[unsure]], eps, metric)
+        r, c = r[~unsure], c[~unsure]
     data = np.ones(2 * len(r), dtype=np.int8)
     A = sp.csr_matrix((data, (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
     A.sort_indices()
