@@ -160,8 +160,18 @@ def _add_layout_options(p: argparse.ArgumentParser) -> None:
     group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="torch device of the layout (default %(default)s)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
-    group.add_argument("--iterations", type=int, default=None, metavar="N",
+    group.add_argument("--iterations", type=_non_negative_int, default=None, metavar="N",
                        help="layout iterations (default: chosen from the graph sizes)")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 def main(argv=None) -> int:
@@ -191,7 +201,7 @@ def _cmd_samples(args) -> int:
 
 def _cmd_run(args) -> int:
     from .io import load_representation
-    from .mapper import MapperParams
+    from .mapper import MapperParams, _check_params
 
     if args.sample:
         if args.A or args.B or args.key_a or args.key_b:
@@ -219,6 +229,7 @@ def _cmd_run(args) -> int:
         min_samples=args.min_samples,
         metric=args.metric,
     )
+    _check_params(params)
     _run_pipeline(rep_a.X, rep_b.X, names, inputs, params, args, Path(args.out))
     return 0
 
@@ -335,3 +346,7 @@ def _run_pipeline(X_a, X_b, names, inputs, params, args, out: Path) -> None:
     print(alignment.summary())
     print(f"alignment: {out / 'alignment.npz'}")
     print(f"report: {report}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

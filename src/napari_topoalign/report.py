@@ -12,6 +12,13 @@ MOTIF_KINDS = ("branch", "loop", "flare", "path")
 MAX_DRAWN_REGIONS = 20
 MAX_TABLE_REGIONS = 30
 _GEOMETRIC_KEYS = ("cka", "knn")
+_SCORE_NOTES = {
+    "edge_preservation": "share of each graph's edges that the correspondence carries onto an edge or node of the other",
+    "node_match": "mean, over the nodes of both graphs, of their best overlap with a node of the other",
+    "inputs in matching regions": "share of the inputs lying in at least one matching region",
+    "cka": "linear CKA (Kornblith et al. 2019); 1 = equal up to rotation and isotropic scaling",
+    "mutual_knn": "mean share of each input's 10 nearest neighbours found in both representations",
+}
 
 
 def write_report(alignment, out_dir, *, inputs=None, X_a=None, X_b=None) -> Path:
@@ -189,9 +196,10 @@ def _section_overview(alignment) -> str:
         f"<h1>TopoAlign: <em>{a}</em> vs <em>{b}</em></h1>"
         f"<p>{n} inputs, seen by two representations. Each became a mapper graph "
         f"({alignment.graph_a.n_nodes} and {alignment.graph_b.n_nodes} nodes); the graphs were laid out jointly "
-        f"so that nodes sharing inputs sit in corresponding places. <b>{len(alignment.regions)} matching regions</b> "
-        f"(connected parts of both graphs that hold largely the same inputs and have the same structure) "
-        f"cover {matched} inputs ({100.0 * matched / max(n, 1):.1f}%).</p>"
+        f"so that nodes sharing inputs sit in corresponding places. Matching regions are connected parts of both "
+        f"graphs that hold largely the same inputs with the same structure.</p>"
+        f"<p><b>Matching regions: {len(alignment.regions)}</b>, covering {matched} of the inputs "
+        f"({100.0 * matched / max(n, 1):.1f}%).</p>"
     )
 
 
@@ -222,13 +230,20 @@ def _dominant_labels(labels: np.ndarray, inputs: np.ndarray, top: int = 3) -> st
 
 
 def _example_texts(texts, inputs: np.ndarray, k: int = 3, width: int = 110) -> str:
-    picked = inputs[np.linspace(0, len(inputs) - 1, min(k, len(inputs))).astype(int)] if len(inputs) else []
-    items = []
-    for i in picked:
-        t = str(texts[i])
-        t = t if len(t) <= width else t[: width - 1] + "…"
-        items.append(f"<li>{html.escape(t)}</li>")
+    """Up to ``k`` distinct texts of the region, spread over its inputs."""
+    order = np.r_[inputs[::2], inputs[1::2]]
+    picked = list(dict.fromkeys(str(texts[i]) for i in order))[:k]
+    items = [f"<li>{html.escape(t if len(t) <= width else t[: width - 1] + '…')}</li>" for t in picked]
     return f"<ul>{''.join(items)}</ul>"
+
+
+def _local_cka(linear_cka, X, Y) -> str:
+    """Linear CKA of a region's inputs, or why there is none (too few inputs, one side constant)."""
+    if len(X) < 3:
+        return "n/a (under 3 inputs)"
+    if not (np.ptp(X, axis=0).any() and np.ptp(Y, axis=0).any()):
+        return "n/a (one side constant)"
+    return f"{linear_cka(X, Y):.3f}"
 
 
 def _section_regions(alignment, inputs, X_a, X_b) -> str:
@@ -258,7 +273,7 @@ def _section_regions(alignment, inputs, X_a, X_b) -> str:
         row = [f"{swatch}{i + 1}", f"{r.score:.3f}", str(len(r.nodes_a)), str(len(r.nodes_b)),
                f"{len(idx)} ({100.0 * len(idx) / max(n, 1):.1f}%)"]
         if geometric:
-            row.append(f"{linear_cka(X_a[idx], X_b[idx]):.3f}" if len(idx) > 2 else "n/a")
+            row.append(_local_cka(linear_cka, X_a[idx], X_b[idx]))
         if labels is not None:
             row.append(_dominant_labels(np.asarray(labels), idx))
         if texts is not None:
@@ -283,12 +298,14 @@ def _section_scores(alignment) -> str:
         row = []
         for group in (topo, geo):
             k, v = group[i] if i < len(group) else ("", None)
-            row += [html.escape(k), "" if v is None else f"{v:.3f}"]
+            note = _SCORE_NOTES.get(k, "")
+            name = f"<b>{html.escape(k)}</b><br><span class='caption'>{html.escape(note)}</span>" if k else ""
+            row += [name, "" if v is None else f"{v:.3f}"]
         rows.append(row)
     return (
         "<h2>Alignment scores</h2><p>Topological scores compare the two mapper graphs; the geometric baselines "
         "(linear CKA, mutual k-nearest neighbours) compare the raw representations. All lie in [0, 1], "
-        "1 meaning identical.</p>" + _table(["topological", "", "geometric", ""], rows)
+        "1 meaning aligned.</p>" + _table(["topological", "", "geometric", ""], rows)
     )
 
 

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from napari_topoalign.alignment import align
+from napari_topoalign.io import InputTable
+from napari_topoalign.mapper import MapperParams
+from napari_topoalign.report import write_report
+
+
+def two_blobs_and_a_circle(n=240, seed=0):
+    """A: a circle; B: the same inputs, the circle's two halves pulled apart into two arcs."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    X_a = np.c_[np.cos(t), np.sin(t)] + 0.04 * rng.normal(size=(n, 2))
+    X_b = np.c_[np.cos(t), np.sin(t), 0.5 * np.sin(3 * t)] + 0.04 * rng.normal(size=(n, 3))
+    labels = np.where(t < np.pi, "upper", "lower")
+    return X_a.astype(np.float32), X_b.astype(np.float32), labels
+
+
+@pytest.fixture(scope="module")
+def data():
+    X_a, X_b, labels = two_blobs_and_a_circle()
+    al = align(X_a, X_b, MapperParams(lens="pca", n_intervals=8, overlap=0.4), device="cpu", iterations=60,
+               names=("layer 1", "layer 6"))
+    images = np.zeros((len(labels), 8, 8), np.float32)
+    images[labels == "upper", :4] = 1.0
+    inputs = InputTable(n_inputs=len(labels), labels=labels, texts=[f"sentence number {i}" for i in range(len(labels))],
+                        images=images)
+    return al, inputs, X_a, X_b
+
+
+def test_report_files_and_content(data, tmp_path):
+    al, inputs, X_a, X_b = data
+    path = write_report(al, tmp_path / "rep", inputs=inputs, X_a=X_a, X_b=X_b)
+    assert path == tmp_path / "rep" / "report.html"
+    text = path.read_text()
+    assert "layout.png" in text and (tmp_path / "rep" / "layout.png").is_file()
+    assert (tmp_path / "rep" / "region_examples.png").is_file()
+    assert "layer 1" in text and "layer 6" in text
+    assert "Matching regions" in text and "Motifs" in text and "Alignment scores" in text
+    assert "local CKA" in text and "dominant labels" in text and "sentence number" in text
+    for key, value in al.scores.items():
+        assert key in text and f"{value:.3f}" in text
+    assert f"Matching regions: {len(al.regions)}" in text
+    for kind in ("branch", "loop", "flare", "path"):
+        assert f"<td>{kind}</td>" in text
+    assert "upper" in text or "lower" in text
+
+
+def test_layout_png_is_drawn(data, tmp_path):
+    from matplotlib.image import imread
+
+    al = data[0]
+    write_report(al, tmp_path)
+    img = imread(tmp_path / "layout.png")[..., :3]
+    assert img.shape[0] > 300 and img.shape[1] > 600
+    non_white = (img < 0.95).any(axis=2).mean()
+    assert 0.01 < non_white < 0.9
+    saturation = img.max(axis=2) - img.min(axis=2)
+    assert (saturation > 0.3).mean() > 0.001  # coloured regions are drawn, not only grey
+
+
+def test_report_without_inputs_has_no_optional_columns(data, tmp_path):
+    al = data[0]
+    text = write_report(al, tmp_path).read_text()
+    assert "dominant labels" not in text and "local CKA" not in text
+    assert not (tmp_path / "region_examples.png").exists()
