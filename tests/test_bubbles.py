@@ -71,6 +71,7 @@ def test_small_sets_and_radius():
     _check(one, pos, [2])
     assert one.area == pytest.approx(np.pi * 1.5**2, rel=0.05)
     two = bubble_set(pos, [0, 1], radius=0.5)
+    assert two.equals(bubble_set(pos, np.array([True, True, False]), radius=0.5))
     _check(two, pos, [0, 1])
     assert not _inside(two, pos[[2]]).any()
     collinear = np.stack([np.arange(10.0), np.zeros(10)], 1)

@@ -114,3 +114,10 @@ def test_shape_errors():
     B = _graph([np.arange(5)], 5)
     with pytest.raises(InputShapeError):
         find_matching_regions(A, B)
+
+
+def test_graph_without_nodes_has_no_regions():
+    A = _graph([np.arange(4)], 4)
+    empty = _graph([], 4)
+    assert find_matching_regions(A, empty) == []
+    assert find_matching_regions(empty, A) == []

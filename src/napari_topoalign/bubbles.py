@@ -2,8 +2,8 @@
 
 A bubble is the union of member disks and of "virtual edges" (a minimum
 spanning tree over the members) routed around non-members, with non-member
-disks carved out. A thin skeleton (small member disks and the routed edges)
-is added back so the outline stays one polygon containing every member; holes
+disks carved out, each shrunk to stay clear of members and edges so the outline
+stays one polygon containing every member; holes
 are opened with a slit to the outside (so enclosed non-members stay out) or,
 when that is not possible, filled.
 """
@@ -105,10 +105,8 @@ def _open_holes(poly: Polygon, members_xy: np.ndarray, width: float) -> Polygon:
     would split the polygon or cut a member out."""
     if not poly.interiors:
         return poly
-    exterior = shapely.LinearRing(poly.exterior.coords)
-    ends = shapely.get_coordinates(
-        [shapely.shortest_line(shapely.LinearRing(h.coords), exterior) for h in poly.interiors]
-    ).reshape(-1, 2, 2)
+    rings = shapely.get_rings(poly)
+    ends = shapely.get_coordinates(shapely.shortest_line(rings[1:], rings[0])).reshape(-1, 2, 2)
     step = ends[:, 1] - ends[:, 0]
     step *= (10 * width / (np.linalg.norm(step, axis=1, keepdims=True) + 1e-300))
     slits = shapely.linestrings(np.stack([ends[:, 0] - step, ends[:, 1] + step], axis=1))
@@ -125,16 +123,20 @@ def _open_holes(poly: Polygon, members_xy: np.ndarray, width: float) -> Polygon:
 def bubble_set(positions, members, *, radius: float | None = None) -> Polygon:
     """One valid polygon without holes enclosing the ``members`` of a 2-D layout.
 
-    ``positions``: (K, 2) node positions; ``members``: indices into them.
+    ``positions``: (K, 2) node positions; ``members``: indices into them (or a (K,) mask).
     ``radius``: member disk radius (default: half the median nearest-neighbour
     distance). Virtual edges (a minimum spanning tree over the members) bend
     around non-member disks where a one-bend detour is free; non-member disks
-    are carved out wherever the outline stays one polygon holding every member.
+    are carved out, shrunk where needed so the outline stays one polygon holding
+    every member.
     """
     pos = np.asarray(positions, dtype=np.float64)
     if pos.ndim != 2 or pos.shape[1] != 2:
         raise InputShapeError(f"positions must have shape (K, 2); got {pos.shape}.")
-    idx = np.unique(np.asarray(members, dtype=np.int64).ravel())
+    members = np.asarray(members)
+    if members.dtype == bool:
+        members = np.flatnonzero(members)
+    idx = np.unique(members.astype(np.int64).ravel())
     if len(idx) == 0:
         raise ParameterError("bubble_set needs at least one member index.")
     if idx[0] < 0 or idx[-1] >= len(pos):
@@ -159,16 +161,17 @@ def bubble_set(positions, members, *, radius: float | None = None) -> Polygon:
     disks = shapely.buffer(shapely.multipoints(mpts), r, quad_segs=_QUAD_SEGS)
     body = shapely.union(disks, shapely.buffer(edge_geom, 0.5 * r, quad_segs=_QUAD_SEGS))
 
-    skeleton = shapely.multipoints(mpts)
     inside = tree.query(body, predicate="intersects")
     if len(inside):
-        skeleton = shapely.union(
-            shapely.buffer(skeleton, 0.3 * r, quad_segs=_QUAD_SEGS),
-            shapely.buffer(edge_geom, 0.08 * r, quad_segs=2),
-        )
-        holes = shapely.buffer(shapely.multipoints(obstacles[inside]), 0.6 * r, quad_segs=_QUAD_SEGS)
-        body = shapely.union(shapely.difference(body, holes), skeleton)
-    poly = _single_polygon(shapely.make_valid(body), skeleton)
+        # carve each obstacle's disk, shrunk so it stays 0.1 r clear of members and edges:
+        # the body then keeps a corridor along the tree and stays connected
+        skeleton = shapely.union(shapely.multipoints(mpts), edge_geom)
+        clear = shapely.distance(shapely.points(obstacles[inside]), skeleton) - 0.1 * r
+        radii = np.minimum(0.6 * r, clear)
+        carve = radii > 0.05 * r
+        holes = shapely.buffer(shapely.points(obstacles[inside][carve]), radii[carve], quad_segs=_QUAD_SEGS)
+        body = shapely.difference(body, shapely.union_all(holes))
+    poly = _single_polygon(shapely.make_valid(body), shapely.points(mpts[0]))
     return _open_holes(poly, mpts, 1e-3 * r)
 
 

@@ -116,6 +116,8 @@ def find_matching_regions(
         raise InputShapeError(f"C must have shape {(A.n_nodes, B.n_nodes)}; got {C.shape}.")
     SA, SB = _adjacency(A), _adjacency(B)
     MA, MB = A.membership().tocsr(), B.membership().tocsr()
+    if A.n_nodes == 0 or B.n_nodes == 0:
+        return []
     ai, bj = _anchors(C)
     P = len(ai)
     if P == 0:
