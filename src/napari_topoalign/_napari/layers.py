@@ -16,7 +16,8 @@ API (called by the widgets):
   across A and B, grey for none), correspondence links (``Vectors``, strongest link per node,
   hidden when there are many), Bubble Sets + membranes (``Shapes``, under the graphs), and the
   inputs (``show_inputs_mosaic``) beside the graphs when ``inputs`` is given. Stale plugin
-  layers of a previous alignment (motifs, selections, inputs when ``inputs`` is None) are removed.
+  layers of a previous alignment (motifs, selections, and inputs when ``inputs`` has nothing to
+  draw) are removed.
 - ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"))``: the same node and
   edge layers before an alignment exists (e.g. to animate a layout while it runs).
 - ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges and links in place
@@ -266,14 +267,18 @@ class AlignmentLayers:
 
 
 def _unit(pos_a, pos_b) -> float:
-    """Median nearest-neighbour distance between nodes (the drawing's length unit)."""
-    pts = np.concatenate([np.asarray(pos_a, float).reshape(-1, 2), np.asarray(pos_b, float).reshape(-1, 2)])
+    """The drawing's length unit: the median nearest-neighbour distance between nodes, at least a
+    quarter of the mean spacing of a graph's nodes over its bounding box (so clumps stay visible)."""
+    parts = [np.asarray(p, float).reshape(-1, 2) for p in (pos_a, pos_b)]
+    pts = np.concatenate(parts)
     if len(pts) < 2:
         return 1.0
     dist = cKDTree(pts).query(pts, k=2)[0][:, 1]
     dist = dist[dist > 0]
-    if len(dist):
-        return float(np.median(dist))
+    spacing = max(np.sqrt(np.prod(np.ptp(p, axis=0) + 1e-12) / len(p)) for p in parts if len(p))
+    unit = max(float(np.median(dist)) if len(dist) else 0.0, 0.25 * spacing)
+    if unit > 0:
+        return unit
     span = float(np.ptp(pts, axis=0).max())
     return span / 10 if span > 0 else 1.0
 
@@ -428,12 +433,12 @@ def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
 def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
     """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
     lay = alignment.layout
-    remove_roles(viewer, ("motifs", "selection", "input_selection") + (() if inputs is not None else ("inputs", "input_points")))
+    remove_roles(viewer, ("motifs", "selection", "input_selection"))
     bubble_layer, style = _bubble_layer(alignment, _unit(to_napari(lay.pos_a), to_napari(lay.pos_b)))
     put_layer(viewer, bubble_layer, "bubbles")
     vectors, pairs, weight = _links(alignment.correspondence, to_napari(lay.pos_a), to_napari(lay.pos_b))
     colours = np.tile([1.0, 1.0, 1.0, 1.0], (len(weight), 1))
-    colours[:, 3] = 0.15 + 0.6 * np.clip(weight, 0, 1)
+    colours[:, 3] = 0.1 + 0.5 * np.clip(weight, 0, 1)
     links = Vectors(
         vectors, name=f"{PREFIX} links", vector_style="line", visible=len(weight) <= MAX_VISIBLE_LINKS,
         features=pd.DataFrame({"node_a": pairs[:, 0], "node_b": pairs[:, 1], "jaccard": weight}),
@@ -446,8 +451,9 @@ def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
     )
     links.edge_width = 0.08 * layers.unit
     layers.alignment, layers.links, layers.bubbles, layers.bubble_style = alignment, links, bubble_layer, style
-    if inputs is not None:
-        layers.inputs = show_inputs_mosaic(viewer, inputs, beside=layers.bbox())
+    layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=layers.bbox())
+    if layers.inputs is None:
+        remove_roles(viewer, ("inputs", "input_points"))
     viewer.reset_view()
     return layers
 
