@@ -1,0 +1,46 @@
+"""Hand-built mapper graphs for the correspondence, layout and metrics tests."""
+
+import networkx as nx
+import numpy as np
+
+from napari_topoalign.mapper import MapperGraph, nerve
+
+
+def graph_from_members(members, n_inputs):
+    members = [np.asarray(sorted(m), dtype=np.int64) for m in members]
+    k = len(members)
+    return MapperGraph(
+        members,
+        *nerve(members, n_inputs),
+        intervals=np.zeros((1, 2)),
+        node_interval=np.zeros(k, int),
+        lens=np.zeros(n_inputs),
+        n_inputs=n_inputs,
+        uncovered=np.zeros(0, int),
+    )
+
+
+def graph_from_nx(G, own=3):
+    """A MapperGraph with G's topology: ``own`` private inputs per node plus one shared input per edge."""
+    nodes = list(G.nodes)
+    index = {u: i for i, u in enumerate(nodes)}
+    members = [list(range(own * i, own * (i + 1))) for i in range(len(nodes))]
+    n = own * len(nodes)
+    for u, v in G.edges():
+        members[index[u]].append(n)
+        members[index[v]].append(n)
+        n += 1
+    return graph_from_members(members, n)
+
+
+def curve_graph(n_nodes=60, loop=True, width=4, shift=0, n_inputs=None):
+    """Mapper-like graph of a path or loop: node k holds a window of inputs; ``shift`` moves the windows."""
+    step = width // 2
+    n = n_inputs or (n_nodes * step + (0 if loop else step))
+    starts = (np.arange(n_nodes) * step + shift) % n
+    members = [np.unique((s + np.arange(width)) % n if loop else np.clip(s + np.arange(width), 0, n - 1)) for s in starts]
+    return graph_from_members(members, n)
+
+
+def random_geometric(n=200, radius=0.12, seed=0):
+    return graph_from_nx(nx.random_geometric_graph(n, radius, seed=seed))
