@@ -200,6 +200,8 @@ def _preserved(kind, motif, B: nx.Graph, H: nx.Graph, image: dict) -> bool:
 def motif_alignment(A, B, C, motif) -> list[MotifMatch]:
     """For each instance of ``motif`` in A: its counterpart in B and whether it survives.
 
+    ``A``, ``B``: MapperGraphs (or networkx graphs with nodes 0..K-1); ``C``: their
+    (K_A, K_B) correspondence.
     A node's image is its best-matching B node (argmax of its row of C, when
     that row has an entry > 0); ``counterpart`` lists the distinct images in
     motif order. The motif is ``"absent"`` when fewer than half of its nodes
