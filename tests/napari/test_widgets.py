@@ -19,26 +19,26 @@ from napari_topoalign._napari.widgets import TopoAlignWidget
 
 N = 300
 WAIT_MS = 45_000
+SCREENSHOT = "/tmp/topoalign_widget.png"
 
 
 def _pair():
     rng = np.random.default_rng(0)
-    t = np.sort(rng.uniform(0, 1, N))
+    t = (np.arange(N) + 0.5) / N
     angle = 2 * np.pi * t
-    loop = np.column_stack([np.cos(angle), np.sin(angle), 0.02 * rng.normal(size=(N, 4))])
-    cut = np.column_stack([3 * t, 0.3 * np.sin(3 * t), 0.02 * rng.normal(size=(N, 4))])
+    loop = np.column_stack([np.cos(angle), np.sin(angle), 0.005 * rng.normal(size=(N, 4))])
+    cut = np.column_stack([3 * t, 0.3 * np.sin(3 * t), 0.005 * rng.normal(size=(N, 4))])
     images = (np.outer(t, np.ones(64)).reshape(N, 8, 8) * 255).astype(np.uint8)
     inputs = InputTable(N, labels=(t * 4).astype(int), texts=[f"input {i} at t={x:.2f}" for i, x in enumerate(t)],
                         images=images)
     return Representation(loop, "loop"), Representation(cut, "cut"), inputs
 
 
-@pytest.fixture
-def setup(make_napari_viewer, qtbot, monkeypatch):
+def _setup(make_napari_viewer, monkeypatch, show=False):
     """A viewer with a user layer, the pair and its inputs as layers, and the widget docked."""
     errors = []
     monkeypatch.setattr(widgets, "show_error", errors.append)
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=show)
     viewer.add_points(np.array([[5.0, 5.0]]), name="my points")
     rep_a, rep_b, inputs = _pair()
     for data in (representation_layer_data(rep_a), representation_layer_data(rep_b)):
@@ -49,6 +49,11 @@ def setup(make_napari_viewer, qtbot, monkeypatch):
     widget.mapper.form_a.lens.setCurrentText("pca")
     widget.mapper.form_a.n_intervals.setValue(10)
     return viewer, widget, errors
+
+
+@pytest.fixture
+def setup(make_napari_viewer, monkeypatch):
+    return _setup(make_napari_viewer, monkeypatch)
 
 
 def _wait(qtbot, section):
@@ -86,8 +91,12 @@ def test_load_shows_data_and_problems(setup, tmp_path):
     assert np.array_equal(viewer.layers["my points"].data, [[5.0, 5.0]])
 
 
-def test_build_align_regions_motifs(setup, qtbot):
-    viewer, widget, errors = setup
+def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
+    """Load -> build -> align (live) -> regions -> motif -> screenshot -> cancel a second run."""
+    from skimage.io import imsave
+
+    viewer, widget, errors = _setup(make_napari_viewer, monkeypatch, show=True)
+    viewer.window._qt_window.resize(1400, 900)
     session = widget.session
 
     widget.mapper.build_button.click()
@@ -127,8 +136,13 @@ def test_build_align_regions_motifs(setup, qtbot):
     chosen = bubbles.features["region"].to_numpy() == 0
     assert np.allclose(bubbles.edge_color[chosen], [1, 1, 1, 1])
     pts = np.concatenate([bubbles.data[i] for i in np.flatnonzero(chosen)])
-    centre = viewer.camera.center[-2:]
-    assert np.allclose(centre, (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
+    assert np.allclose(viewer.camera.center[-2:], (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
+
+    # selecting nodes lists their inputs' texts
+    session.selection.select_nodes("a", [0])
+    listed = [widget.regions.texts.item(i).text() for i in range(widget.regions.texts.count())]
+    assert listed == [session.inputs.texts[i] for i in session.selection.inputs] and listed
+    assert set(al.graph_a.members[0]) <= set(session.selection.inputs)
 
     # the loop of A does not survive in B (the circle is cut open)
     widget.regions.motif.setCurrentText("loop")
@@ -136,18 +150,13 @@ def test_build_align_regions_motifs(setup, qtbot):
     _wait(qtbot, widget.regions)
     assert not errors
     motifs = find_layer(viewer, "motifs")
-    status = set(motifs.features["status"])
-    assert status and status <= {"broken", "absent"}
+    assert set(motifs.features["status"]) <= {"broken", "absent"} and len(motifs.features)
     assert "loop motif(s) in A: 0 preserved" in widget.regions.motif_counts.text()
 
+    imsave(SCREENSHOT, viewer.screenshot(canvas_only=False, flash=False), check_contrast=False)
+    _check_canvas(viewer)
 
-def test_cancel_keeps_previous_alignment(setup, qtbot):
-    viewer, widget, errors = setup
-    _align(qtbot, widget, errors)
-    previous = widget.session.alignment
-    assert previous is not None
-    n_a = len(find_layer(viewer, "nodes_a").data)
-
+    # cancel a second run as soon as it animates: the first alignment and its layers stay
     widget.align.iterations.setValue(5000)
     widget.mapper.form_a.n_intervals.setValue(14)  # other graphs, so the live layers differ
     widget.align.run()
@@ -161,30 +170,26 @@ def test_cancel_keeps_previous_alignment(setup, qtbot):
     widget.align.worker.yielded.connect(cancel_on_positions)
     _wait(qtbot, widget.align)
     assert cancelled and not errors
-    assert widget.session.alignment is previous
-    assert len(find_layer(viewer, "nodes_a").data) == n_a
-    assert find_layer(viewer, "bubbles") is not None
-    assert "Cancelled" in widget.align.status.text()
-    assert widget.align.progress.value() == 0
+    assert session.alignment is al
+    assert len(find_layer(viewer, "nodes_a").data) == al.graph_a.n_nodes
+    assert find_layer(viewer, "bubbles").visible
+    assert "Cancelled" in widget.align.status.text() and widget.align.progress.value() == 0
+    assert widget.align.align_button.isEnabled()
 
 
-def test_screenshot_shows_both_graphs_and_bubbles(setup, qtbot):
-    viewer, widget, errors = setup
-    _align(qtbot, widget, errors)
-    from napari_topoalign._napari.layers import remove_roles
-
-    remove_roles(viewer, ("inputs", "input_points"))  # judge the graphs panel alone
-    viewer.layers["my points"].visible = False
+def _check_canvas(viewer):
+    """The canvas shows both graphs side by side, and coloured bubbles (graphs panel alone)."""
+    hidden = [la for la in viewer.layers if la.visible and la.metadata.get("topoalign") in ("inputs", None)]
+    for layer in hidden:
+        layer.visible = False
     viewer.reset_view()
     shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    for layer in hidden:
+        layer.visible = True
     background = np.median(shot.reshape(-1, 3), axis=0)
     drawn = np.abs(shot - background).sum(-1) > 30
-    cols = np.flatnonzero(drawn.any(axis=0))
     assert drawn.mean() > 0.01
-    # side by side: drawn pixels on both sides of the canvas's middle
     middle = shot.shape[1] // 2
     assert drawn[:, : middle - 10].mean() > 0.005 and drawn[:, middle + 10 :].mean() > 0.005
-    assert len(cols) > 0
-    # bubbles are translucent fills in region colours: many pixels neither background nor grey
-    colourful = (shot.max(-1) - shot.min(-1)) > 40
-    assert colourful.mean() > 0.01
+    colourful = (shot.max(-1) - shot.min(-1)) > 40  # region colours, not grey edges
+    assert colourful.mean() > 0.005

@@ -435,9 +435,11 @@ def _align_steps(X_a, X_b, graphs, params, kwargs, cancel: threading.Event):
 
     def run():
         try:
-            outcome["alignment"] = align(
+            alignment = align(
                 X_a, X_b, graphs[0].params, params_b=graphs[1].params, callback=callback, progress=progress, **kwargs
             )
+            alignment.bubbles()  # computed (and cached) here, off the Qt thread
+            outcome["alignment"] = alignment
         except BaseException as exc:  # re-raised in the worker thread below
             outcome["error"] = exc
         finally:
@@ -454,8 +456,10 @@ def _align_steps(X_a, X_b, graphs, params, kwargs, cancel: threading.Event):
             done = batch[-1] is None
             latest = {item[0]: item for item in batch if item is not None}
             yield from latest.values()
-    finally:
+    except GeneratorExit:
         cancel.set()
+        raise
+    finally:
         thread.join()
     if "error" in outcome:
         raise outcome["error"]
@@ -526,7 +530,8 @@ class AlignWidget(_Section):
         graphs = None if s.graph_a is None else (s.graph_a, s.graph_b)
         self._cancel = threading.Event()
         worker = _align_steps(s.rep_a.X, s.rep_b.X, graphs, self.mapper.params(), kwargs, self._cancel)
-        worker.yielded.connect(self._on_step)
+        cancel = self._cancel  # steps still queued after a cancel are dropped
+        worker.yielded.connect(lambda item: None if cancel.is_set() else self._on_step(item))
         worker.aborted.connect(self._on_cancelled)
         worker.errored.connect(self._on_error)
         worker.finished.connect(lambda: self.cancel_button.setEnabled(False))
@@ -544,7 +549,7 @@ class AlignWidget(_Section):
             self.status.setText("Cancelling…")
 
     def _on_step(self, item) -> None:
-        from .layers import remove_roles, show_graphs, update_positions
+        from .layers import update_positions
 
         kind = item[0]
         if kind == "progress":
@@ -553,16 +558,25 @@ class AlignWidget(_Section):
         elif kind == "graphs":
             self.session.set_graphs(item[1], item[2])
         elif self._live is None:
-            if self.session.selection is not None:
-                self.session.selection.disconnect()
-            remove_roles(self.viewer, ("bubbles", "links", "motifs", "selection", "input_selection"))
-            s = self.session
-            self._live = show_graphs(self.viewer, s.graph_a, s.graph_b, item[2], item[3], (s.rep_a.name, s.rep_b.name))
-            self.viewer.reset_view()
+            self._start_live(item[2], item[3])
         else:
             self.status.setText(f"layout: iteration {item[1]}")
             update_positions(self._live, item[2], item[3])
             self.viewer.reset_view()
+
+    def _start_live(self, pos_a, pos_b) -> None:
+        """Draw the new graphs at their first layout positions; hide the previous alignment's extras."""
+        from .layers import find_layer, show_graphs
+
+        s = self.session
+        if s.selection is not None:
+            s.selection.disconnect()
+        for role in ("bubbles", "links", "motifs", "selection", "input_selection"):
+            layer = find_layer(self.viewer, role)
+            if layer is not None:
+                layer.visible = False
+        self._live = show_graphs(self.viewer, s.graph_a, s.graph_b, pos_a, pos_b, (s.rep_a.name, s.rep_b.name))
+        self.viewer.reset_view()
 
     def _restore(self) -> None:
         """Put back the previous alignment's layers (or none) after a cancel or a failure."""
