@@ -36,6 +36,9 @@ _API = {
     "align": "alignment",
     "list_samples": "samples",
     "load_sample": "samples",
+    "Sample": "samples",
+    "SampleInfo": "samples",
+    "MotifSearchTimeout": "motifs",
 }
 
 __all__ = sorted(_API) + ["__version__"]
