@@ -25,7 +25,8 @@ def data():
     images = np.zeros((len(labels), 8, 8), np.float32)
     images[labels == "upper", :4] = 1.0
     inputs = InputTable(n_inputs=len(labels), labels=labels, texts=[f"sentence number {i}" for i in range(len(labels))],
-                        images=images)
+                        images=images, coords=np.c_[16 + 12 * X_a[:, 1], 16 + 12 * X_a[:, 0]],
+                        source_image=np.zeros((32, 32), np.float32))
     return al, inputs, X_a, X_b
 
 
@@ -36,6 +37,7 @@ def test_report_files_and_content(data, tmp_path):
     text = path.read_text()
     assert "layout.png" in text and (tmp_path / "rep" / "layout.png").is_file()
     assert (tmp_path / "rep" / "region_examples.png").is_file()
+    assert (tmp_path / "rep" / "regions_on_source.png").is_file() and "regions_on_source.png" in text
     assert "layer 1" in text and "layer 6" in text
     assert "Matching regions" in text and "Motifs" in text and "Alignment scores" in text
     assert "local CKA" in text and "dominant labels" in text and "sentence number" in text
@@ -64,4 +66,4 @@ def test_report_without_inputs_has_no_optional_columns(data, tmp_path):
     al = data[0]
     text = write_report(al, tmp_path).read_text()
     assert "dominant labels" not in text and "local CKA" not in text
-    assert not (tmp_path / "region_examples.png").exists()
+    assert not (tmp_path / "region_examples.png").exists() and not (tmp_path / "regions_on_source.png").exists()

@@ -35,9 +35,13 @@ def write_report(alignment, out_dir, *, inputs=None, X_a=None, X_b=None) -> Path
     if inputs is not None and getattr(inputs, "images", None) is not None and alignment.regions:
         examples_png = out_dir / "region_examples.png"
         draw_region_examples(alignment, inputs.images, examples_png)
+    source_png = None
+    if inputs is not None and getattr(inputs, "coords", None) is not None and getattr(inputs, "source_image", None) is not None:
+        source_png = out_dir / "regions_on_source.png"
+        draw_regions_on_source(alignment, inputs.coords, inputs.source_image, source_png)
     sections = [
         _section_overview(alignment),
-        _section_figure(alignment, layout_png, examples_png),
+        _section_figure(alignment, layout_png, examples_png, source_png),
         _section_regions(alignment, inputs, X_a, X_b),
         _section_scores(alignment),
         _section_motifs(alignment),
@@ -159,6 +163,7 @@ def draw_region_examples(alignment, images, path, per_region: int = 8) -> Path:
     colours = region_colours(len(regions))
     images = np.asarray(images)
     fig = Figure(figsize=(1.1 * per_region + 0.8, 1.1 * len(regions) + 0.3), dpi=110, facecolor="white")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.02, top=0.98, wspace=0.1, hspace=0.1)
     rng = np.random.default_rng(0)
     for i, (r, colour) in enumerate(zip(regions, colours)):
         inputs = np.asarray(r.inputs, dtype=np.int64)
@@ -177,6 +182,26 @@ def draw_region_examples(alignment, images, path, per_region: int = 8) -> Path:
                 ax.set_axis_off()
             if j == 0:
                 ax.set_ylabel(f"{i + 1}", rotation=0, labelpad=14, fontsize=12, fontweight="bold", color=colour)
+    fig.savefig(path, facecolor="white")
+    return Path(path)
+
+
+def draw_regions_on_source(alignment, coords, source_image, path) -> Path:
+    """PNG of the source image with each region's inputs marked at their (row, col) coordinates."""
+    from matplotlib.figure import Figure
+
+    regions = alignment.regions[:MAX_DRAWN_REGIONS]
+    colours = region_colours(len(regions))
+    image = np.asarray(source_image)
+    h, w = image.shape[:2]
+    fig = Figure(figsize=(7.0, 7.0 * h / w), dpi=120, facecolor="white")
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, alpha=0.8)
+    ax.set_axis_off()
+    coords = np.asarray(coords)
+    for r, colour in reversed(list(zip(regions, colours))):
+        idx = np.asarray(r.inputs, dtype=np.int64)
+        ax.scatter(coords[idx, 1], coords[idx, 0], s=18, color=colour, alpha=0.75, edgecolors="none")
     fig.savefig(path, facecolor="white")
     return Path(path)
 
@@ -203,7 +228,7 @@ def _section_overview(alignment) -> str:
     )
 
 
-def _section_figure(alignment, layout_png: Path, examples_png) -> str:
+def _section_figure(alignment, layout_png: Path, examples_png, source_png) -> str:
     shown = min(len(alignment.regions), MAX_DRAWN_REGIONS)
     more = f" (the best {shown} of {len(alignment.regions)} are drawn)" if len(alignment.regions) > shown else ""
     out = (
@@ -218,6 +243,13 @@ def _section_figure(alignment, layout_png: Path, examples_png) -> str:
         out += (
             "<h3>Example inputs of each region</h3>"
             f'<img src="{examples_png.name}" alt="example inputs per region" class="examples">'
+        )
+    if source_png is not None:
+        out += (
+            "<h3>Regions on the source image</h3>"
+            f'<img src="{source_png.name}" alt="matching regions painted on the source image" class="examples">'
+            "<p class='caption'>Each input drawn at its position on the source image, in the colour of the "
+            "best matching region holding it.</p>"
         )
     return out
 
