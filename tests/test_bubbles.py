@@ -74,6 +74,10 @@ def test_small_sets_and_radius():
     assert two.equals(bubble_set(pos, np.array([True, True, False]), radius=0.5))
     _check(two, pos, [0, 1])
     assert not _inside(two, pos[[2]]).any()
+    rng = np.random.default_rng(0)
+    scatter = rng.normal(size=(20, 2))
+    three = bubble_set(scatter, [0, 1, 2])  # three members: too few for a Delaunay triangulation
+    _check(three, scatter, [0, 1, 2])
     collinear = np.stack([np.arange(10.0), np.zeros(10)], 1)
     _check(bubble_set(collinear, np.arange(0, 10, 2)), collinear, np.arange(0, 10, 2))
 

@@ -40,11 +40,12 @@ def _spanning_edges(pts: np.ndarray) -> np.ndarray:
     m = len(pts)
     if m < 2:
         return np.zeros((0, 2), np.int64)
-    if m == 2:
-        return np.array([[0, 1]])
-    simplices = Delaunay(pts, qhull_options="QJ").simplices
-    pairs = np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
-    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+    if m <= 3:  # qhull needs four points; every pair is a candidate edge then
+        pairs = np.array([[0, 1], [0, 2], [1, 2]])[: 1 if m == 2 else 3]
+    else:
+        simplices = Delaunay(pts, qhull_options="QJ").simplices
+        pairs = np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
+        pairs = np.unique(np.sort(pairs, axis=1), axis=0)
     w = np.linalg.norm(pts[pairs[:, 0]] - pts[pairs[:, 1]], axis=1) + 1e-12
     mst = minimum_spanning_tree(coo_matrix((w, (pairs[:, 0], pairs[:, 1])), shape=(m, m))).tocoo()
     return np.stack([mst.row, mst.col], axis=1)
