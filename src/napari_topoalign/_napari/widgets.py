@@ -657,7 +657,6 @@ class RegionsWidget(_Section):
         super().__init__(session, parent)
         layout = QVBoxLayout(self)
         self.scores = _table(("score", "value"))
-        self.scores.setMaximumHeight(150)
         self.regions = _table(self.REGION_COLUMNS)
         self.regions.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.regions.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -695,6 +694,8 @@ class RegionsWidget(_Section):
             self.scores.insertRow(row)
             self.scores.setItem(row, 0, QTableWidgetItem(name.replace("_", " ")))
             self.scores.setItem(row, 1, _SortableItem(float(value), f"{value:.3f}"))
+        rows = sum(self.scores.rowHeight(r) for r in range(self.scores.rowCount()))
+        self.scores.setFixedHeight(self.scores.horizontalHeader().height() + rows + 4)
         self.regions.setSortingEnabled(False)
         self.regions.setRowCount(len(al.regions))
         for i, r in enumerate(al.regions):
