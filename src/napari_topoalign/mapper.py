@@ -191,7 +191,7 @@ def _working_space(X: np.ndarray, metric: str) -> np.ndarray:
                 "Drop those inputs or use metric='euclidean'."
             )
         return (X / norms[:, None]).astype(np.float32)
-    return (X - X.mean(axis=0, dtype=np.float64)).astype(np.float32)
+    return X - X.mean(axis=0, dtype=np.float64).astype(np.float32)
 
 
 def _eps_sq(eps: float, metric: str) -> float:
@@ -200,7 +200,12 @@ def _eps_sq(eps: float, metric: str) -> float:
 
 
 def _lens(X: np.ndarray, p: MapperParams) -> np.ndarray:
-    """The lens value of every input (float64, finite)."""
+    """The lens value of every input (float64, finite).
+
+    "l2norm": row norm of X; "pca": score on the first principal component; "density":
+    distance to the min_samples-th nearest other input in the metric (exact, O(N²) in float32
+    blocks); "eccentricity": root-mean-square euclidean distance to all inputs.
+    """
     from .errors import InputShapeError, InvalidValuesError, ParameterError
 
     if not isinstance(p.lens, str):
@@ -352,8 +357,9 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, l
     """Symmetric sparse graph (in lens-sorted positions) of input pairs within ``eps`` that share a cover element.
 
     Rows are taken in blocks of lens-sorted inputs; each block is compared only with the later
-    inputs its cover elements reach (and, for a 1-Lipschitz lens, whose lens is within eps),
-    so every pair is computed once. Pairs near the threshold are re-checked in float64.
+    inputs its cover elements reach (and, for a 1-Lipschitz lens, whose lens is within eps)
+    whose distances to 8 pivot inputs are within eps of the block's (triangle inequality),
+    so every pair is computed at most once. Pairs near the threshold are re-checked in float64.
     """
     import torch
 
@@ -367,21 +373,29 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, l
         slack = eps * (1 + 1e-6) + 1e-9 * np.abs(sorted_lens).max()
         reach = np.minimum(reach, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
     thr = _eps_sq(eps, metric)
-    Zs = torch.from_numpy(Z[order])
+    Zo = Z[order]
+    P = _pivot_distances(Zo)
+    margin = np.sqrt(thr) * (1 + 1e-4) + 1e-5 * P.max()
+    Zs = torch.from_numpy(Zo)
     rows, cols, unsure = [], [], []
     for a in range(0, n, _ROW_BLOCK):
         b = min(a + _ROW_BLOCK, n)
         c_end = int(reach[b - 1])
         if c_end <= a + 1:
             continue
+        # triangle inequality on pivot distances: drop columns out of eps of every row of the block
+        Pc = P[a:c_end]
+        ok = ((Pc >= P[a:b].min(0) - margin) & (Pc <= P[a:b].max(0) + margin)).all(1)
+        ok[: b - a] = True
+        idx = np.flatnonzero(ok)
         # centred on the block, float32 rounding of d2 scales with the local spread (far below tol)
-        C = Zs[a:c_end] - Zs[a:b].mean(0)
+        C = Zs[a + torch.from_numpy(idx)] - Zs[a:b].mean(0)
         sq = (C * C).sum(1)
         tol = 1e-5 * 2 * float(sq.max()) + 1e-6 * thr
         d2 = torch.addmm(sq[: b - a, None] + sq[None, :], C[: b - a], C.T, alpha=-2.0)
         r, c = torch.nonzero(d2 <= thr + tol, as_tuple=True)
         near = (d2[r, c] > thr - tol).numpy()
-        r, c = r.numpy() + a, c.numpy() + a
+        r, c = r.numpy() + a, idx[c.numpy()] + a
         keep = (c > r) & (first[c] <= last[r])
         rows.append(r[keep])
         cols.append(c[keep])
@@ -396,6 +410,20 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, l
     A = sp.csr_matrix((data, (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
     A.sort_indices()
     return A
+
+
+def _pivot_distances(Z: np.ndarray, n_pivots: int = 8) -> np.ndarray:
+    """Float64 distances of every row to ``n_pivots`` rows picked by farthest-point sampling from row 0."""
+    sq = np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
+    P = np.empty((len(Z), min(n_pivots, len(Z))))
+    nearest = np.full(len(Z), np.inf)
+    pivot = 0
+    for k in range(P.shape[1]):
+        dot = Z @ Z[pivot].astype(np.float64)
+        P[:, k] = np.sqrt(np.maximum(sq + sq[pivot] - 2.0 * dot, 0.0))
+        nearest = np.minimum(nearest, P[:, k])
+        pivot = int(np.argmax(nearest))
+    return P
 
 
 def _exact_within(X: np.ndarray, i: np.ndarray, j: np.ndarray, eps: float, metric: str) -> np.ndarray:
