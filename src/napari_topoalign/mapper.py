@@ -288,29 +288,35 @@ def _knn_distance(Z: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 
 
 def _auto_eps(Z: np.ndarray, p: MapperParams) -> float:
-    """DBSCAN radius: 1.5 × the knee of the sorted k-NN distances (k = min_samples - 1 others: the core distance).
+    """DBSCAN radius: 1.5 × the knee of the sorted k-NN distances (k = min_samples - 1 others: the core
+    distance), capped at the median distance to the ceil(sqrt(n))-th nearest other input.
 
-    The knee is the point of the ascending curve farthest below the chord from its first to
-    its last value, after scaling both axes to [0, 1]; at most 2000 inputs (fixed seed) are
-    queried against all inputs. At the knee itself many points are barely core and clusters
-    break into chains of fragments; half as much again links every non-outlying point to
-    its neighbours while staying on the scale of the local spacing.
+    Duplicate rows are merged first, so repeated inputs do not pull the radius to 0. The knee
+    is the point of the ascending curve farthest below the chord from its first to its last
+    value, after scaling both axes to [0, 1]; at most 2000 inputs (fixed seed) are queried
+    against all inputs. At the knee itself many points are barely core and clusters break into
+    chains of fragments; half as much again links every non-outlying point to its neighbours.
+    In high dimensions, where k-NN distances crowd together near the distances between
+    clusters, that can reach across clusters; the cap keeps a typical input's neighbourhood
+    to about sqrt(n) inputs.
     """
     from .errors import EmptyInputError
 
+    Z = np.unique(Z, axis=0)
     n = Z.shape[0]
     if n < 2:
-        raise EmptyInputError("cannot choose eps automatically from a single input; pass eps explicitly.")
+        raise EmptyInputError(
+            "cannot choose eps automatically: all inputs are identical (or there is only one); pass eps explicitly."
+        )
     queries = np.arange(n)
     if n > _KNEE_SAMPLE:
         queries = np.sort(np.random.default_rng(0).choice(n, _KNEE_SAMPLE, replace=False))
     d = np.sort(_knn_distance(Z, queries, max(p.min_samples - 1, 1)))
-    eps_w = _KNEE_FACTOR * _knee(d)
+    cap = np.median(_knn_distance(Z, queries, int(np.ceil(np.sqrt(n)))))
+    eps_w = min(_KNEE_FACTOR * _knee(d), cap)
     eps = eps_w**2 / 2.0 if p.metric == "cosine" else eps_w
     if not eps > 0:
-        raise EmptyInputError(
-            "the automatic eps is 0 (too many duplicate inputs); pass eps explicitly or raise min_samples."
-        )
+        raise EmptyInputError("the automatic eps is 0; pass eps explicitly.")
     return float(eps)
 
 
