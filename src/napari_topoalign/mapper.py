@@ -97,6 +97,7 @@ _COVERS = ("uniform", "balanced")
 _CLUSTERERS = ("dbscan", "single")
 _METRICS = ("euclidean", "cosine")
 _ROW_BLOCK = 256
+_GRAPH_BLOCK = 128
 _KNEE_SAMPLE = 2000
 _KNEE_FACTOR = 1.5
 
@@ -126,7 +127,7 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     starts = np.searchsorted(sorted_lens, lo, side="left")
     ends = np.searchsorted(sorted_lens, hi, side="right")
     lipschitz = params.metric == "euclidean" and isinstance(params.lens, str) and params.lens in ("l2norm", "pca")
-    A = _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, params.metric, lipschitz)
+    r, c = _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, params.metric, lipschitz)
 
     members: list[np.ndarray] = []
     node_interval: list[int] = []
@@ -134,7 +135,9 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
         s, e = int(starts[k]), int(ends[k])
         if e - s < 1:
             continue
-        labels = _cluster_element(A[s:e, s:e], order[s:e], params)
+        j0, j1 = np.searchsorted(r, np.array([s, e], dtype=r.dtype))
+        inside = c[j0:j1] < e  # pairs are sorted by r, so those with r in [s, e) are one run
+        labels = _cluster_element(r[j0:j1][inside] - s, c[j0:j1][inside] - s, order[s:e], params)
         clusters = _split_by_label(order[s:e], labels)
         members.extend(clusters)
         node_interval.extend([k] * len(clusters))
@@ -224,7 +227,7 @@ def _lens(X: np.ndarray, p: MapperParams) -> np.ndarray:
                 f"lens array has {int((~np.isfinite(lens)).sum())} NaN or infinite values; every input needs a finite lens value."
             )
     elif p.lens == "l2norm":
-        lens = np.linalg.norm(X.astype(np.float64), axis=1)
+        lens = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
     elif p.lens == "pca":
         lens = _pca_lens(X)
     elif p.lens == "density":
@@ -359,128 +362,143 @@ def _kepler_intervals(vmin: float, vmax: float, n: int, overlap: float) -> tuple
     return centres - radius, centres + radius
 
 
-def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, lipschitz) -> sp.csr_matrix:
-    """Symmetric sparse graph (in lens-sorted positions) of input pairs within ``eps`` that share a cover element.
+def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted by (r, c).
 
     Rows are taken in blocks of lens-sorted inputs; each block is compared only with the later
     inputs its cover elements reach (and, for a 1-Lipschitz lens, whose lens is within eps)
-    whose distances to 8 pivot inputs are within eps of the block's (triangle inequality),
-    so every pair is computed at most once. Pairs near the threshold are re-checked in float64.
+    whose distances to 8 pivot inputs can be within eps of the block's (triangle inequality),
+    so every pair is computed at most once. Pairs within float32 rounding of the threshold are
+    re-checked in float64.
     """
     import torch
 
     n = len(order)
-    # cover elements of each sorted position: first .. last (first > last: none)
     first = np.searchsorted(hi, sorted_lens, side="left")
     last = np.searchsorted(lo, sorted_lens, side="right") - 1
-    reach = np.where(first <= last, ends[np.clip(last, 0, len(lo) - 1)], 0)
-    reach = np.maximum.accumulate(reach)
+    # a later position c shares a cover element with r iff c < lim[r] (cover elements are intervals)
+    lim = np.where(first <= last, ends[np.clip(last, 0, len(lo) - 1)], 0)
     if lipschitz:
         slack = eps * (1 + 1e-6) + 1e-9 * np.abs(sorted_lens).max()
-        reach = np.minimum(reach, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
+        lim = np.minimum(lim, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
     thr = _eps_sq(eps, metric)
     Zo = Z[order]
-    P = _pivot_distances(Zo)
-    margin = np.sqrt(thr) * (1 + 1e-4) + 1e-5 * P.max()
+    p_lo, p_hi = _pivot_distances(Zo)
+    radius = np.sqrt(thr) * (1 + 1e-4) + 1e-6 * float(np.sqrt(p_hi[:, 0].max()))
+    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 4 D u max(|a|^2, |b|^2) (u = 2^-24)
+    rel = 2.1 * Z.shape[1] * 2.0**-24
     Zs = torch.from_numpy(Zo)
-    rows, cols, unsure = [], [], []
-    for a in range(0, n, _ROW_BLOCK):
-        b = min(a + _ROW_BLOCK, n)
-        c_end = int(reach[b - 1])
+    lim_t = torch.from_numpy(lim)
+    rows, cols = [], []
+    for a in range(0, n, _GRAPH_BLOCK):
+        b = min(a + _GRAPH_BLOCK, n)
+        c_end = int(lim[a:b].max())
         if c_end <= a + 1:
             continue
-        # triangle inequality on pivot distances: drop columns out of eps of every row of the block
-        Pc = P[a:c_end]
-        ok = ((Pc >= P[a:b].min(0) - margin) & (Pc <= P[a:b].max(0) + margin)).all(1)
+        ok = (p_lo[a:c_end] <= p_hi[a:b].max(0) + radius) & (p_hi[a:c_end] >= p_lo[a:b].min(0) - radius)
+        ok = ok.all(1)
         ok[: b - a] = True
-        idx = np.flatnonzero(ok)
-        # centred on the block, float32 rounding of d2 scales with the local spread (far below tol)
-        C = Zs[a + torch.from_numpy(idx)] - Zs[a:b].mean(0)
+        idx = torch.from_numpy(np.flatnonzero(ok) + a)
+        C = Zs[idx] - Zs[a:b].mean(0)
         sq = (C * C).sum(1)
-        tol = 1e-5 * 2 * float(sq.max()) + 1e-6 * thr
-        d2 = torch.addmm(sq[: b - a, None] + sq[None, :], C[: b - a], C.T, alpha=-2.0)
-        r, c = torch.nonzero(d2 <= thr + tol, as_tuple=True)
-        near = (d2[r, c] > thr - tol).numpy()
-        r, c = r.numpy() + a, idx[c.numpy()] + a
-        keep = (c > r) & (first[c] <= last[r])
-        rows.append(r[keep])
-        cols.append(c[keep])
-        unsure.append(near[keep])
-    r = np.concatenate(rows + [np.zeros(0, np.int64)])
-    c = np.concatenate(cols + [np.zeros(0, np.int64)])
-    unsure = np.concatenate(unsure + [np.zeros(0, bool)])
-    if unsure.any():
-        unsure[unsure] = ~_exact_within(X, order[r[unsure]], order[c[unsure]], eps, metric)
-        r, c = r[~unsure], c[~unsure]
-    data = np.ones(2 * len(r), dtype=np.int8)
-    A = sp.csr_matrix((data, (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
-    A.sort_indices()
-    return A
+        S = sq[: b - a, None] + sq[None, :]
+        d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0)
+        tol = S.mul_(rel).add_(1e-6 * thr)
+        hit = d2 <= tol + thr
+        hit[:, : b - a].triu_(1)
+        if int(lim[a:b].min()) < c_end:
+            hit &= idx[None, :] < lim_t[a:b, None]
+        ur, uc = torch.nonzero(hit & (d2 + tol > thr), as_tuple=True)
+        if len(ur):
+            i, j = order[ur.numpy() + a], order[idx[uc].numpy()]
+            hit[ur, uc] = torch.from_numpy(_exact_within(X, i, j, eps, metric))
+        r, c = torch.nonzero(hit, as_tuple=True)
+        rows.append((r + a).to(torch.int32).numpy())
+        cols.append(idx[c].to(torch.int32).numpy())
+    empty = [np.zeros(0, np.int32)]
+    return np.concatenate(rows + empty), np.concatenate(cols + empty)
 
 
-def _pivot_distances(Z: np.ndarray, n_pivots: int = 8) -> np.ndarray:
-    """Float64 distances of every row to ``n_pivots`` rows picked by farthest-point sampling from row 0."""
+def _pivot_distances(Z: np.ndarray, n_pivots: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds (float64) of the distances of every row to ``n_pivots`` rows.
+
+    Pivots are picked by farthest-point sampling from row 0; products are float32, and the
+    bounds widen the result by the worst-case float32 rounding of a D-term dot product.
+    """
+    import torch
+
+    Zt = torch.from_numpy(Z)
     sq = np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
-    P = np.empty((len(Z), min(n_pivots, len(Z))))
+    gamma = 1.1 * Z.shape[1] * 2.0**-24
+    k = min(n_pivots, len(Z))
+    p_lo, p_hi = np.empty((len(Z), k)), np.empty((len(Z), k))
     nearest = np.full(len(Z), np.inf)
     pivot = 0
-    for k in range(P.shape[1]):
-        dot = Z @ Z[pivot].astype(np.float64)
-        P[:, k] = np.sqrt(np.maximum(sq + sq[pivot] - 2.0 * dot, 0.0))
-        nearest = np.minimum(nearest, P[:, k])
+    for t in range(k):
+        s = sq + sq[pivot]
+        d2 = s - 2.0 * (Zt @ Zt[pivot]).numpy()
+        err = gamma * s
+        p_lo[:, t] = np.sqrt(np.maximum(d2 - err, 0.0))
+        p_hi[:, t] = np.sqrt(np.maximum(d2 + err, 0.0))
+        nearest = np.minimum(nearest, p_hi[:, t])
         pivot = int(np.argmax(nearest))
-    return P
+    return p_lo, p_hi
 
 
 def _exact_within(X: np.ndarray, i: np.ndarray, j: np.ndarray, eps: float, metric: str) -> np.ndarray:
     """Float64 test ``dist(X[i], X[j]) <= eps`` for a modest number of borderline pairs."""
-    keep = np.empty(len(i), dtype=bool)
-    for a in range(0, len(i), 65536):
-        xi = X[i[a : a + 65536]].astype(np.float64)
-        xj = X[j[a : a + 65536]].astype(np.float64)
-        if metric == "cosine":
-            cos = np.einsum("ij,ij->i", xi, xj) / (np.linalg.norm(xi, axis=1) * np.linalg.norm(xj, axis=1))
-            keep[a : a + 65536] = 1.0 - cos <= eps
-        else:
-            keep[a : a + 65536] = np.einsum("ij,ij->i", xi - xj, xi - xj) <= eps * eps
-    return keep
+    xi, xj = X[i], X[j]
+    if metric == "cosine":
+        xi, xj = xi.astype(np.float64), xj.astype(np.float64)
+        cos = np.einsum("ij,ij->i", xi, xj) / np.sqrt(np.einsum("ij,ij->i", xi, xi) * np.einsum("ij,ij->i", xj, xj))
+        return 1.0 - cos <= eps
+    d = np.subtract(xi, xj, dtype=np.float64)
+    return np.einsum("ij,ij->i", d, d) <= eps * eps
 
 
-def _cluster_element(S: sp.csr_matrix, idx: np.ndarray, p: MapperParams) -> np.ndarray:
-    """Cluster labels (-1: noise) of one cover element's inputs from its eps-graph ``S``.
+def _cluster_element(u: np.ndarray, v: np.ndarray, idx: np.ndarray, p: MapperParams) -> np.ndarray:
+    """Cluster labels (-1: noise) of one cover element's inputs from its eps-graph edges.
 
-    ``idx`` are the inputs' global indices. DBSCAN: core points have >= min_samples neighbours
-    counting themselves; clusters are components of core points; a border point joins the
-    adjacent cluster whose smallest core index is smallest (scikit-learn's expansion order).
-    "single": components of the whole eps-graph, kept when they have >= min_samples inputs.
+    ``u < v`` are local positions sorted by (u, v); ``idx`` are the inputs' global indices.
+    DBSCAN: core points have >= min_samples neighbours counting themselves; clusters are
+    components of core points; a border point joins the adjacent cluster whose smallest core
+    index is smallest (scikit-learn's expansion order). "single": components of the whole
+    eps-graph, kept when they have >= min_samples inputs.
     """
     from scipy.sparse.csgraph import connected_components
 
-    m = S.shape[0]
+    m = len(idx)
     labels = np.full(m, -1, dtype=np.int64)
     if p.clusterer == "single":
-        _, comp = connected_components(S, directed=False)
-        sizes = np.bincount(comp)
-        keep = sizes[comp] >= p.min_samples
+        _, comp = connected_components(_upper_csr(u, v, m), directed=False)
+        keep = np.bincount(comp)[comp] >= p.min_samples
         labels[keep] = comp[keep]
         return labels
-    core = np.diff(S.indptr) + 1 >= p.min_samples
+    core = np.bincount(u, minlength=m) + np.bincount(v, minlength=m) + 1 >= p.min_samples
     core_pos = np.flatnonzero(core)
     if len(core_pos) == 0:
         return labels
-    ncomp, comp = connected_components(S[core_pos][:, core_pos], directed=False)
+    cu, cv = core[u], core[v]
+    both = cu & cv
+    ncomp, comp = connected_components(_upper_csr(u[both], v[both], m), directed=False)
     first_core = np.full(ncomp, np.iinfo(np.int64).max)
-    np.minimum.at(first_core, comp, idx[core_pos])
-    rank = np.empty(ncomp, dtype=np.int64)
+    np.minimum.at(first_core, comp[core_pos], idx[core_pos])
+    rank = np.empty(ncomp, dtype=np.int64)  # components of core points first (non-core ones are singletons)
     rank[np.argsort(first_core)] = np.arange(ncomp)
-    labels[core_pos] = rank[comp]
-    border_pos = np.flatnonzero(~core)
-    B = S[border_pos][:, core_pos].tocsr()
-    has = np.diff(B.indptr) > 0
-    if has.any():
-        nb = rank[comp[B.indices]]
-        labels[border_pos[has]] = np.minimum.reduceat(nb, B.indptr[:-1][has])
+    labels[core_pos] = rank[comp[core_pos]]
+    mixed = cu != cv
+    border = np.where(cu[mixed], v[mixed], u[mixed])
+    nb = rank[comp[np.where(cu[mixed], u[mixed], v[mixed])]]
+    best = np.full(m, m, dtype=np.int64)
+    np.minimum.at(best, border, nb)
+    labels[~core] = np.where(best[~core] < m, best[~core], -1)
     return labels
+
+
+def _upper_csr(u: np.ndarray, v: np.ndarray, m: int) -> sp.csr_matrix:
+    """m×m csr matrix of edges u -> v given sorted by (u, v), built without sorting."""
+    indptr = np.searchsorted(u, np.arange(m + 1, dtype=u.dtype))
+    return sp.csr_matrix((np.ones(len(u), dtype=np.int8), v, indptr), shape=(m, m))
 
 
 def _split_by_label(idx: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
