@@ -402,13 +402,14 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
         C = Zs[idx] - Zs[a:b].mean(0)
         sq = (C * C).sum(1)
         S = sq[: b - a, None] + sq[None, :]
-        d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0)
+        d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0).sub_(thr)  # d2 - thr
         tol = S.mul_(rel).add_(1e-6 * thr)
-        hit = d2 <= tol + thr
+        hit = d2 <= tol
         hit[:, : b - a].triu_(1)
         if int(lim[a:b].min()) < c_end:
             hit &= idx[None, :] < lim_t[a:b, None]
-        ur, uc = torch.nonzero(hit & (d2 + tol > thr), as_tuple=True)
+        near = d2.abs_() <= tol
+        ur, uc = torch.nonzero(near.logical_and_(hit), as_tuple=True)
         if len(ur):
             i, j = order[ur.numpy() + a], order[idx[uc].numpy()]
             hit[ur, uc] = torch.from_numpy(_exact_within(X, i, j, eps, metric))
@@ -468,13 +469,23 @@ def _cluster_element(u: np.ndarray, v: np.ndarray, idx: np.ndarray, p: MapperPar
     from scipy.sparse.csgraph import connected_components
 
     m = len(idx)
-    labels = np.full(m, -1, dtype=np.int64)
+    if p.clusterer == "dbscan":
+        core = np.bincount(u, minlength=m) + np.bincount(v, minlength=m) + 1 >= p.min_samples
+        if not core.all():
+            return _dbscan_with_border(u, v, idx, core)
+    # every point core (or single linkage): the clusters are the components of the whole graph
+    _, comp = connected_components(_upper_csr(u, v, m), directed=False)
     if p.clusterer == "single":
-        _, comp = connected_components(_upper_csr(u, v, m), directed=False)
-        keep = np.bincount(comp)[comp] >= p.min_samples
-        labels[keep] = comp[keep]
-        return labels
-    core = np.bincount(u, minlength=m) + np.bincount(v, minlength=m) + 1 >= p.min_samples
+        comp[np.bincount(comp)[comp] < p.min_samples] = -1
+    return comp
+
+
+def _dbscan_with_border(u: np.ndarray, v: np.ndarray, idx: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """DBSCAN labels from the eps-graph edges ``u < v`` and the core mask (see ``_cluster_element``)."""
+    from scipy.sparse.csgraph import connected_components
+
+    m = len(idx)
+    labels = np.full(m, -1, dtype=np.int64)
     core_pos = np.flatnonzero(core)
     if len(core_pos) == 0:
         return labels
@@ -498,7 +509,7 @@ def _cluster_element(u: np.ndarray, v: np.ndarray, idx: np.ndarray, p: MapperPar
 def _upper_csr(u: np.ndarray, v: np.ndarray, m: int) -> sp.csr_matrix:
     """m×m csr matrix of edges u -> v given sorted by (u, v), built without sorting."""
     indptr = np.searchsorted(u, np.arange(m + 1, dtype=u.dtype))
-    return sp.csr_matrix((np.ones(len(u), dtype=np.int8), v, indptr), shape=(m, m))
+    return sp.csr_matrix((np.ones(len(u)), v, indptr), shape=(m, m))  # float64: what csgraph works in
 
 
 def _split_by_label(idx: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
