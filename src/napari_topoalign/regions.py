@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import connected_components
 from .errors import InputShapeError, ParameterError
 from .mapper import MapperGraph
 
-ANCHOR_MIN = 0.2
+ANCHOR_MIN = 0.5
 
 
 @dataclass(eq=False)
@@ -49,12 +49,26 @@ def _adjacency(G: MapperGraph) -> sp.csr_matrix:
     return S
 
 
-def _anchors(C: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i, j) with C[i, j] >= ANCHOR_MIN that are the best match of row i or of column j."""
+def _overlap(C: sp.csr_matrix, size_a: np.ndarray, size_b: np.ndarray) -> sp.csr_matrix:
+    """Overlap coefficient |a ∩ b| / min(|a|, |b|) of every node pair, from their Jaccard ``C``.
+
+    Unlike Jaccard it stays high when one graph slices a group of inputs into more, smaller
+    nodes than the other (two representations with different lenses rarely slice alike).
+    """
     coo = C.tocoo()
+    sa, sb = size_a[coo.row], size_b[coo.col]
+    inter = coo.data * (sa + sb) / (1.0 + coo.data)
+    O = sp.csr_matrix((inter / np.maximum(np.minimum(sa, sb), 1.0), (coo.row, coo.col)), shape=C.shape)
+    O.data = np.minimum(O.data, 1.0)
+    return O
+
+
+def _anchors(O: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) with O[i, j] >= ANCHOR_MIN that are the best match of row i or of column j."""
+    coo = O.tocoo()
     i, j, v = coo.row, coo.col, coo.data
-    row_max = np.asarray(C.max(axis=1).todense()).ravel()
-    col_max = np.asarray(C.max(axis=0).todense()).ravel()
+    row_max = np.asarray(O.max(axis=1).todense()).ravel()
+    col_max = np.asarray(O.max(axis=0).todense()).ravel()
     keep = (v >= ANCHOR_MIN) & ((v >= row_max[i]) | (v >= col_max[j]))
     order = np.lexsort((j[keep], i[keep]))
     return i[keep][order].astype(np.int64), j[keep][order].astype(np.int64)
@@ -62,12 +76,14 @@ def _anchors(C: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 
 def _score(nodes_a, nodes_b, C, SA, SB, MA, MB) -> tuple[float, np.ndarray]:
     """Region score and the inputs shared by both sides."""
-    ua = np.flatnonzero(np.asarray(MA[nodes_a].sum(axis=0)).ravel())
-    ub = np.flatnonzero(np.asarray(MB[nodes_b].sum(axis=0)).ravel())
-    shared = np.intersect1d(ua, ub)
-    inputs = len(shared) / max(len(np.union1d(ua, ub)), 1)
+    in_a = np.asarray(MA[nodes_a].sum(axis=0)).ravel() > 0
+    in_b = np.asarray(MB[nodes_b].sum(axis=0)).ravel() > 0
+    shared = np.flatnonzero(in_a & in_b)
+    inputs = len(shared) / max(int((in_a | in_b).sum()), 1)
+    contained_a = MA[nodes_a] @ in_b / np.maximum(MA[nodes_a].sum(axis=1).A1, 1)
+    contained_b = MB[nodes_b] @ in_a / np.maximum(MB[nodes_b].sum(axis=1).A1, 1)
+    node = 0.5 * (contained_a.mean() + contained_b.mean())
     sub = C[nodes_a][:, nodes_b].toarray()
-    node = 0.5 * (sub.max(axis=1).mean() + sub.max(axis=0).mean())
     best_b, best_a = sub.argmax(axis=1), sub.argmax(axis=0)
     near_b = SB[nodes_b][:, nodes_b].toarray() > 0
     near_a = SA[nodes_a][:, nodes_a].toarray() > 0
@@ -83,17 +99,19 @@ def find_matching_regions(
 ) -> list[Region]:
     """Regions where A and B cover the same inputs with the same structure, best first.
 
-    Anchors are node pairs whose Jaccard correspondence is >= 0.2 and the best
-    of its row or its column. Two anchors (i, j), (i', j') are joined when i, i'
-    are equal or adjacent in A and j, j' equal or adjacent in B; each connected
-    group of anchors is a candidate region (each side connected by construction).
+    ``C`` is the Jaccard correspondence (``correspondence(A, B)``, computed when None).
+    Anchors are node pairs whose overlap coefficient |a ∩ b| / min(|a|, |b|) is >= 0.5
+    and the best of its row or its column, so a group of inputs that one graph cuts into
+    more, smaller nodes than the other still matches. Two anchors (i, j), (i', j') are
+    joined when i, i' are equal or adjacent in A and j, j' equal or adjacent in B; each
+    connected group of anchors is a candidate region (each side connected by construction).
 
     ``score`` is the geometric mean of three agreements in [0, 1]: inputs (Jaccard
-    of the two sides' input unions), nodes (mean best-match correspondence of
-    each node to the other side) and edges (fraction of edges, both sides, whose
-    endpoints' best matches are equal or adjacent on the other side). 1.0 means
-    the two subgraphs are the same nodes on the same inputs with the same edges;
-    0.0 means one agreement is nil. Regions are taken greedily by score, so no
+    of the two sides' input unions), nodes (mean fraction of each node's inputs that the
+    other side covers) and edges (fraction of edges, both sides, whose endpoints' best
+    Jaccard matches are equal or adjacent on the other side). 1.0 means every node's
+    inputs lie in the other side, both sides cover the same inputs and keep each other's
+    edges; 0.0 means one agreement is nil. Regions are taken greedily by score, so no
     node is in two regions; a candidate that loses nodes to a better region keeps
     its largest connected remainder and is rescored. Kept: ``score >= min_score``
     and at least ``min_nodes`` nodes on each side.
@@ -118,7 +136,8 @@ def find_matching_regions(
     MA, MB = A.membership().tocsr(), B.membership().tocsr()
     if A.n_nodes == 0 or B.n_nodes == 0:
         return []
-    ai, bj = _anchors(C)
+    O = _overlap(C, MA.sum(axis=1).A1, MB.sum(axis=1).A1)
+    ai, bj = _anchors(O)
     P = len(ai)
     if P == 0:
         return []
