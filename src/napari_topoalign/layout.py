@@ -30,6 +30,8 @@ EXTENT = 100.0  # the larger side of the joint bounding box, in layout units
 MARGIN = 10.0  # gap between the two panels in side-by-side mode
 DENSE_MAX = {"cpu": 512, "cuda": 4096}  # above this many nodes per graph, repulsion is sampled
 N_PARTNERS = 16  # random repulsion partners per node and iteration when sampling
+N_NEAR = 8  # nearest nodes repelled exactly when sampling
+NEAR_EVERY = 5  # iterations between refreshes of the nearest nodes
 CALLBACK_EVERY = 10
 MODES = ("side_by_side", "overlay")
 
@@ -37,6 +39,7 @@ _EPS = 0.05  # softening of the repulsion, in edge lengths
 _GRAVITY = 1.0
 _COUPLING = 2.0
 _N_PIVOTS = 48
+_LR = (0.5, 0.02)  # Adam step size at the first and last iteration
 
 
 @dataclass
@@ -94,7 +97,7 @@ def joint_layout(
         iterations = 300 if k_max <= 2000 else 150
 
     springs = _springs(A, B, C)
-    Z0 = _shared_start(springs, ka + kb, seed)
+    Z0 = _shared_start(A, B, C, seed)
     gen = torch.Generator(device=dev).manual_seed(int(seed))
     Z = torch.as_tensor(Z0, dtype=torch.float32, device=dev)
     terms = _Energy(springs, [A, B], Z, gen)
@@ -103,7 +106,7 @@ def joint_layout(
     v = torch.zeros_like(Z)
     beta1, beta2 = 0.9, 0.99
     energy = torch.zeros(iterations, dtype=torch.float32, device=dev)
-    lr0, lr1 = 0.5, 0.02
+    lr0, lr1 = _LR
     for t in range(iterations):
         e, g = terms(Z)
         energy[t] = e
@@ -224,62 +227,105 @@ def _springs(A, B, C) -> _Springs:
     return _Springs(*(np.concatenate(p) for p in zip(*parts)))
 
 
-def _shared_start(springs: _Springs, n: int, seed: int) -> np.ndarray:
-    """Shared start of both graphs: pivot MDS of each component of the joint graph, packed on a spiral.
+def _shared_start(A, B, C: sp.csr_matrix, seed: int) -> np.ndarray:
+    """Shared start: pivot MDS of every connected component of each graph, unit edge length, placed so
+    that corresponding nodes start close.
 
-    The joint graph holds A's and B's edges (unit length) and the correspondence links (short for
-    strong links), so corresponding nodes start close. Unit edge length; lightly jittered.
+    The graph with fewer components is the reference: its components are packed on a spiral. Each
+    component of the other graph is rotated/reflected onto the correspondence-weighted positions of
+    its counterparts (weighted Procrustes); components without any counterpart join the spiral.
+    Lightly jittered.
     """
     rng = np.random.default_rng(seed)
-    length = np.where(springs.is_edge, 1.0, 0.1 + 0.5 * (1.0 - np.minimum(springs.weight / _COUPLING, 1.0)))
-    W = sp.csr_matrix((length, (springs.src, springs.dst)), shape=(n, n))
-    W = W + W.T
+    ka, kb = A.n_nodes, B.n_nodes
+    n = ka + kb
+    edges = np.vstack([np.asarray(A.edges, np.int64).reshape(-1, 2), np.asarray(B.edges, np.int64).reshape(-1, 2) + ka])
+    W = sp.csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    W = (W + W.T).tocsr()
     n_comp, lab = connected_components(W, directed=False)
     size = np.bincount(lab, minlength=n_comp)
-    local = np.zeros((n, 2))
-    order = np.argsort(lab, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(size)])
-    for c in np.flatnonzero(size >= 3):  # one MDS per component of 3+ nodes (single nodes and pairs sit at 0)
-        idx = order[bounds[c] : bounds[c + 1]]
-        local[idx] = _pivot_mds(W[idx][:, idx], rng)
-    edge = springs.is_edge
-    src, dst = springs.src[edge], springs.dst[edge]
-    d = np.linalg.norm(local[src] - local[dst], axis=1)
-    e_lab = lab[src]
+    local = _pivot_mds(W, lab, n_comp, rng)
+    d = np.linalg.norm(local[edges[:, 0]] - local[edges[:, 1]], axis=1)
+    e_lab = lab[edges[:, 0]]
     total = np.bincount(e_lab, weights=d, minlength=n_comp)
     count = np.bincount(e_lab, weights=(d > 0).astype(float), minlength=n_comp)
-    rms = np.sqrt(np.bincount(lab, weights=(local**2).sum(axis=1), minlength=n_comp) / size)
-    scale = np.where(count > 0, total / np.maximum(count, 1), rms / np.maximum(np.sqrt(size) / 2, 1e-12))
+    scale = np.where(count > 0, total / np.maximum(count, 1), 1.0)
     local = local / np.where(scale > 0, scale, 1.0)[lab][:, None]
     radius = np.zeros(n_comp)
     np.maximum.at(radius, lab, np.linalg.norm(local, axis=1))
-    # spiral packing, largest component in the middle
+
+    in_a = np.arange(n) < ka
+    comp_in_a = np.bincount(lab, weights=in_a, minlength=n_comp) > 0
+    a_ref = comp_in_a.sum() <= n_comp - comp_in_a.sum()
+    ref = np.flatnonzero(in_a == a_ref)  # nodes of the reference graph, then of the other one
+    other = np.flatnonzero(in_a != a_ref)
+    C_ro = C if a_ref else C.T.tocsr()  # reference x other
+    mass = np.asarray(C_ro.sum(axis=0)).ravel()
+    comp_mass = np.bincount(lab[other], weights=mass, minlength=n_comp)
+    packed = (comp_in_a == a_ref) | (comp_mass == 0)
+    centre = np.zeros((n_comp, 2))
+    centre[packed] = _spiral(radius[packed], size[packed])
+    Z = local + centre[lab]
+
+    # weighted Procrustes of each matched component of the other graph onto its counterparts
+    has = mass > 0
+    o, w = other[has], mass[has]
+    target = np.asarray(C_ro.T @ Z[ref])[has] / w[:, None]
+    lo = lab[o]
+    wsum = np.bincount(lo, weights=w, minlength=n_comp)[:, None]
+    wsum = np.where(wsum > 0, wsum, 1.0)
+    mu_x = np.stack([np.bincount(lo, weights=w * local[o, i], minlength=n_comp) for i in range(2)], axis=1) / wsum
+    mu_t = np.stack([np.bincount(lo, weights=w * target[:, i], minlength=n_comp) for i in range(2)], axis=1) / wsum
+    x, t = local[o] - mu_x[lo], target - mu_t[lo]
+    H = np.stack(
+        [np.bincount(lo, weights=w * x[:, i] * t[:, j], minlength=n_comp) for i in range(2) for j in range(2)], axis=1
+    ).reshape(n_comp, 2, 2)
+    U, _, Vt = np.linalg.svd(H)
+    R = np.transpose(U @ Vt, (0, 2, 1))  # maps a centred local position onto its target: t ~ R x
+    matched = other[~packed[lab[other]]]
+    lm = lab[matched]
+    Z[matched] = np.einsum("nij,nj->ni", R[lm], local[matched] - mu_x[lm]) + mu_t[lm]
+    return Z + rng.normal(scale=0.05, size=(n, 2))
+
+
+def _spiral(radius: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Centres for discs of the given radii on a spiral (golden angle), largest component in the middle."""
+    m = len(radius)
     rank = np.argsort(-size, kind="stable")
     area = (2 * radius[rank] + 2) ** 2
-    rho = np.sqrt(np.concatenate([[0.0], np.cumsum(area)[:-1]]) / np.pi) + np.where(np.arange(n_comp) > 0, radius[rank] + 1, 0)
-    angle = np.arange(n_comp) * 2.399963
-    centre = np.zeros((n_comp, 2))
+    rho = np.sqrt(np.concatenate([[0.0], np.cumsum(area)[:-1]]) / np.pi) + np.where(np.arange(m) > 0, radius[rank] + 1, 0)
+    angle = np.arange(m) * 2.399963
+    centre = np.zeros((m, 2))
     centre[rank] = rho[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    return local + centre[lab] + rng.normal(scale=0.05, size=(n, 2))
+    return centre
 
 
-def _pivot_mds(W: sp.csr_matrix, rng) -> np.ndarray:
-    """Pivot MDS (Brandes & Pich 2006) of one connected graph: 2-D coordinates from farthest-first pivots."""
+def _pivot_mds(W: sp.csr_matrix, lab: np.ndarray, n_comp: int, rng) -> np.ndarray:
+    """Pivot MDS (Brandes & Pich 2006) of every connected component at once: 2-D coordinates from
+    farthest-first pivots, one pivot per component per round (one multi-source Dijkstra a round)."""
     n = W.shape[0]
-    n_piv = min(n, _N_PIVOTS)
-    D = np.empty((n_piv, n))
+    size = np.bincount(lab, minlength=n_comp)
+    order = np.argsort(lab, kind="stable")
+    first = np.concatenate([[0], np.cumsum(size)[:-1]])
+    pivot = order[first + (rng.random(n_comp) * size).astype(np.int64)]
+    n_piv = int(min(size.max(), _N_PIVOTS))
+    D = np.empty((n, n_piv))
     nearest = np.full(n, np.inf)
-    pivot = int(rng.integers(n))
     for p in range(n_piv):
-        D[p] = dijkstra(W, directed=False, indices=pivot)
-        nearest = np.minimum(nearest, D[p])
-        pivot = int(np.argmax(nearest))
-    D = D.T**2
-    D = -0.5 * (D - D.mean(axis=0) - D.mean(axis=1, keepdims=True) + D.mean())
-    U, S, _ = np.linalg.svd(D, full_matrices=False)
+        # components are disconnected, so each node's nearest source is its own component's pivot
+        D[:, p] = dijkstra(W, directed=False, indices=pivot, min_only=True)
+        nearest = np.minimum(nearest, D[:, p])
+        by_far = np.lexsort((nearest, lab))  # by component, then distance: each component's farthest last
+        pivot = by_far[np.cumsum(size) - 1]
+    D = D**2
+    member = sp.csr_matrix((np.ones(n), (lab, np.arange(n))), shape=(n_comp, n))
+    col_mean = (member @ D) / size[:, None]
+    D = -0.5 * (D - col_mean[lab] - D.mean(axis=1, keepdims=True) + col_mean.mean(axis=1)[lab][:, None])
+    gram = np.stack([member @ (D * D[:, [p]]) for p in range(n_piv)], axis=1)  # (n_comp, n_piv, n_piv)
+    _, V = np.linalg.eigh(gram)
     Z = np.zeros((n, 2))
-    r = min(2, len(S))
-    Z[:, :r] = U[:, :r] * S[:r]
+    r = min(2, n_piv)
+    Z[:, :r] = np.einsum("np,npk->nk", D, V[lab][:, :, ::-1][:, :, :r])  # top eigenvectors first
     return Z
 
 
@@ -300,7 +346,7 @@ class _Energy:
         self.is_edge = torch.as_tensor(springs.is_edge, device=dev)[:, None]
         # gravity on each connected component's centroid, per graph
         labels, start, n_comp = [], 0, 0
-        self.blocks = []
+        self.blocks, self.comp_of = [], []
         for G in graphs:
             k = G.n_nodes
             e = np.asarray(G.edges, dtype=np.int64).reshape(-1, 2)
@@ -308,6 +354,15 @@ class _Energy:
             nc, lab = connected_components(adj, directed=False)
             labels.append(lab + n_comp)
             n_comp += nc
+            # for sampling partners from a node's own component: nodes by component, each node's range
+            size = np.bincount(lab, minlength=nc)
+            first = np.concatenate([[0], np.cumsum(size)[:-1]])
+            self.comp_of.append(
+                tuple(
+                    torch.as_tensor(a, device=dev)
+                    for a in (np.argsort(lab, kind="stable"), first[lab], size[lab].astype(np.float32))
+                )
+            )
             self.blocks.append((start, start + k))
             start += k
         lab = np.concatenate(labels)
@@ -318,6 +373,8 @@ class _Energy:
         self.radius = 1.25 * float(torch.sparse.mm(self.avg, Z0).norm(dim=1).max()) + 1.0
         self.dense = [hi - lo <= DENSE_MAX[dev.type] for lo, hi in self.blocks]
         self.gen = gen
+        self.near = [None] * len(graphs)
+        self.step = 0
         self.dev = dev
 
     def __call__(self, Z: torch.Tensor):
@@ -334,22 +391,50 @@ class _Energy:
         pull = 2.0 * _GRAVITY * excess * centroid / dist.clamp_min(1e-12)
         grad = grad + torch.sparse.mm(self.expand, pull)
         parts = []
-        for (lo, hi), dense in zip(self.blocks, self.dense):
-            e, g = (_dense_repulsion if dense else self._sampled_repulsion)(Z[lo:hi])
+        for block, ((lo, hi), dense) in enumerate(zip(self.blocks, self.dense)):
+            e, g = _dense_repulsion(Z[lo:hi]) if dense else self._sampled_repulsion(Z[lo:hi], block)
             energy = energy + e
             parts.append(g)
+        self.step += 1
         return energy, grad + torch.cat(parts)
 
-    def _sampled_repulsion(self, X: torch.Tensor):
+    def _sampled_repulsion(self, X: torch.Tensor, block: int):
+        """Exact repulsion from each node's ``N_NEAR`` nearest nodes (refreshed every ``NEAR_EVERY``
+        steps), plus the rest of its own component estimated from ``N_PARTNERS`` random partners.
+
+        Other components beyond the near field do not push: their far-field pressure would squeeze
+        the components against the gravity wall and crumple them."""
         k = X.shape[0]
-        partner = torch.randint(0, k, (k, N_PARTNERS), generator=self.gen, device=self.dev)
+        if self.step % NEAR_EVERY == 0:
+            from scipy.spatial import cKDTree
+
+            P = X.detach().cpu().numpy()
+            dist, near = cKDTree(P).query(P, k=min(N_NEAR + 1, k))
+            self.near[block] = (
+                torch.as_tensor(near.reshape(k, -1), dtype=torch.int64, device=self.dev),
+                torch.as_tensor(dist.reshape(k, -1)[:, -1:] ** 2, dtype=torch.float32, device=self.dev),
+            )
+        near, reach = self.near[block]
+        order, first, size = self.comp_of[block]
+        u = torch.rand((k, N_PARTNERS), generator=self.gen, device=self.dev)
+        far = order[first[:, None] + (u * size[:, None]).long()]
+        partner = torch.cat([near, far], dim=1)
+        is_far = torch.arange(partner.shape[1], device=self.dev)[None, :] >= near.shape[1]
+        weight = torch.cat(
+            [
+                torch.ones(near.shape, device=self.dev),
+                (size[:, None] / N_PARTNERS).expand(far.shape),
+            ],
+            dim=1,
+        )
         diff = X[:, None, :] - X[partner]
-        d2 = (diff * diff).sum(dim=2, keepdim=True)
-        valid = (partner != torch.arange(k, device=self.dev)[:, None])[..., None]
-        scale = (k - 1) / N_PARTNERS
-        inv = torch.where(valid, 1.0 / (d2 + _EPS), torch.zeros_like(d2))
-        grad = -2.0 * scale * (inv * diff).sum(dim=1)
-        energy = -0.5 * scale * torch.where(valid, torch.log(d2 + _EPS), torch.zeros_like(d2)).sum()
+        d2 = (diff * diff).sum(dim=2)
+        # random partners inside the near field are already counted exactly
+        drop = (partner == torch.arange(k, device=self.dev)[:, None]) | (is_far & (d2 <= reach))
+        weight = torch.where(drop, 0.0, weight)[..., None]
+        d2 = d2[..., None]
+        grad = -2.0 * (weight * diff / (d2 + _EPS)).sum(dim=1)
+        energy = -0.5 * (weight * torch.log(d2 + _EPS)).sum()
         return energy, grad
 
 
