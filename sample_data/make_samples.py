@@ -10,6 +10,7 @@ texts, images, coords, source_image that ``napari_topoalign.io.load_inputs`` rea
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -110,38 +111,48 @@ def cnn_embedding(model: DigitsCNN, images: np.ndarray) -> np.ndarray:
     return model.features(torch.from_numpy(images[:, None].astype(np.float32) / 16.0)).numpy()
 
 
-def per_class_tertile(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """0, 1 or 2: which third of its own class each value falls in."""
+def per_class_level(values: np.ndarray, labels: np.ndarray, levels: int) -> np.ndarray:
+    """0 .. levels-1: which equal-count slice of its own class each value falls in."""
     out = np.zeros(len(values), dtype=int)
     for c in np.unique(labels):
         idx = labels == c
-        cuts = np.quantile(values[idx], [1 / 3, 2 / 3])
+        cuts = np.quantile(values[idx], np.arange(1, levels) / levels)
         out[idx] = np.searchsorted(cuts, values[idx])
     return out
 
 
 def digit_captions(images: np.ndarray, labels: np.ndarray) -> list[str]:
-    """A caption per image from its label, its amount of ink and its slant (second moments)."""
+    """A caption per image from its label and four measured properties, each ranked within its class.
+
+    Ink amount (5 levels) and slant from the second moments (5 levels) give the adjectives,
+    the width of the inked columns (3 levels) an optional "narrow"/"wide", and how much of the
+    ink lies in the top half (4 levels) picks one of four phrasings; nothing is random.
+    """
     w = images.reshape(len(images), -1).astype(np.float64)
     rows, cols = np.divmod(np.arange(w.shape[1]), images.shape[2])
     total = w.sum(1)
     r_mean, c_mean = w @ rows / total, w @ cols / total
     dr, dc = rows[None] - r_mean[:, None], cols[None] - c_mean[:, None]
     slant = -(w * dr * dc).sum(1) / (w * dr**2).sum(1)  # > 0: the top leans to the right
-    ink = per_class_tertile(total, labels)
-    lean = per_class_tertile(slant, labels)
-    ink_words = ["thin", "medium", "thick"]
-    lean_words = ["leaning left", "upright", "leaning right"]
+    width = np.sqrt((w * dc**2).sum(1) / total)
+    top = (w * (rows[None] < images.shape[1] / 2)).sum(1) / total
+    ink = per_class_level(total, labels, 5)
+    lean = per_class_level(slant, labels, 5)
+    wide = per_class_level(width, labels, 3)
+    phrasing = per_class_level(top, labels, 4)
+    ink_words = ["very thin", "thin", "medium", "thick", "very thick"]
+    lean_words = ["leaning far left", "leaning slightly left", "upright", "leaning slightly right",
+                  "leaning far right"]
+    wide_words = ["narrow ", "", "wide "]
     templates = [
-        "a {ink}, {lean} handwritten {word}",
-        "handwritten digit {word} in {ink} strokes, {lean}",
-        "the number {word} written by hand, {lean}, with {ink} strokes",
-        "a scanned {word} drawn in {ink} ink and {lean}",
+        "a {ink}, {lean}, {wide}handwritten {word}",
+        "a {wide}handwritten digit {word} in {ink} strokes, {lean}",
+        "the {wide}number {word} written by hand, {lean}, with {ink} strokes",
+        "a scanned {wide}{word} drawn in {ink} ink and {lean}",
     ]
-    choice = np.random.default_rng(SEED).integers(len(templates), size=len(images))
     return [
-        templates[t].format(ink=ink_words[i], lean=lean_words[s], word=DIGIT_WORDS[d])
-        for t, i, s, d in zip(choice, ink, lean, labels)
+        templates[t].format(ink=ink_words[i], lean=lean_words[s], wide=wide_words[k], word=DIGIT_WORDS[d])
+        for t, i, s, k, d in zip(phrasing, ink, lean, wide, labels)
     ]
 
 
@@ -187,10 +198,21 @@ def coins_sample(cnn: DigitsCNN) -> dict:
     }
 
 
+# Recommended mapper parameters per sample (MapperParams fields; eps left automatic), written to
+# <name>.params.json next to <name>.npz; ``load_sample(name).params`` reads them, and
+# ``topoalign run --sample`` and the napari demo use them.
+PARAMS = {
+    "sentences": {"lens": "pca", "metric": "cosine", "n_intervals": 6},
+    "digits": {"lens": "pca"},
+    "coins": {"lens": "pca"},
+}
+
+
 def save(name: str, arrays: dict) -> None:
     out = {k: (v.astype(np.float16) if v.dtype.kind == "f" and v.ndim == 2 and k != "coords" else v)
            for k, v in arrays.items()}
     np.savez_compressed(HERE / f"{name}.npz", **out)
+    (HERE / f"{name}.params.json").write_text(json.dumps(PARAMS[name], indent=2) + "\n")
     shapes = ", ".join(f"{k} {v.shape}" for k, v in out.items())
     print(f"{name}.npz: {shapes} ({(HERE / f'{name}.npz').stat().st_size / 1e6:.2f} MB)")
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -114,24 +115,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--key-b", metavar="K", help="array / column group of B inside its file")
     run.add_argument("--metadata", metavar="M", help="per-input labels/texts (.csv, .tsv, .parquet, .npz, .h5ad)")
     run.add_argument("--images", metavar="I", help="per-input images, an (N, H, W[, C]) .npy stack")
-    mapper = run.add_argument_group("mapper graphs (both representations)")
+    mapper = run.add_argument_group(
+        "mapper graphs (both representations; with --sample, options not given take the sample's recommended values)"
+    )
     mapper.add_argument(
-        "--lens", default=defaults.lens, metavar="LENS",
+        "--lens", metavar="LENS",
         help=f"{', '.join(_LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
     )
-    mapper.add_argument("--intervals", type=int, default=defaults.n_intervals, metavar="N",
+    mapper.add_argument("--intervals", type=int, metavar="N",
                         help=f"number of cover intervals (default {defaults.n_intervals})")
-    mapper.add_argument("--overlap", type=float, default=defaults.overlap, metavar="F",
+    mapper.add_argument("--overlap", type=float, metavar="F",
                         help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
-    mapper.add_argument("--cover", choices=_COVERS, default=defaults.cover,
-                        help="uniform: equal lengths; balanced: equal counts (default %(default)s)")
-    mapper.add_argument("--clusterer", choices=_CLUSTERERS, default=defaults.clusterer,
-                        help="clustering in each interval (default %(default)s)")
+    mapper.add_argument("--cover", choices=_COVERS,
+                        help=f"uniform: equal lengths; balanced: equal counts (default {defaults.cover})")
+    mapper.add_argument("--clusterer", choices=_CLUSTERERS,
+                        help=f"clustering in each interval (default {defaults.clusterer})")
     mapper.add_argument("--eps", type=float, default=None, metavar="F",
-                        help="clustering radius (default: chosen from the k-NN distance knee)")
-    mapper.add_argument("--min-samples", type=int, default=defaults.min_samples, metavar="N",
+                        help="clustering radius (default: chosen from the k-NN distances)")
+    mapper.add_argument("--min-samples", type=int, metavar="N",
                         help=f"DBSCAN min_samples (default {defaults.min_samples})")
-    mapper.add_argument("--metric", choices=_METRICS, default=defaults.metric, help="distance (default %(default)s)")
+    mapper.add_argument("--metric", choices=_METRICS, help=f"distance (default {defaults.metric})")
     _add_layout_options(run)
     run.add_argument("--out", required=True, metavar="DIR", help="folder for alignment.npz and report.html")
     run.set_defaults(func=_cmd_run)
@@ -206,29 +209,30 @@ def _cmd_run(args) -> int:
     if args.sample:
         if args.A or args.B or args.key_a or args.key_b:
             raise ParameterError("give either --sample NAME or the files A and B, not both")
-        rep_a, rep_b, inputs = _sample_representations(args.sample)
+        rep_a, rep_b, inputs, base = _sample_representations(args.sample)
     else:
         if not (args.A and args.B):
             raise ParameterError("give two representation files A and B (or --sample NAME)")
         rep_a = load_representation(args.A, key=args.key_a)
         rep_b = load_representation(args.B, key=args.key_b)
-        inputs = None
+        inputs, base = None, MapperParams()
     names = _distinct_names(rep_a.name, rep_b.name)
     from .checks import check_same_inputs
 
     check_same_inputs(rep_a.X, rep_b.X, names=names)
     n = rep_a.n_inputs
     inputs = _read_inputs(n, inputs, args.metadata, args.images)
-    params = MapperParams(
-        lens=_parse_lens(args.lens, n, inputs),
-        n_intervals=args.intervals,
-        overlap=args.overlap,
-        cover=args.cover,
-        clusterer=args.clusterer,
-        eps=args.eps,
-        min_samples=args.min_samples,
-        metric=args.metric,
-    )
+    given = {
+        "lens": None if args.lens is None else _parse_lens(args.lens, n, inputs),
+        "n_intervals": args.intervals,
+        "overlap": args.overlap,
+        "cover": args.cover,
+        "clusterer": args.clusterer,
+        "eps": args.eps,
+        "min_samples": args.min_samples,
+        "metric": args.metric,
+    }
+    params = replace(base, **{k: v for k, v in given.items() if v is not None})
     _check_params(params)
     _run_pipeline(rep_a.X, rep_b.X, names, inputs, params, args, Path(args.out))
     return 0
@@ -249,11 +253,9 @@ def _cmd_demo(args) -> int:
     if args.headless or no_display:
         why = "--headless" if args.headless else "no display available (DISPLAY and WAYLAND_DISPLAY are unset)"
         print(f"topoalign: {why}: writing the report of sample {name!r} into {args.out} instead of opening napari")
-        from .mapper import MapperParams
-
-        rep_a, rep_b, inputs = _sample_representations(name)
+        rep_a, rep_b, inputs, params = _sample_representations(name)
         args.mode, args.device, args.seed, args.iterations = "side_by_side", "auto", 0, None
-        _run_pipeline(rep_a.X, rep_b.X, _distinct_names(rep_a.name, rep_b.name), inputs, MapperParams(), args,
+        _run_pipeline(rep_a.X, rep_b.X, _distinct_names(rep_a.name, rep_b.name), inputs, params, args,
                       Path(args.out))
         return 0
     from ._napari.demo import launch_demo
@@ -270,7 +272,7 @@ def _sample_representations(name: str):
     if len(sample.representations) < 2:
         raise TopoAlignError(f"sample {name!r} has fewer than two representations")
     rep_a, rep_b = sample.representations[:2]
-    return rep_a, rep_b, sample.inputs
+    return rep_a, rep_b, sample.inputs, sample.params
 
 
 def _distinct_names(a: str, b: str) -> tuple[str, str]:

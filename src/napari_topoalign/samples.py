@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
 
 from .errors import FileFormatError, TopoAlignError
 from .io import InputTable, Representation, load_inputs, load_representations
+from .mapper import MapperParams
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Sample:
     representations: list[Representation]
     inputs: InputTable
     description: str
+    params: MapperParams = field(default_factory=MapperParams)
 
 
 _SAMPLES = (
@@ -80,4 +84,20 @@ def load_sample(name: str) -> Sample:
         representations=load_representations(path),
         inputs=load_inputs(path),
         description=info.description,
+        params=_params(path.with_suffix(".params.json")),
     )
+
+
+def _params(path: Path) -> MapperParams:
+    """The sample's recommended mapper parameters: the JSON object in ``path`` (defaults if no such file)."""
+    if not path.is_file():
+        return MapperParams()
+    try:
+        values = json.loads(path.read_text())
+        known = {f.name for f in fields(MapperParams)}
+        if not isinstance(values, dict) or not set(values) <= known:
+            raise ValueError(f"expected an object with keys among {sorted(known)}")
+    except ValueError as exc:
+        raise FileFormatError(f"{path} does not hold valid mapper parameters ({exc}); "
+                              "regenerate it with sample_data/make_samples.py.") from exc
+    return MapperParams(**values)

@@ -324,6 +324,20 @@ class ParamsForm(QWidget):
             metric=self.metric.currentText(),
         )
 
+    def set_params(self, p: MapperParams) -> None:
+        """Show ``p`` in the form (a lens given as an array is not representable and is left as is)."""
+        if isinstance(p.lens, str):
+            self.lens.setCurrentText(p.lens)
+        self.cover.setCurrentText(p.cover)
+        self.n_intervals.setValue(int(p.n_intervals))
+        self.overlap.setValue(float(p.overlap))
+        self.clusterer.setCurrentText(p.clusterer)
+        self.auto_eps.setChecked(p.eps is None)
+        if p.eps is not None:
+            self.eps.setValue(float(p.eps))
+        self.min_samples.setValue(int(p.min_samples))
+        self.metric.setCurrentText(p.metric)
+
     def show_eps(self, eps: float) -> None:
         """Display the radius that was used (the chosen one when eps is automatic)."""
         self.eps.blockSignals(True)
