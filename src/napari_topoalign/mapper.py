@@ -385,8 +385,8 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
     Zo = Z[order]
     p_lo, p_hi = _pivot_distances(Zo)
     radius = np.sqrt(thr) * (1 + 1e-4) + 1e-6 * float(np.sqrt(p_hi[:, 0].max()))
-    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 4 D u max(|a|^2, |b|^2) (u = 2^-24)
-    rel = 2.1 * Z.shape[1] * 2.0**-24
+    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 2 D u (|a|^2 + |b|^2) (u = 2^-24)
+    rel = 2.2 * Z.shape[1] * 2.0**-24
     Zs = torch.from_numpy(Zo)
     lim_t = torch.from_numpy(lim)
     rows, cols = [], []
@@ -399,8 +399,8 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
         ok = ok.all(1)
         ok[: b - a] = True
         idx = torch.from_numpy(np.flatnonzero(ok) + a)
-        C = Zs[idx] - Zs[a:b].mean(0)
-        sq = (C * C).sum(1)
+        C = torch.index_select(Zs, 0, idx).sub_(Zs[a:b].mean(0))
+        sq = torch.linalg.vector_norm(C, dim=1).square_()
         S = sq[: b - a, None] + sq[None, :]
         d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0).sub_(thr)  # d2 - thr
         tol = S.mul_(rel).add_(1e-6 * thr)
