@@ -383,10 +383,14 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
         lim = np.minimum(lim, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
     thr = _eps_sq(eps, metric)
     Zo = Z[order]
-    p_lo, p_hi = _pivot_distances(Zo)
-    radius = np.sqrt(thr) * (1 + 1e-4) + 1e-6 * float(np.sqrt(p_hi[:, 0].max()))
-    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 2 D u (|a|^2 + |b|^2) (u = 2^-24)
+    sq = np.einsum("ij,ij->i", Zo, Zo, dtype=np.float64)
+    p_lo, p_hi = _pivot_distances(Zo, sq)
+    # Z is X rounded to float32 (u = 2^-24): distances in Z and in X differ by < 4 u max|z|
+    zround = 4 * 2.0**-24 * float(np.sqrt(sq.max()))
+    radius = np.sqrt(thr) * (1 + 1e-4) + zround
+    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 2 D u (|a|^2 + |b|^2)
     rel = 2.2 * Z.shape[1] * 2.0**-24
+    tol0 = 1e-6 * thr + 2 * zround * np.sqrt(thr)
     Zs = torch.from_numpy(Zo)
     lim_t = torch.from_numpy(lim)
     rows, cols = [], []
@@ -403,7 +407,7 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
         sq = torch.linalg.vector_norm(C, dim=1).square_()
         S = sq[: b - a, None] + sq[None, :]
         d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0).sub_(thr)  # d2 - thr
-        tol = S.mul_(rel).add_(1e-6 * thr)
+        tol = S.mul_(rel).add_(tol0)
         hit = d2 <= tol
         hit[:, : b - a].triu_(1)
         if int(lim[a:b].min()) < c_end:
@@ -420,8 +424,8 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
     return np.concatenate(rows + empty), np.concatenate(cols + empty)
 
 
-def _pivot_distances(Z: np.ndarray, n_pivots: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds (float64) of the distances of every row to ``n_pivots`` rows.
+def _pivot_distances(Z: np.ndarray, sq: np.ndarray, n_pivots: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds (float64) of the distances of every row to ``n_pivots`` rows (``sq``: squared norms).
 
     Pivots are picked by farthest-point sampling from row 0; products are float32, and the
     bounds widen the result by the worst-case float32 rounding of a D-term dot product.
@@ -429,7 +433,6 @@ def _pivot_distances(Z: np.ndarray, n_pivots: int = 8) -> tuple[np.ndarray, np.n
     import torch
 
     Zt = torch.from_numpy(Z)
-    sq = np.einsum("ij,ij->i", Z, Z, dtype=np.float64)
     gamma = 1.1 * Z.shape[1] * 2.0**-24
     k = min(n_pivots, len(Z))
     p_lo, p_hi = np.empty((len(Z), k)), np.empty((len(Z), k))
