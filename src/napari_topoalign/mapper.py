@@ -404,22 +404,23 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
         ok[: b - a] = True
         idx = torch.from_numpy(np.flatnonzero(ok) + a)
         C = torch.index_select(Zs, 0, idx).sub_(Zs[a:b].mean(0))
-        sq = torch.linalg.vector_norm(C, dim=1).square_()
-        S = sq[: b - a, None] + sq[None, :]
+        csq = torch.linalg.vector_norm(C, dim=1).square_()
+        S = csq[: b - a, None] + csq[None, :]
         d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0).sub_(thr)  # d2 - thr
         tol = S.mul_(rel).add_(tol0)
         hit = d2 <= tol
         hit[:, : b - a].triu_(1)
         if int(lim[a:b].min()) < c_end:
             hit &= idx[None, :] < lim_t[a:b, None]
-        near = d2.abs_() <= tol
-        ur, uc = torch.nonzero(near.logical_and_(hit), as_tuple=True)
+        ur, uc = torch.nonzero(d2.abs_() <= tol, as_tuple=True)  # near the threshold
+        inside = hit[ur, uc]
+        ur, uc = ur[inside], uc[inside]
         if len(ur):
             i, j = order[ur.numpy() + a], order[idx[uc].numpy()]
             hit[ur, uc] = torch.from_numpy(_exact_within(X, i, j, eps, metric))
         r, c = torch.nonzero(hit, as_tuple=True)
-        rows.append((r + a).to(torch.int32).numpy())
-        cols.append(idx[c].to(torch.int32).numpy())
+        rows.append(r.to(torch.int32).add_(a).numpy())
+        cols.append(idx.to(torch.int32)[c].numpy())
     empty = [np.zeros(0, np.int32)]
     return np.concatenate(rows + empty), np.concatenate(cols + empty)
 
