@@ -473,12 +473,13 @@ def _cluster_element(u: np.ndarray, v: np.ndarray, idx: np.ndarray, p: MapperPar
     from scipy.sparse.csgraph import connected_components
 
     m = len(idx)
+    A = _upper_csr(u, v, m)
     if p.clusterer == "dbscan":
-        core = np.bincount(u, minlength=m) + np.bincount(v, minlength=m) + 1 >= p.min_samples
+        core = np.diff(A.indptr) + np.bincount(v, minlength=m) + 1 >= p.min_samples
         if not core.all():
             return _dbscan_with_border(u, v, idx, core)
     # every point core (or single linkage): the clusters are the components of the whole graph
-    _, comp = connected_components(_upper_csr(u, v, m), directed=False)
+    _, comp = connected_components(A, directed=False)
     if p.clusterer == "single":
         comp[np.bincount(comp)[comp] < p.min_samples] = -1
     return comp
