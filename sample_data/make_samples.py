@@ -198,13 +198,19 @@ def coins_sample(cnn: DigitsCNN) -> dict:
     }
 
 
-# Recommended mapper parameters per sample (MapperParams fields; eps left automatic), written to
-# <name>.params.json next to <name>.npz; ``load_sample(name).params`` reads them, and
-# ``topoalign run --sample`` and the napari demo use them.
+# Recommended settings per sample, written to <name>.params.json next to <name>.npz:
+# MapperParams fields for representation A ("a") and B ("b"), and whether B is sliced by A's
+# lens ("shared_lens": both graphs then share their cover elements, so nodes correspond one to
+# one where the representations agree). B's eps is set where its automatic value leaves the
+# graph in pieces. ``load_sample(name)`` reads them; ``topoalign run --sample`` and the napari
+# demo use them.
 PARAMS = {
-    "sentences": {"lens": "pca", "metric": "cosine", "n_intervals": 6},
-    "digits": {"lens": "pca"},
-    "coins": {"lens": "pca"},
+    "sentences": {"a": {"lens": "pca", "metric": "cosine", "n_intervals": 10},
+                  "b": {"metric": "cosine", "n_intervals": 10}, "shared_lens": True},
+    "digits": {"a": {"lens": "pca", "n_intervals": 15}, "b": {"n_intervals": 15, "eps": 0.45},
+               "shared_lens": True},
+    "coins": {"a": {"lens": "pca", "n_intervals": 15}, "b": {"n_intervals": 15, "eps": 13.0},
+              "shared_lens": True},
 }
 
 

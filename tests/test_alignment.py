@@ -198,3 +198,14 @@ def test_bad_inputs(circles):
         align(X_a, bad, PARAMS)
     with pytest.raises(EmptyInputError):
         align(np.zeros((0, 2)), np.zeros((0, 3)), PARAMS)
+
+
+def test_shared_lens_slices_b_by_a_lens(circles):
+    al = align(*circles, PARAMS, device="cpu", iterations=20, shared_lens=True)
+    np.testing.assert_array_equal(al.graph_b.lens, al.graph_a.lens)
+    np.testing.assert_array_equal(al.graph_b.intervals, al.graph_a.intervals)
+    own = align(*circles, PARAMS, device="cpu", iterations=20)
+    assert not np.allclose(own.graph_b.lens, own.graph_a.lens)  # B's own PCA lens is on another scale
+    # the same circle seen twice: with one cover, nodes of A find close twins in B
+    best = al.correspondence.max(axis=1).toarray().mean()
+    assert best > 0.55 and best > own.correspondence.max(axis=1).toarray().mean() + 0.1

@@ -43,6 +43,17 @@ def test_run_writes_alignment_and_report(files, capsys):
     assert (out / "layout.png").is_file()
 
 
+def test_run_with_shared_lens(files):
+    tmp, a, b = files
+    out = tmp / "shared"
+    assert main(["run", str(a), str(b), "--lens", "pca", "--shared-lens", "--out", str(out), *FAST]) == 0
+    al = Alignment.load(out / "alignment.npz")
+    np.testing.assert_array_equal(al.graph_b.lens, al.graph_a.lens)
+    assert main(["run", str(a), str(b), "--lens", "pca", "--out", str(out), *FAST]) == 0
+    al = Alignment.load(out / "alignment.npz")
+    assert not np.array_equal(al.graph_b.lens, al.graph_a.lens)
+
+
 def test_run_with_metadata_and_lens_column(files, capsys):
     tmp, a, b = files
     X = np.load(a)
@@ -134,7 +145,7 @@ def test_demo_headless_writes_report_instead(monkeypatch, tmp_path, capsys, flag
     import napari_topoalign.cli as cli
 
     calls = []
-    monkeypatch.setattr(cli, "_run_pipeline", lambda X_a, X_b, names, inputs, params, args, out: calls.append(
+    monkeypatch.setattr(cli, "_run_pipeline", lambda X_a, X_b, names, inputs, settings, args, out: calls.append(
         (X_a.shape, names, inputs.n_inputs, out)))
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

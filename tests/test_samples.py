@@ -61,3 +61,23 @@ def test_coins_inputs():
 def test_unknown_sample():
     with pytest.raises(TopoAlignError, match="sentences, digits, coins"):
         load_sample("mnist")
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_recommended_settings(name):
+    settings = load_sample(name).align_kwargs()
+    assert set(settings) == {"params", "params_b", "shared_lens"}
+    assert settings["params"].lens == "pca" and settings["shared_lens"] is True
+    assert settings["params_b"].n_intervals == settings["params"].n_intervals
+
+
+def test_recommended_settings_find_digit_classes():
+    from napari_topoalign.alignment import align
+
+    sample = load_sample("digits")
+    X_a, X_b = (r.X for r in sample.representations)
+    al = align(X_a, X_b, **sample.align_kwargs(), device="cpu", iterations=30)
+    labels = sample.inputs.labels
+    pure = [np.unique(labels[r.inputs], return_counts=True)[1].max() / len(r.inputs) for r in al.regions]
+    assert len(al.regions) >= 4 and sum(p > 0.9 for p in pure) >= 3
+    assert len(al.matched_inputs()) > 0.2 * len(labels)

@@ -270,6 +270,24 @@ def _params_from_json(data: dict, lens_array) -> MapperParams:
 
 
 # ---------------------------------------------------------------------- pipeline
+def build_graphs(X_a, X_b, params: MapperParams, params_b: MapperParams | None = None, *, shared_lens=False):
+    """The mapper graphs of both representations (``params_b`` defaults to ``params``).
+
+    With ``shared_lens`` B is sliced by A's lens values, so both graphs come from the
+    same cover elements: where the two representations cluster alike, their nodes
+    then correspond one to one, which makes regions and motifs directly comparable.
+    """
+    from dataclasses import replace
+
+    from .mapper import build_mapper
+
+    params_b = params if params_b is None else params_b
+    A = build_mapper(X_a, params)
+    if shared_lens:
+        params_b = replace(params_b, lens=A.lens)
+    return A, build_mapper(X_b, params_b)
+
+
 def align(
     X_a,
     X_b,
@@ -283,17 +301,18 @@ def align(
     names=("A", "B"),
     callback: Callable | None = None,
     progress: Callable[[str, float], None] | None = None,
+    shared_lens: bool = False,
 ) -> Alignment:
     """Run the whole pipeline on two representations of the same N inputs.
 
     ``params`` builds graph A, and graph B too unless ``params_b`` is given (a lens
-    given as an (N,) array is then used for both). ``callback(iteration, pos_a, pos_b)``
+    given as an (N,) array is then used for both). ``shared_lens=True`` slices B by
+    A's lens values (see :func:`build_graphs`). ``callback(iteration, pos_a, pos_b)``
     is forwarded to the joint layout; ``progress(stage, fraction)`` is called as each
     stage starts and with fraction 1.0 at the end.
     """
     from .correspond import correspondence
     from .layout import joint_layout
-    from .mapper import build_mapper
     from .metrics import alignment_scores
     from .regions import find_matching_regions
 
@@ -303,16 +322,13 @@ def align(
     X_a = as_matrix(X_a, name=f"representation {names[0]}")
     X_b = as_matrix(X_b, name=f"representation {names[1]}")
     check_same_inputs(X_a, X_b, names=names)
-    params_b = params if params_b is None else params_b
 
     def report(stage: str, fraction: float) -> None:
         if progress is not None:
             progress(stage, fraction)
 
-    report(f"mapper {names[0]}", 0.0)
-    A = build_mapper(X_a, params)
-    report(f"mapper {names[1]}", 0.15)
-    B = build_mapper(X_b, params_b)
+    report("mapper graphs", 0.0)
+    A, B = build_graphs(X_a, X_b, params, params_b, shared_lens=shared_lens)
     report("correspondence", 0.3)
     C = correspondence(A, B)
     report("layout", 0.35)

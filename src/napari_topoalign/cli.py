@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     mapper.add_argument("--min-samples", type=int, metavar="N",
                         help=f"DBSCAN min_samples (default {defaults.min_samples})")
     mapper.add_argument("--metric", choices=_METRICS, help=f"distance (default {defaults.metric})")
+    mapper.add_argument("--shared-lens", action=argparse.BooleanOptionalAction, default=None,
+                        help="slice B by A's lens values, so both graphs share their cover elements "
+                             "(default: off, or the sample's choice)")
     _add_layout_options(run)
     run.add_argument("--out", required=True, metavar="DIR", help="folder for alignment.npz and report.html")
     run.set_defaults(func=_cmd_run)
@@ -148,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open napari with a bundled sample aligned. With --headless, or when no display is "
         "available, write the sample's report into --out instead.",
     )
-    demo.add_argument("--sample", metavar="NAME", help="sample to open (default: the first listed)")
+    demo.add_argument("--sample", metavar="NAME", default="digits", help="sample to open (default: digits)")
     demo.add_argument("--headless", action="store_true", help="do not open napari; write the report instead")
     demo.add_argument("--out", default="topoalign-demo", metavar="DIR",
                       help="folder of the headless report (default %(default)s)")
@@ -209,13 +212,13 @@ def _cmd_run(args) -> int:
     if args.sample:
         if args.A or args.B or args.key_a or args.key_b:
             raise ParameterError("give either --sample NAME or the files A and B, not both")
-        rep_a, rep_b, inputs, base = _sample_representations(args.sample)
+        rep_a, rep_b, inputs, settings = _sample_representations(args.sample)
     else:
         if not (args.A and args.B):
             raise ParameterError("give two representation files A and B (or --sample NAME)")
         rep_a = load_representation(args.A, key=args.key_a)
         rep_b = load_representation(args.B, key=args.key_b)
-        inputs, base = None, MapperParams()
+        inputs, settings = None, {"params": MapperParams(), "params_b": MapperParams(), "shared_lens": False}
     names = _distinct_names(rep_a.name, rep_b.name)
     from .checks import check_same_inputs
 
@@ -232,30 +235,29 @@ def _cmd_run(args) -> int:
         "min_samples": args.min_samples,
         "metric": args.metric,
     }
-    params = replace(base, **{k: v for k, v in given.items() if v is not None})
-    _check_params(params)
-    _run_pipeline(rep_a.X, rep_b.X, names, inputs, params, args, Path(args.out))
+    given = {k: v for k, v in given.items() if v is not None}
+    settings = {
+        "params": replace(settings["params"], **given),
+        "params_b": replace(settings["params_b"], **given),
+        "shared_lens": settings["shared_lens"] if args.shared_lens is None else args.shared_lens,
+    }
+    _check_params(settings["params"])
+    _check_params(settings["params_b"])
+    _run_pipeline(rep_a.X, rep_b.X, names, inputs, settings, args, Path(args.out))
     return 0
 
 
 def _cmd_demo(args) -> int:
     name = args.sample
-    if name is None:
-        from .samples import list_samples
-
-        infos = list_samples()
-        if not infos:
-            raise TopoAlignError("no samples are installed; reinstall napari-topoalign with its sample data")
-        name = infos[0].name
     no_display = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     )
     if args.headless or no_display:
         why = "--headless" if args.headless else "no display available (DISPLAY and WAYLAND_DISPLAY are unset)"
         print(f"topoalign: {why}: writing the report of sample {name!r} into {args.out} instead of opening napari")
-        rep_a, rep_b, inputs, params = _sample_representations(name)
+        rep_a, rep_b, inputs, settings = _sample_representations(name)
         args.mode, args.device, args.seed, args.iterations = "side_by_side", "auto", 0, None
-        _run_pipeline(rep_a.X, rep_b.X, _distinct_names(rep_a.name, rep_b.name), inputs, params, args,
+        _run_pipeline(rep_a.X, rep_b.X, _distinct_names(rep_a.name, rep_b.name), inputs, settings, args,
                       Path(args.out))
         return 0
     from ._napari.demo import launch_demo
@@ -272,7 +274,7 @@ def _sample_representations(name: str):
     if len(sample.representations) < 2:
         raise TopoAlignError(f"sample {name!r} has fewer than two representations")
     rep_a, rep_b = sample.representations[:2]
-    return rep_a, rep_b, sample.inputs, sample.params
+    return rep_a, rep_b, sample.inputs, sample.align_kwargs()
 
 
 def _distinct_names(a: str, b: str) -> tuple[str, str]:
@@ -329,7 +331,8 @@ def _parse_lens(value: str, n: int, inputs):
     return lens
 
 
-def _run_pipeline(X_a, X_b, names, inputs, params, args, out: Path) -> None:
+def _run_pipeline(X_a, X_b, names, inputs, settings: dict, args, out: Path) -> None:
+    """Align with ``settings`` (align's params, params_b, shared_lens), save, and write the report."""
     from .alignment import align
     from .report import write_report
 
@@ -337,7 +340,7 @@ def _run_pipeline(X_a, X_b, names, inputs, params, args, out: Path) -> None:
     bar = _ProgressBar(sys.stderr, total_iterations=args.iterations)
     try:
         alignment = align(
-            X_a, X_b, params, mode=args.mode, device=args.device, seed=args.seed, iterations=args.iterations,
+            X_a, X_b, **settings, mode=args.mode, device=args.device, seed=args.seed, iterations=args.iterations,
             names=names, callback=bar.iteration, progress=bar.stage,
         )
         bar.stage("saving alignment and writing report", 1.0)

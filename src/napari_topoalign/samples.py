@@ -29,6 +29,12 @@ class Sample:
     inputs: InputTable
     description: str
     params: MapperParams = field(default_factory=MapperParams)
+    params_b: MapperParams = field(default_factory=MapperParams)
+    shared_lens: bool = False
+
+    def align_kwargs(self) -> dict:
+        """The recommended ``align`` arguments for this sample: ``params``, ``params_b``, ``shared_lens``."""
+        return {"params": self.params, "params_b": self.params_b, "shared_lens": self.shared_lens}
 
 
 _SAMPLES = (
@@ -84,20 +90,30 @@ def load_sample(name: str) -> Sample:
         representations=load_representations(path),
         inputs=load_inputs(path),
         description=info.description,
-        params=_params(path.with_suffix(".params.json")),
+        **_recommended(path.with_suffix(".params.json")),
     )
 
 
-def _params(path: Path) -> MapperParams:
-    """The sample's recommended mapper parameters: the JSON object in ``path`` (defaults if no such file)."""
+def _recommended(path: Path) -> dict:
+    """The sample's recommended settings from ``path``: ``{"a": {...}, "b": {...}, "shared_lens": bool}``.
+
+    "a" and "b" hold MapperParams fields for each representation. No file: the defaults.
+    """
     if not path.is_file():
-        return MapperParams()
+        return {}
+    known = {f.name for f in fields(MapperParams)}
     try:
         values = json.loads(path.read_text())
-        known = {f.name for f in fields(MapperParams)}
-        if not isinstance(values, dict) or not set(values) <= known:
-            raise ValueError(f"expected an object with keys among {sorted(known)}")
+        if not isinstance(values, dict) or not set(values) <= {"a", "b", "shared_lens"}:
+            raise ValueError('expected an object with keys among "a", "b", "shared_lens"')
+        for side in ("a", "b"):
+            if not set(values.get(side, {})) <= known:
+                raise ValueError(f'"{side}" may only hold keys among {sorted(known)}')
+        return {
+            "params": MapperParams(**values.get("a", {})),
+            "params_b": MapperParams(**values.get("b", values.get("a", {}))),
+            "shared_lens": bool(values.get("shared_lens", False)),
+        }
     except ValueError as exc:
         raise FileFormatError(f"{path} does not hold valid mapper parameters ({exc}); "
                               "regenerate it with sample_data/make_samples.py.") from exc
-    return MapperParams(**values)

@@ -24,7 +24,7 @@ def launch_demo(sample: str = "digits", block: bool = True):
     viewer.window.add_dock_widget(widget, name="TopoAlign", area="right")
     from .. import load_sample
 
-    widget.mapper.form_a.set_params(load_sample(sample).params)
+    widget.mapper.set_settings(**load_sample(sample).align_kwargs())
     widget.tabs.setCurrentWidget(widget.align)
     widget.align.run()
     if block:

@@ -354,10 +354,10 @@ def _graph_text(name, g) -> str:
 
 
 @thread_worker(ignore_errors=True)
-def _build_graphs(X_a, X_b, params_a, params_b):
-    from .. import build_mapper
+def _build_graphs(X_a, X_b, settings):
+    from ..alignment import build_graphs
 
-    return build_mapper(X_a, params_a), build_mapper(X_b, params_b)
+    return build_graphs(X_a, X_b, **settings)
 
 
 class MapperWidget(_Section):
@@ -375,11 +375,17 @@ class MapperWidget(_Section):
             form.changed.connect(self._params_changed)
         self.box_b.setVisible(False)
         self.shared.toggled.connect(self._shared_toggled)
+        self.shared_lens = QCheckBox("slice B by A's lens (shared cover)")
+        self.shared_lens.setToolTip(
+            "Both graphs then come from the same cover elements, so their nodes correspond one to one "
+            "wherever the two representations cluster the inputs alike."
+        )
+        self.shared_lens.toggled.connect(self._params_changed)
         self.build_button = QPushButton("Build mapper graphs")
         self.build_button.clicked.connect(self.build)
         self.counts = QLabel("Graphs not built yet (Align builds them too).")
         self.counts.setWordWrap(True)
-        for w in (self.shared, self.box_a, self.box_b, self.build_button, self.counts):
+        for w in (self.shared, self.shared_lens, self.box_a, self.box_b, self.build_button, self.counts):
             layout.addWidget(w)
         layout.addStretch(1)
         session.graphs_changed.connect(self._show_graphs)
@@ -393,10 +399,18 @@ class MapperWidget(_Section):
         if self.session.graph_a is not None:
             self.session.set_graphs(None, None)
 
-    def params(self) -> tuple[MapperParams, MapperParams]:
-        """Parameters of A and B as set in the form (eps None when automatic)."""
+    def settings(self) -> dict:
+        """``build_graphs``/``align`` settings as set in the form: params, params_b, shared_lens."""
         a = self.form_a.params()
-        return a, a if self.shared.isChecked() else self.form_b.params()
+        b = a if self.shared.isChecked() else self.form_b.params()
+        return {"params": a, "params_b": b, "shared_lens": self.shared_lens.isChecked()}
+
+    def set_settings(self, params: MapperParams, params_b: MapperParams, shared_lens: bool) -> None:
+        """Show recommended settings (e.g. a sample's) in the form."""
+        self.form_a.set_params(params)
+        self.form_b.set_params(params_b)
+        self.shared.setChecked(params_b == params)
+        self.shared_lens.setChecked(shared_lens)
 
     def build(self) -> None:
         s = self.session
@@ -404,7 +418,7 @@ class MapperWidget(_Section):
             show_error("Choose representations A and B in Load first.")
             return
         self.counts.setText("Building…")
-        worker = _build_graphs(s.rep_a.X, s.rep_b.X, *self.params())
+        worker = _build_graphs(s.rep_a.X, s.rep_b.X, self.settings())
         self._start(worker, lambda graphs: s.set_graphs(*graphs), [self.build_button])
 
     def _show_graphs(self) -> None:
@@ -419,7 +433,7 @@ class MapperWidget(_Section):
 
 
 @thread_worker(ignore_errors=True)
-def _align_steps(X_a, X_b, graphs, params, kwargs, cancel: threading.Event):
+def _align_steps(X_a, X_b, graphs, settings, kwargs, cancel: threading.Event):
     """Build the graphs (unless given), then run ``align`` in a helper thread.
 
     Yields ``("progress", stage, fraction)``, ``("graphs", A, B)`` and
@@ -428,11 +442,12 @@ def _align_steps(X_a, X_b, graphs, params, kwargs, cancel: threading.Event):
     resolved parameters, so it rebuilds exactly these graphs. Closing the generator
     (worker.quit) sets ``cancel``, which stops the pipeline at its next callback.
     """
-    from .. import align, build_mapper
+    from .. import align
+    from ..alignment import build_graphs
 
     if graphs is None:
         yield ("progress", "mapper graphs", 0.0)
-        graphs = build_mapper(X_a, params[0]), build_mapper(X_b, params[1])
+        graphs = build_graphs(X_a, X_b, **settings)
     yield ("graphs", *graphs)
     events: queue.SimpleQueue = queue.SimpleQueue()
     outcome = {}
@@ -543,7 +558,7 @@ class AlignWidget(_Section):
         )
         graphs = None if s.graph_a is None else (s.graph_a, s.graph_b)
         self._cancel = threading.Event()
-        worker = _align_steps(s.rep_a.X, s.rep_b.X, graphs, self.mapper.params(), kwargs, self._cancel)
+        worker = _align_steps(s.rep_a.X, s.rep_b.X, graphs, self.mapper.settings(), kwargs, self._cancel)
         cancel = self._cancel  # steps still queued after a cancel are dropped
         worker.yielded.connect(lambda item: None if cancel.is_set() else self._on_step(item))
         worker.aborted.connect(self._on_cancelled)
