@@ -3,16 +3,19 @@
 Both graphs are optimised at once on one ((K_A + K_B), 2) tensor. Energy, with unit edge length:
 
 - each graph: attraction ``w_e d³ / 3`` along its edges (``w_e`` the edge's Jaccard weight over the
-  graph's mean), repulsion ``-log(d² + ε)`` between every pair of its nodes (exact up to
-  ``DENSE_MAX`` nodes, estimated from random partners above), and a gravity
-  ``γ K_c max(0, |centroid_c| - R)²`` on each connected component that stops components drifting
-  beyond the radius ``R`` of the start without squeezing them or pulling them into each other;
+  graph's mean), repulsion ``-log(d² + ε)`` between pairs of its nodes (every pair up to
+  ``DENSE_MAX`` nodes; above, each node's ``N_NEAR`` nearest nodes exactly plus the rest of its own
+  component from random partners), and a gravity ``γ K_c max(0, |centroid_c| - R)²`` on each
+  connected component that stops components drifting beyond the radius ``R`` of the start without
+  squeezing them or pulling them into each other;
 - coupling: springs ``μ C_ij d²`` between node i of A and node j of B (both in one frame, i.e.
   measured after removing the panel offset).
 
-The start is one shared projection: pivot MDS of the joint graph (A's edges, B's edges and the
-correspondence links), so both graphs begin in the same frame.
-"""
+The start is one shared projection: each component laid out alone (pivot MDS), fitted onto a pivot
+MDS of the joint graph (A's edges, B's edges and the correspondence links), so both graphs begin in
+the same frame. Each step moves components mostly as wholes (see ``_Energy.stiffen``), so
+fragmented graphs slide apart and onto their counterparts instead of crumpling.
+""""""
 
 from __future__ import annotations
 
@@ -37,7 +40,8 @@ MODES = ("side_by_side", "overlay")
 
 _EPS = 0.05  # softening of the repulsion, in edge lengths
 _GRAVITY = 1.0
-_COUPLING = 2.0
+_COUPLING = 0.2
+_STIFF = 0.03  # weight of deformation against whole-component motion in each step
 _N_PIVOTS = 48
 _LR = (0.5, 0.02)  # Adam step size at the first and last iteration
 
@@ -97,7 +101,7 @@ def joint_layout(
         iterations = 300 if k_max <= 2000 else 150
 
     springs = _springs(A, B, C)
-    Z0 = _shared_start(A, B, C, seed)
+    Z0 = _shared_start(A, B, C, springs, seed)
     gen = torch.Generator(device=dev).manual_seed(int(seed))
     Z = torch.as_tensor(Z0, dtype=torch.float32, device=dev)
     terms = _Energy(springs, [A, B], Z, gen)
@@ -109,6 +113,7 @@ def joint_layout(
     lr0, lr1 = _LR
     for t in range(iterations):
         e, g = terms(Z)
+        g = terms.stiffen(g)
         energy[t] = e
         m.mul_(beta1).add_(g, alpha=1 - beta1)
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
@@ -227,65 +232,50 @@ def _springs(A, B, C) -> _Springs:
     return _Springs(*(np.concatenate(p) for p in zip(*parts)))
 
 
-def _shared_start(A, B, C: sp.csr_matrix, seed: int) -> np.ndarray:
-    """Shared start: pivot MDS of every connected component of each graph, unit edge length, placed so
-    that corresponding nodes start close.
-
-    The graph with fewer components is the reference: its components are packed on a spiral. Each
-    component of the other graph is rotated/reflected onto the correspondence-weighted positions of
-    its counterparts (weighted Procrustes); components without any counterpart join the spiral.
-    Lightly jittered.
-    """
+def _shared_start(A, B, C: sp.csr_matrix, springs: _Springs, seed: int) -> np.ndarray:
+    """Shared start: every connected component of each graph laid out alone (pivot MDS, unit edge
+    length), then rotated/reflected and moved onto the positions of its nodes in one pivot MDS of
+    the joint graph (A's edges, B's edges and the correspondence links, short for strong links;
+    its components packed on a spiral), so corresponding nodes start close. Lightly jittered."""
     rng = np.random.default_rng(seed)
-    ka, kb = A.n_nodes, B.n_nodes
-    n = ka + kb
-    edges = np.vstack([np.asarray(A.edges, np.int64).reshape(-1, 2), np.asarray(B.edges, np.int64).reshape(-1, 2) + ka])
-    W = sp.csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    n = A.n_nodes + B.n_nodes
+    length = np.where(springs.is_edge, 1.0, 0.1 + 0.5 * (1.0 - np.minimum(springs.weight / _COUPLING, 1.0)))
+    joint, j_lab, radius = _component_mds(springs.src, springs.dst, length, springs.is_edge, n, rng)
+    joint += _spiral(radius, np.bincount(j_lab))[j_lab]
+    e = springs.is_edge
+    local, lab, _ = _component_mds(springs.src[e], springs.dst[e], length[e], np.ones(e.sum(), bool), n, rng)
+    return _procrustes(local, joint, lab) + rng.normal(scale=0.05, size=(n, 2))
+
+
+def _component_mds(src, dst, length, is_edge, n, rng):
+    """Pivot MDS of each connected component of a graph, scaled to unit mean length of the edges
+    flagged ``is_edge``; returns positions, component labels and radii (around each component's origin)."""
+    W = sp.csr_matrix((length, (src, dst)), shape=(n, n))
     W = (W + W.T).tocsr()
     n_comp, lab = connected_components(W, directed=False)
-    size = np.bincount(lab, minlength=n_comp)
-    local = _pivot_mds(W, lab, n_comp, rng)
-    d = np.linalg.norm(local[edges[:, 0]] - local[edges[:, 1]], axis=1)
-    e_lab = lab[edges[:, 0]]
+    Z = _pivot_mds(W, lab, n_comp, rng)
+    d = np.linalg.norm(Z[src[is_edge]] - Z[dst[is_edge]], axis=1)
+    e_lab = lab[src[is_edge]]
     total = np.bincount(e_lab, weights=d, minlength=n_comp)
     count = np.bincount(e_lab, weights=(d > 0).astype(float), minlength=n_comp)
     scale = np.where(count > 0, total / np.maximum(count, 1), 1.0)
-    local = local / np.where(scale > 0, scale, 1.0)[lab][:, None]
+    Z /= np.where(scale > 0, scale, 1.0)[lab][:, None]
     radius = np.zeros(n_comp)
-    np.maximum.at(radius, lab, np.linalg.norm(local, axis=1))
+    np.maximum.at(radius, lab, np.linalg.norm(Z, axis=1))
+    return Z, lab, radius
 
-    in_a = np.arange(n) < ka
-    comp_in_a = np.bincount(lab, weights=in_a, minlength=n_comp) > 0
-    a_ref = comp_in_a.sum() <= n_comp - comp_in_a.sum()
-    ref = np.flatnonzero(in_a == a_ref)  # nodes of the reference graph, then of the other one
-    other = np.flatnonzero(in_a != a_ref)
-    C_ro = C if a_ref else C.T.tocsr()  # reference x other
-    mass = np.asarray(C_ro.sum(axis=0)).ravel()
-    comp_mass = np.bincount(lab[other], weights=mass, minlength=n_comp)
-    packed = (comp_in_a == a_ref) | (comp_mass == 0)
-    centre = np.zeros((n_comp, 2))
-    centre[packed] = _spiral(radius[packed], size[packed])
-    Z = local + centre[lab]
 
-    # weighted Procrustes of each matched component of the other graph onto its counterparts
-    has = mass > 0
-    o, w = other[has], mass[has]
-    target = np.asarray(C_ro.T @ Z[ref])[has] / w[:, None]
-    lo = lab[o]
-    wsum = np.bincount(lo, weights=w, minlength=n_comp)[:, None]
-    wsum = np.where(wsum > 0, wsum, 1.0)
-    mu_x = np.stack([np.bincount(lo, weights=w * local[o, i], minlength=n_comp) for i in range(2)], axis=1) / wsum
-    mu_t = np.stack([np.bincount(lo, weights=w * target[:, i], minlength=n_comp) for i in range(2)], axis=1) / wsum
-    x, t = local[o] - mu_x[lo], target - mu_t[lo]
-    H = np.stack(
-        [np.bincount(lo, weights=w * x[:, i] * t[:, j], minlength=n_comp) for i in range(2) for j in range(2)], axis=1
-    ).reshape(n_comp, 2, 2)
-    U, _, Vt = np.linalg.svd(H)
-    R = np.transpose(U @ Vt, (0, 2, 1))  # maps a centred local position onto its target: t ~ R x
-    matched = other[~packed[lab[other]]]
-    lm = lab[matched]
-    Z[matched] = np.einsum("nij,nj->ni", R[lm], local[matched] - mu_x[lm]) + mu_t[lm]
-    return Z + rng.normal(scale=0.05, size=(n, 2))
+def _procrustes(X: np.ndarray, T: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Each group of rows of ``X`` (by ``lab``) rotated or reflected, and moved, onto ``T`` (least squares)."""
+    m = lab.max() + 1
+    size = np.bincount(lab, minlength=m)[:, None]
+    mu_x = np.stack([np.bincount(lab, weights=X[:, i], minlength=m) for i in range(2)], axis=1) / size
+    mu_t = np.stack([np.bincount(lab, weights=T[:, i], minlength=m) for i in range(2)], axis=1) / size
+    x, t = X - mu_x[lab], T - mu_t[lab]
+    H = np.stack([np.bincount(lab, weights=x[:, i] * t[:, j], minlength=m) for i in range(2) for j in range(2)], axis=1)
+    U, _, Vt = np.linalg.svd(H.reshape(m, 2, 2))
+    R = np.transpose(U @ Vt, (0, 2, 1))  # t ~ R x
+    return np.einsum("nij,nj->ni", R[lab], x) + mu_t[lab]
 
 
 def _spiral(radius: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -376,6 +366,13 @@ class _Energy:
         self.near = [None] * len(graphs)
         self.step = 0
         self.dev = dev
+
+    def stiffen(self, g: torch.Tensor) -> torch.Tensor:
+        """The step direction: each component's mean gradient (moving it as a whole) plus ``_STIFF``
+        times the rest (deforming it). Components then slide apart and onto their counterparts
+        without crumpling; a single component still deforms, as the optimiser rescales its steps."""
+        r = torch.sparse.mm(self.expand, torch.sparse.mm(self.avg, g))
+        return r + _STIFF * (g - r)
 
     def __call__(self, Z: torch.Tensor):
         delta = torch.sparse.mm(self.inc, Z)
