@@ -15,7 +15,7 @@ The start is one shared projection: each component laid out alone (pivot MDS), f
 MDS of the joint graph (A's edges, B's edges and the correspondence links), so both graphs begin in
 the same frame. Each step moves components mostly as wholes (see ``_Energy.stiffen``), so
 fragmented graphs slide apart and onto their counterparts instead of crumpling.
-""""""
+"""
 
 from __future__ import annotations
 
