@@ -32,7 +32,7 @@ from .errors import EmptyInputError, InputShapeError, InvalidValuesError, Parame
 EXTENT = 100.0  # the larger side of the joint bounding box, in layout units
 MARGIN = 10.0  # gap between the two panels in side-by-side mode
 DENSE_MAX = {"cpu": 512, "cuda": 4096}  # above this many nodes per graph, repulsion is sampled
-N_PARTNERS = 16  # random repulsion partners per node and iteration when sampling
+N_PARTNERS = 8  # random repulsion partners per node and iteration when sampling
 N_NEAR = 8  # nearest nodes repelled exactly when sampling
 NEAR_EVERY = 5  # iterations between refreshes of the nearest nodes
 CALLBACK_EVERY = 10
@@ -315,7 +315,8 @@ def _pivot_mds(W: sp.csr_matrix, lab: np.ndarray, n_comp: int, rng) -> np.ndarra
     _, V = np.linalg.eigh(gram)
     Z = np.zeros((n, 2))
     r = min(2, n_piv)
-    Z[:, :r] = np.einsum("np,npk->nk", D, V[lab][:, :, ::-1][:, :, :r])  # top eigenvectors first
+    top = V[:, :, ::-1][:, :, :r]  # leading eigenvectors first
+    Z[:, :r] = np.einsum("np,npk->nk", D, top[lab])
     return Z
 
 
@@ -407,31 +408,29 @@ class _Energy:
 
             P = X.detach().cpu().numpy()
             dist, near = cKDTree(P).query(P, k=min(N_NEAR + 1, k))
+            near = near.reshape(k, -1)
             self.near[block] = (
-                torch.as_tensor(near.reshape(k, -1), dtype=torch.int64, device=self.dev),
+                torch.as_tensor(near, dtype=torch.int64, device=self.dev),
+                torch.as_tensor(near != np.arange(k)[:, None], dtype=torch.float32, device=self.dev),
                 torch.as_tensor(dist.reshape(k, -1)[:, -1:] ** 2, dtype=torch.float32, device=self.dev),
             )
-        near, reach = self.near[block]
+        near, near_weight, reach = self.near[block]
         order, first, size = self.comp_of[block]
         u = torch.rand((k, N_PARTNERS), generator=self.gen, device=self.dev)
         far = order[first[:, None] + (u * size[:, None]).long()]
-        partner = torch.cat([near, far], dim=1)
-        is_far = torch.arange(partner.shape[1], device=self.dev)[None, :] >= near.shape[1]
-        weight = torch.cat(
-            [
-                torch.ones(near.shape, device=self.dev),
-                (size[:, None] / N_PARTNERS).expand(far.shape),
-            ],
-            dim=1,
-        )
-        diff = X[:, None, :] - X[partner]
-        d2 = (diff * diff).sum(dim=2)
+        diff_near = X[:, None, :] - X[near]
+        d2_near = (diff_near * diff_near).sum(dim=2) + _EPS
+        diff_far = X[:, None, :] - X[far]
+        d2_far = (diff_far * diff_far).sum(dim=2)
         # random partners inside the near field are already counted exactly
-        drop = (partner == torch.arange(k, device=self.dev)[:, None]) | (is_far & (d2 <= reach))
-        weight = torch.where(drop, 0.0, weight)[..., None]
-        d2 = d2[..., None]
-        grad = -2.0 * (weight * diff / (d2 + _EPS)).sum(dim=1)
-        energy = -0.5 * (weight * torch.log(d2 + _EPS)).sum()
+        keep = (far != torch.arange(k, device=self.dev)[:, None]) & (d2_far > reach)
+        far_weight = torch.where(keep, size[:, None] / N_PARTNERS, 0.0)
+        d2_far = d2_far + _EPS
+        grad = -2.0 * (
+            ((near_weight / d2_near)[..., None] * diff_near).sum(dim=1)
+            + ((far_weight / d2_far)[..., None] * diff_far).sum(dim=1)
+        )
+        energy = -0.5 * ((near_weight * torch.log(d2_near)).sum() + (far_weight * torch.log(d2_far)).sum())
         return energy, grad
 
 
