@@ -44,3 +44,26 @@ def curve_graph(n_nodes=60, loop=True, width=4, shift=0, n_inputs=None):
 
 def random_geometric(n=200, radius=0.12, seed=0):
     return graph_from_nx(nx.random_geometric_graph(n, radius, seed=seed))
+
+
+def fragmented_pair(n_tracks=3, length=400, n_cuts=16, n_isolated=8, seed=0):
+    """Two mapper-like graphs of the same inputs made of many strands, as mapper gives with a fine cover.
+
+    Inputs lie on ``n_tracks`` parallel tracks of ``length`` positions. Each graph cuts the tracks at
+    ``n_cuts`` random places (its own) and, in each piece, lays either one path of windows
+    (4 positions, step 2) per track or a single path over all tracks together (chosen at random),
+    so one graph's strand often matches several parallel strands of the other. Both graphs also get
+    ``n_isolated`` single-input nodes.
+    """
+    rng = np.random.default_rng(seed)
+    grid = np.arange(n_tracks * length).reshape(n_tracks, length)
+    graphs = []
+    for _ in range(2):
+        members = []
+        cuts = np.sort(rng.choice(np.arange(8, length - 8, 2), n_cuts, replace=False))
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, length]):
+            strands = [grid[:, lo:hi]] if rng.random() < 0.5 else [grid[t : t + 1, lo:hi] for t in range(n_tracks)]
+            members += [s[:, a : a + 4].ravel() for s in strands for a in range(0, hi - lo - 2, 2)]
+        members += [[i] for i in rng.choice(grid.size, n_isolated, replace=False)]
+        graphs.append(graph_from_members(members, grid.size))
+    return graphs

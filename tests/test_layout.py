@@ -2,7 +2,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
-from layout_graphs import curve_graph, graph_from_members, graph_from_nx, random_geometric
+from layout_graphs import curve_graph, fragmented_pair, graph_from_members, graph_from_nx, random_geometric
 
 from napari_topoalign import layout
 from napari_topoalign.correspond import correspondence
@@ -73,6 +73,29 @@ def test_each_graph_reads_well_alone():
     for G, pos in ((A, L.pos_a), (B, L.pos_b)):
         spring = nx.spring_layout(G.to_networkx(), seed=0)
         assert neighbourhood_preservation(G, pos) >= 0.8 * neighbourhood_preservation(G.to_networkx(), spring)
+
+
+def test_fragmented_graphs_read_well_alone_and_still_correspond():
+    # many strands cut at different places in A and B, one graph's strand matching several parallel
+    # strands of the other; big enough for sampled repulsion
+    A, B = fragmented_pair(length=640, n_cuts=24)
+    assert min(A.n_nodes, B.n_nodes) > layout.DENSE_MAX["cpu"]
+    C = correspondence(A, B)
+    L = joint_layout(A, B, C, device="cpu")
+    for G, pos in ((A, L.pos_a), (B, L.pos_b)):
+        assert nx.number_connected_components(G.to_networkx()) > 30
+        spring = nx.spring_layout(G.to_networkx(), seed=0)
+        preserved = neighbourhood_preservation(G, pos)
+        assert preserved >= 0.8 * neighbourhood_preservation(G.to_networkx(), spring)
+        assert preserved > 0.9  # the previous start (one MDS of the joint graph) stacked parallel strands: 0.6-0.75
+    strong = C.multiply(C >= 0.3).tocoo()
+    d_strong = np.linalg.norm(L.pos_a[strong.row] - (L.pos_b - L.offset)[strong.col], axis=1).mean()
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(A.n_nodes, size=2000), rng.integers(B.n_nodes, size=2000)
+    assert d_strong < 0.15 * np.linalg.norm(L.pos_a[i] - (L.pos_b - L.offset)[j], axis=1).mean()
+    L2 = joint_layout(A, B, C, device="cpu")  # sampled mode is deterministic too
+    np.testing.assert_array_equal(L.pos_a, L2.pos_a)
+    np.testing.assert_array_equal(L.pos_b, L2.pos_b)
 
 
 def test_panels_never_overlap_and_extent_is_normalised():
