@@ -156,17 +156,99 @@ def test_inputs_mosaic_lookup(make_napari_viewer, image_inputs):
         pr, pc = np.round((np.array([r0, c0]) - view.translate) / view.scale + 0.5).astype(int)
         np.testing.assert_array_equal(image.data[pr : pr + 8, pc : pc + 8], image_inputs.images[i])
     assert view.input_at([-100.0, -100.0]) == -1
-    # placed right of the bbox, as tall as it
-    assert image.extent.world[0][1] >= 20 and np.isclose(view.scale * image.data.shape[0], 10)
+    # beside the bbox (right of it or below it, not over it), its longer side one panel (half of 20) wide
+    (r0, c0), (r1, c1) = view.bbox()
+    assert c0 >= 20 or r0 >= 10
+    assert np.isclose(max(r1 - r0, c1 - c0), 10)
+    np.testing.assert_allclose(view.tile_bboxes([0])[0][0], [r0, c0])
 
 
-def test_source_image_inputs(make_napari_viewer, source_inputs):
+@pytest.mark.parametrize(("beside", "aspect", "where"), [
+    ([[0, 0], [10, 40]], 1.0, "below"),  # wide graphs: below keeps the drawing squarer
+    ([[0, 0], [10, 40]], 6.0, "right"),  # ... unless the canvas is very wide
+    ([[0, 0], [30, 20]], 1.0, "right"),  # tall graphs: to the right
+])
+def test_placement_beside_the_graphs(beside, aspect, where):
+    scale, translate = L._placement((100, 100), beside, aspect)
+    corner = translate - 0.5 * scale
+    side = 100 * scale
+    (r0, c0), (r1, c1) = np.asarray(beside, float)
+    assert np.isclose(side, max(r1 - r0, (c1 - c0) / 2))
+    if where == "right":
+        assert corner[1] > c1 and np.isclose(corner[0] + side / 2, (r0 + r1) / 2)
+    else:
+        assert corner[0] > r1 and np.isclose(corner[1] + side / 2, (c0 + c1) / 2)
+
+
+def test_view_fits_the_drawing_not_hidden_matrices(make_napari_viewer, alignment, image_inputs):
+    """A big hidden image (like a representation matrix) must not shrink the graphs to a smudge."""
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1200, 800)
+    viewer.add_image(np.zeros((1797, 384)), visible=False, name="matrix")
+    la = L.show_alignment(viewer, alignment, inputs=image_inputs)
+    box, rect = L.drawing_bbox(la), L.visible_rect(viewer)
+    nodes = np.concatenate([la.nodes_a.data, la.nodes_b.data])
+    assert (nodes >= box[0]).all() and (nodes <= box[1]).all()
+    assert (box[0] >= rect[0] - 1e-6).all() and (box[1] <= rect[1] + 1e-6).all()  # all of it in view
+    assert ((box[1] - box[0]) / (rect[1] - rect[0])).max() > 0.8  # filling the canvas along one axis
+    np.testing.assert_array_less(la.inputs.bbox()[0] - 1e-6, rect[1])
+    # the graphs alone fill a good part of the canvas too (not just the mosaic)
+    span = nodes.max(0) - nodes.min(0)
+    assert (span / (rect[1] - rect[0])).max() > 0.4
+    # a layout that drifts out of view is refitted; one inside the view is left alone
+    zoom = L._camera(viewer).zoom
+    L.update_positions(la, alignment.layout.pos_a * 0.9, alignment.layout.pos_b * 0.9)
+    L.keep_in_view(viewer, la)
+    assert L._camera(viewer).zoom == zoom
+    L.update_positions(la, alignment.layout.pos_a + 100, alignment.layout.pos_b + 100)
+    L.keep_in_view(viewer, la)
+    rect = L.visible_rect(viewer)
+    assert (la.nodes_a.data >= rect[0]).all() and (la.nodes_b.data <= rect[1]).all()
+
+
+def test_bubbles_are_numbered_by_rank(make_napari_viewer, alignment):
     viewer = make_napari_viewer()
-    view = L.show_inputs_mosaic(viewer, source_inputs)
-    assert view.kind == "source" and set(roles(viewer)) == {"inputs", "input_points"}
-    np.testing.assert_allclose(view.positions, source_inputs.coords)
-    assert view.input_at(source_inputs.coords[5] + 0.1) == 5
-    assert L.show_inputs_mosaic(viewer, SimpleNamespace(images=None, source_image=None, coords=None)) is None
+    la = L.show_alignment(viewer, alignment)
+    f = la.bubbles.features
+    bubbles = f["part"] != "membrane"
+    assert (f.loc[~bubbles, "label"] == "").all()
+    for r in range(len(alignment.regions)):  # one number per bubble, the region's rank
+        for part in ("a", "b"):
+            labels = f.loc[(f["region"] == r) & (f["part"] == part), "label"]
+            assert sorted(labels[labels != ""]) == [str(r + 1)]
+    text = la.bubbles.text
+    assert text.visible and list(text.string(f)) == list(f["label"])
+    colours = np.asarray(text.color(f))
+    first = {r: colours[np.flatnonzero((bubbles & (f["region"] == r)).to_numpy())[0]] for r in (0, 1)}
+    for r in (0, 1):  # matched colours: the same number colour in both panels, one per region
+        rows = np.flatnonzero((bubbles & (f["region"] == r)).to_numpy())
+        np.testing.assert_allclose(colours[rows], np.tile(first[r], (len(rows), 1)))
+    assert not np.allclose(first[0], first[1])
+
+
+def test_regions_painted_on_source_image(make_napari_viewer, alignment, source_inputs):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment, inputs=source_inputs)
+    points = la.inputs.layers[1]
+    region = points.features["region"].to_numpy()
+    for r, reg in enumerate(alignment.regions):
+        assert (region[reg.inputs] == r).all()
+        np.testing.assert_allclose(points.face_color[reg.inputs], np.tile(L.region_colours([r]), (len(reg.inputs), 1)))
+    assert (region == -1).sum() == _n_outside(alignment, len(region))
+
+
+def _n_outside(alignment, n):
+    inside = np.zeros(n, bool)
+    for reg in alignment.regions:
+        inside[reg.inputs] = True
+    return int((~inside).sum())
+
+
+def test_mosaic_contrast_spans_the_data(make_napari_viewer, image_inputs):
+    viewer = make_napari_viewer()
+    dim = SimpleNamespace(**{**vars(image_inputs), "images": (image_inputs.images % 17).astype(np.uint8)})
+    L.show_inputs_mosaic(viewer, dim)  # digits-like 0..16 values in uint8
+    assert tuple(viewer.layers["TopoAlign inputs"].contrast_limits) == (0, 16)
 
 
 def test_screenshot_shows_both_graphs_and_bubbles(make_napari_viewer, alignment):

@@ -53,9 +53,13 @@ def test_sample_opens_ready_to_align(name):
     for layer_data, meta, kind in data:
         if REPRESENTATION_KEY in meta["metadata"]:
             assert kind == "image" and layer_data.shape == meta["metadata"][REPRESENTATION_KEY].X.shape
+            # scaled into a unit square: a hidden matrix must not set the scene's extent
+            assert not meta["visible"] and np.allclose(np.multiply(meta["scale"], max(layer_data.shape)), 1)
     (inputs_data, meta, kind), = [d for d in data if INPUTS_KEY in d[1]["metadata"]]
     inputs = meta["metadata"][INPUTS_KEY]
     assert inputs.n_inputs == reps[0].X.shape[0]
+    if kind == "image" and not meta["rgb"]:  # grey images shown over their own range (digits are 0..16)
+        assert tuple(meta["contrast_limits"]) == (inputs_data.min(), inputs_data.max())
     if inputs.source_image is not None:
         assert inputs_data.shape == inputs.source_image.shape
     elif inputs.images is not None:  # a mosaic holding every image

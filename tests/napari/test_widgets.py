@@ -14,6 +14,7 @@ from napari.layers import Layer
 from napari_topoalign.io import InputTable, Representation
 from napari_topoalign._napari import widgets
 from napari_topoalign._napari._reader import INPUTS_KEY, representation_layer_data
+from napari_topoalign._napari import layers as L
 from napari_topoalign._napari.layers import find_layer
 from napari_topoalign._napari.widgets import TopoAlignWidget
 
@@ -126,6 +127,14 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     assert widget.regions.scores.rowCount() == len(al.scores) > 0
     table = widget.regions.regions
     assert table.rowCount() == len(al.regions) > 0
+    ranks = [table.item(r, 0).value for r in range(table.rowCount())]
+    assert ranks == list(range(1, len(al.regions) + 1))  # best first
+    # the view shows the graphs (the hidden 300×6 matrices and the user's point do not set it)
+    nodes = np.concatenate([find_layer(viewer, "nodes_a").data, find_layer(viewer, "nodes_b").data])
+    rect = L.visible_rect(viewer)
+    assert (nodes >= rect[0]).all() and (nodes <= rect[1]).all()
+    assert ((nodes.max(0) - nodes.min(0)) / (rect[1] - rect[0])).max() > 0.4
+    assert (find_layer(viewer, "bubbles").features["label"] == "1").sum() == 2  # region 1 numbered in A and B
     table.sortItems(1)  # by score, ascending
     scores = [table.item(r, 1).value for r in range(table.rowCount())]
     assert scores == sorted(scores)

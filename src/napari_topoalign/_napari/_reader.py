@@ -1,7 +1,7 @@
 """npe2 reader: representation files become layers that the Load widget lists.
 
 A representation (N inputs × D features) is added as a hidden ``Image`` layer
-of the matrix itself, with the :class:`~napari_topoalign.io.Representation`
+of the matrix itself (scaled into a unit square), with the :class:`~napari_topoalign.io.Representation`
 in ``metadata["topoalign_representation"]``. An alignment file (``.npz`` written
 by ``Alignment.save``) opens as the same layers the TopoAlign widget draws.
 Nothing is ever unpickled.
@@ -19,13 +19,18 @@ INPUTS_KEY = "topoalign_inputs"
 
 
 def representation_layer_data(rep) -> tuple:
-    """LayerData tuple for one representation: the N×D matrix, hidden, carrying ``rep``."""
+    """LayerData tuple for one representation: the N×D matrix, hidden, carrying ``rep``.
+
+    The matrix is scaled into a unit square at the origin, so that (hidden or shown) it does
+    not set the scene's extent: napari's home view then frames the graphs and the inputs.
+    """
     n, d = rep.X.shape
     return (
         rep.X,
         {
             "name": f"{rep.name} ({n}×{d})",
             "visible": False,
+            "scale": (1.0 / max(n, d),) * 2,
             "colormap": "viridis",
             "metadata": {REPRESENTATION_KEY: rep},
         },

@@ -14,10 +14,11 @@ API (called by the widgets):
 - ``show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers``: node ``Points`` and edge
   ``Vectors`` per graph (features node, size, lens, region, score; colour by region, matched
   across A and B, grey for none), correspondence links (``Vectors``, strongest link per node,
-  hidden when there are many), Bubble Sets + membranes (``Shapes``, under the graphs), and the
-  inputs (``show_inputs_mosaic``) beside the graphs when ``inputs`` is given. Stale plugin
-  layers of a previous alignment (motifs, selections, and inputs when ``inputs`` has nothing to
-  draw) are removed.
+  hidden when there are more than ``MAX_VISIBLE_LINKS``), Bubble Sets + membranes (``Shapes``, under the graphs, each
+  region's bubbles numbered by rank in its colour), and the inputs (``show_inputs_mosaic``)
+  beside the graphs when ``inputs`` is given (input positions on a source image coloured by
+  region). Stale plugin layers of a previous alignment (motifs, selections, and inputs when
+  ``inputs`` has nothing to draw) are removed. The view is fitted to the drawing (``fit_view``).
 - ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"))``: the same node and
   edge layers before an alignment exists (e.g. to animate a layout while it runs).
 - ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges and links in place
@@ -25,12 +26,15 @@ API (called by the widgets):
 - ``colour_nodes(layers, by="region"|"lens"|"score"|"size")``: re-colours the nodes.
 - ``highlight_region(layers, index) -> bbox`` emphasises one region's bubbles and membrane
   (``index=None`` resets); ``centre_on(viewer, bbox)`` centres and zooms the view on a bbox
-  ``((row0, col0), (row1, col1))``.
+  ``((row0, col0), (row1, col1))``; ``fit_view(viewer, layers)`` fits it to the plugin's drawing
+  (``drawing_bbox``: nodes, bubbles, inputs), ignoring other layers such as the hidden
+  representation matrices; ``keep_in_view`` refits only when the drawing left the view or became small in it.
 - ``show_motifs(layers, matches)``: a ``"TopoAlign motifs"`` ``Shapes`` layer outlining each
   motif instance in A and its counterpart in B, coloured by status (``MOTIF_COLOURS``).
-- ``show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView``: an image mosaic of
-  ``inputs.images`` (or ``inputs.source_image`` with a ``Points`` layer of ``inputs.coords``),
-  placed to the right of the ``beside`` bbox; ``InputsView`` maps inputs <-> world positions.
+- ``show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView``: ``inputs.source_image``
+  with a ``Points`` layer of ``inputs.coords``, else an image mosaic of ``inputs.images``,
+  placed right of or below the ``beside`` bbox at a graph panel's size; ``InputsView`` maps
+  inputs <-> world positions.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ MOTIF_COLOURS = {
     "absent": np.array([0.95, 0.20, 0.20, 1.0]),
 }
 #: Links are drawn but hidden by default above this many.
-MAX_VISIBLE_LINKS = 300
+MAX_VISIBLE_LINKS = 60
 
 
 def to_napari(xy) -> np.ndarray:
@@ -91,6 +95,12 @@ def _canvas_size(viewer) -> np.ndarray:
     canvas = getattr(viewer, "canvas", None)
     size = canvas.size if canvas is not None else viewer._canvas_size
     return np.asarray(size, dtype=float)
+
+
+def _canvas_aspect(viewer) -> float:
+    """The canvas's width / height (1 when unknown)."""
+    h, w = _canvas_size(viewer)
+    return float(w / h) if h > 0 and w > 0 else 1.0
 
 
 def find_layer(viewer, role: str):
@@ -158,6 +168,11 @@ class InputsView:
         corners = np.stack([top_left, top_left + np.array([h, w])], axis=1)
         return self.translate + self.scale * corners
 
+    def bbox(self) -> np.ndarray:
+        """World bbox ``[[row0, col0], [row1, col1]]`` of the drawn image."""
+        shape = np.asarray(self.layers[0].data.shape[:2], dtype=float)
+        return self.translate + self.scale * np.stack([[-0.5, -0.5], shape - 0.5])
+
     def input_at(self, position) -> int:
         """Index of the input drawn at a world position, or -1."""
         p = np.asarray(position, dtype=float)[-2:]
@@ -181,57 +196,81 @@ def _mosaic(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return tiles.reshape((rows * h, cols * w) + images.shape[3:]), (rows, cols)
 
 
-def _placement(shape, beside) -> tuple[float, np.ndarray]:
-    """Scale and translate putting an image of ``shape`` (h, w) to the right of ``beside``."""
+def _placement(shape, beside, aspect=1.0) -> tuple[float, np.ndarray]:
+    """Scale and translate putting an image of ``shape`` (h, w) beside the bbox ``beside``.
+
+    The image's longer side matches one graph panel (the bbox's height, or half its width
+    when the graphs sit side by side); it goes right of the bbox or below it, whichever
+    makes the whole drawing's width / height closer to ``aspect`` (the canvas's), and is
+    centred along the bbox.
+    """
     if beside is None:
         return 1.0, np.zeros(2)
     (r0, c0), (r1, c1) = np.asarray(beside, dtype=float)
-    height = max(r1 - r0, 1e-6)
-    scale = height / shape[0]
-    return scale, np.array([r0, c1 + 0.08 * max(c1 - c0, height)]) + 0.5 * scale
+    height, width = max(r1 - r0, 1e-6), max(c1 - c0, 1e-6)
+    scale = max(height, width / 2) / max(shape)
+    h, w = scale * np.asarray(shape[:2], dtype=float)
+    gap = 0.08 * max(width, height)
+    right = (width + gap + w) / max(height, h)
+    below = max(width, w) / (height + gap + h)
+    if abs(np.log(right / aspect)) <= abs(np.log(below / aspect)):
+        corner = np.array([(r0 + r1 - h) / 2, c1 + gap])
+    else:
+        corner = np.array([r1 + gap, (c0 + c1 - w) / 2])
+    return scale, corner + 0.5 * scale
 
 
 def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
-    """Draw the inputs: a tile mosaic of ``inputs.images``, else ``source_image`` + ``coords``.
+    """Draw the inputs: ``source_image`` with the ``coords`` marked, else a tile mosaic of
+    ``inputs.images``.
 
-    Returns None when the table has neither. ``beside``: a world bbox to place the drawing
-    right of (scaled to its height).
+    Returns None when the table has neither. ``beside``: a world bbox (the graphs) to place
+    the drawing next to, at a comparable size (``_placement``).
     """
-    images = getattr(inputs, "images", None)
-    if images is not None:
-        images = np.asarray(images)
-        mosaic, grid = _mosaic(images)
-        h, w = images.shape[1:3]
-        scale, translate = _placement(mosaic.shape[:2], beside)
-        layer = Image(
-            mosaic, name=f"{PREFIX} inputs", rgb=images.ndim == 4 and images.shape[-1] in (3, 4),
-            scale=(scale, scale), translate=tuple(translate),
-        )
-        put_layer(viewer, layer, "inputs")
-        remove_roles(viewer, ("input_points",))
-        idx = np.arange(len(images))
-        centres = np.column_stack([(idx // grid[1] + 0.5) * h, (idx % grid[1] + 0.5) * w]) - 0.5
-        return InputsView("mosaic", [layer], scale, translate, translate + scale * centres, (h, w), grid)
+    aspect = _canvas_aspect(viewer)
     source = getattr(inputs, "source_image", None)
     coords = getattr(inputs, "coords", None)
-    if source is None or coords is None:
+    if source is not None and coords is not None:
+        source = np.asarray(source)
+        scale, translate = _placement(source.shape[:2], beside, aspect)
+        image = _image_layer(source, scale, translate)
+        size = max(source.shape[:2]) / 120.0
+        points = Points(
+            np.asarray(coords, dtype=np.float32), name=f"{PREFIX} input positions", size=size,
+            face_color=[0.9, 0.9, 0.9, 0.7], border_width=0, scale=(scale, scale), translate=tuple(translate),
+            features=pd.DataFrame({"input": np.arange(len(coords))}),
+        )
+        put_layer(viewer, image, "inputs")
+        put_layer(viewer, points, "input_points")
+        positions = translate + scale * np.asarray(coords, dtype=float)
+        return InputsView("source", [image, points], scale, translate, positions, point_size=scale * size)
+    images = getattr(inputs, "images", None)
+    if images is None:
         return None
-    source = np.asarray(source)
-    scale, translate = _placement(source.shape[:2], beside)
-    image = Image(
-        source, name=f"{PREFIX} inputs", rgb=source.ndim == 3 and source.shape[-1] in (3, 4),
-        scale=(scale, scale), translate=tuple(translate),
-    )
-    size = max(source.shape[:2]) / 120.0
-    points = Points(
-        np.asarray(coords, dtype=np.float32), name=f"{PREFIX} input positions", size=size,
-        face_color=[0.9, 0.9, 0.9, 0.7], border_width=0, scale=(scale, scale), translate=tuple(translate),
-        features=pd.DataFrame({"input": np.arange(len(coords))}),
-    )
-    put_layer(viewer, image, "inputs")
-    put_layer(viewer, points, "input_points")
-    positions = translate + scale * np.asarray(coords, dtype=float)
-    return InputsView("source", [image, points], scale, translate, positions, point_size=scale * size)
+    images = np.asarray(images)
+    mosaic, grid = _mosaic(images)
+    h, w = images.shape[1:3]
+    scale, translate = _placement(mosaic.shape[:2], beside, aspect)
+    layer = put_layer(viewer, _image_layer(mosaic, scale, translate), "inputs")
+    remove_roles(viewer, ("input_points",))
+    idx = np.arange(len(images))
+    centres = np.column_stack([(idx // grid[1] + 0.5) * h, (idx % grid[1] + 0.5) * w]) - 0.5
+    return InputsView("mosaic", [layer], scale, translate, translate + scale * centres, (h, w), grid)
+
+
+def image_kwargs(data) -> dict:
+    """``rgb`` and (grey images) contrast limits spanning the data, e.g. 0..16 digits in uint8."""
+    data = np.asarray(data)
+    rgb = data.ndim == 3 and data.shape[-1] in (3, 4)
+    kwargs = {"rgb": rgb}
+    if not rgb and data.size:
+        lo, hi = float(data.min()), float(data.max())
+        kwargs["contrast_limits"] = (lo, hi) if hi > lo else (lo, lo + 1)
+    return kwargs
+
+
+def _image_layer(data, scale, translate) -> Image:
+    return Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -257,13 +296,6 @@ class AlignmentLayers:
     @property
     def graph_layers(self) -> list:
         return [self.nodes_a, self.nodes_b, self.edges_a, self.edges_b]
-
-    def bbox(self) -> np.ndarray:
-        """World bbox ``[[row0, col0], [row1, col1]]`` of both graphs' nodes."""
-        pts = np.concatenate([self.nodes_a.data, self.nodes_b.data])
-        if len(pts) == 0:
-            return np.array([[0.0, 0.0], [1.0, 1.0]])
-        return np.stack([pts.min(axis=0), pts.max(axis=0)])
 
 
 def _unit(pos_a, pos_b) -> float:
@@ -409,25 +441,96 @@ def _polygon_rings(geom, tolerance) -> list[np.ndarray]:
 
 
 def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
+    """Bubble Sets and membranes, each region's bubbles numbered (rank, 1 = best) in its colour."""
     bubbles = alignment.bubbles()
     shapes, rows = [], []
     for part, k in (("membrane", 2), ("a", 0), ("b", 1)):  # membranes first: drawn underneath
         for r, triple in enumerate(bubbles):
-            for ring in _polygon_rings(triple[k], 0.03 * unit):
+            rings = _polygon_rings(triple[k], 0.03 * unit)
+            areas = [_ring_area(ring) for ring in rings]
+            for j, ring in enumerate(rings):
                 shapes.append(ring)
-                rows.append((r, part, float(alignment.regions[r].score)))
-    features = pd.DataFrame(rows, columns=["region", "part", "score"]).astype({"region": np.int64})
+                label = str(r + 1) if part != "membrane" and j == int(np.argmax(areas)) else ""
+                rows.append((r, part, float(alignment.regions[r].score), label))
+    features = pd.DataFrame(rows, columns=["region", "part", "score", "label"]).astype({"region": np.int64})
     region = features["region"].to_numpy()
     edge = region_colours(region)
     face = edge.copy()
     face[:, 3] = np.where(features["part"].to_numpy() == "membrane", 0.25, 0.45)
     style = {"face": face, "edge": edge, "width": 0.15 * unit}
+    text = {"string": "{label}", "color": _lighter(edge) if len(shapes) > 1 else "white", "size": 14,
+            "anchor": "upper_left"}
     layer = Shapes(
         shapes, shape_type="polygon", name=f"{PREFIX} bubbles", features=features,
         face_color=face if len(shapes) else "transparent", edge_color=edge if len(shapes) else "white",
-        edge_width=style["width"],
+        edge_width=style["width"], text=text if len(shapes) else None,
     )
     return layer, style
+
+
+def _ring_area(ring) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
+def _lighter(colours, amount=0.45) -> np.ndarray:
+    """``colours`` mixed with white (readable on their own translucent fill), opaque."""
+    out = np.asarray(colours, dtype=float).copy()
+    out[:, :3] += amount * (1 - out[:, :3])
+    out[:, 3] = 1.0
+    return out
+
+
+def _paint_regions(view: InputsView, regions) -> None:
+    """Colour the input positions on a source image by their best region (light grey for none)."""
+    region = np.full(view.n_inputs, -1, dtype=np.int64)
+    for r in range(len(regions) - 1, -1, -1):  # best region last, so it wins
+        region[np.asarray(regions[r].inputs, dtype=np.int64)] = r
+    colours = np.where((region >= 0)[:, None], region_colours(np.maximum(region, 0)), [[0.9, 0.9, 0.9, 0.5]])
+    points = view.layers[1]
+    points.features["region"] = region
+    if len(colours):
+        points.face_color = colours
+
+
+def drawing_bbox(layers) -> np.ndarray:
+    """World bbox ``[[row0, col0], [row1, col1]]`` of the plugin's drawing: nodes (with their
+    size), Bubble Sets and the inputs drawn beside the graphs (when visible)."""
+    corners = []
+    for nodes in (layers.nodes_a, layers.nodes_b):
+        if len(nodes.data):
+            r = np.asarray(nodes.size, dtype=float).reshape(len(nodes.data), -1)[:, :1] / 2
+            corners += [(nodes.data - r).min(axis=0), (nodes.data + r).max(axis=0)]
+    if layers.bubbles is not None and layers.bubbles.nshapes and layers.bubbles.visible:
+        pts = np.concatenate(layers.bubbles.data)
+        corners += [pts.min(axis=0), pts.max(axis=0)]
+    if layers.inputs is not None and layers.inputs.layers[0].visible:
+        corners += list(layers.inputs.bbox())
+    if not corners:
+        return np.array([[0.0, 0.0], [1.0, 1.0]])
+    corners = np.asarray(corners, dtype=float)[:, -2:]
+    return np.stack([corners.min(axis=0), corners.max(axis=0)])
+
+
+def visible_rect(viewer) -> np.ndarray:
+    """World ``[[row0, col0], [row1, col1]]`` the 2-D canvas shows now."""
+    camera = _camera(viewer)
+    half = _canvas_size(viewer) / (2 * camera.zoom)
+    centre = np.asarray(camera.center, dtype=float)[-2:]
+    return np.stack([centre - half, centre + half])
+
+
+def fit_view(viewer, layers, margin: float = 0.1) -> None:
+    """Centre and zoom the view on the plugin's drawing (``drawing_bbox``), whatever else is loaded."""
+    centre_on(viewer, drawing_bbox(layers), margin)
+
+
+def keep_in_view(viewer, layers) -> None:
+    """Refit the view (``fit_view``) when the drawing leaves it or shrinks to under half its size."""
+    box, rect = drawing_bbox(layers), visible_rect(viewer)
+    inside = (box[0] >= rect[0]).all() and (box[1] <= rect[1]).all()
+    if not inside or ((box[1] - box[0]) < 0.5 * (rect[1] - rect[0])).all():
+        fit_view(viewer, layers)
 
 
 def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
@@ -451,10 +554,12 @@ def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
     )
     links.edge_width = 0.08 * layers.unit
     layers.alignment, layers.links, layers.bubbles, layers.bubble_style = alignment, links, bubble_layer, style
-    layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=layers.bbox())
+    layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=drawing_bbox(layers))
     if layers.inputs is None:
         remove_roles(viewer, ("inputs", "input_points"))
-    viewer.reset_view()
+    elif layers.inputs.kind == "source":
+        _paint_regions(layers.inputs, alignment.regions)
+    fit_view(viewer, layers)
     return layers
 
 

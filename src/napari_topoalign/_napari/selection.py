@@ -162,15 +162,15 @@ class LinkedSelection:
         self._connections.append((emitter, callback))
 
     def _make_input_marks(self):
-        """Squares around selected mosaic tiles, or rings around selected source positions."""
+        """Tinted squares over selected mosaic tiles, or rings around selected source positions."""
         if self.view is None:
             return None
         mosaic = self.view.kind == "mosaic"
         size = self.view.scale * max(self.view.tile_shape) if mosaic else 2.5 * self.view.point_size
         layer = Points(
             np.zeros((0, 2)), name=f"{PREFIX} selected inputs", size=size, symbol="square" if mosaic else "disc",
-            face_color="transparent", border_color=SELECTED, border_width=0.12 if mosaic else 0.3,
-            border_width_is_relative=True,
+            face_color=[*SELECTED[:3], 0.3] if mosaic else "transparent", border_color=SELECTED,
+            border_width=0.15 if mosaic else 0.3, border_width_is_relative=True,
         )
         return put_layer(self.viewer, layer, "input_selection")
 

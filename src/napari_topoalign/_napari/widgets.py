@@ -578,7 +578,7 @@ class AlignWidget(_Section):
             self.status.setText("Cancelling…")
 
     def _on_step(self, item) -> None:
-        from .layers import update_positions
+        from .layers import keep_in_view, update_positions
 
         kind = item[0]
         if kind == "progress":
@@ -591,11 +591,11 @@ class AlignWidget(_Section):
         else:
             self.status.setText(f"layout: iteration {item[1]}")
             update_positions(self._live, item[2], item[3])
-            self.viewer.reset_view()
+            keep_in_view(self.viewer, self._live)
 
     def _start_live(self, pos_a, pos_b) -> None:
         """Draw the new graphs at their first layout positions; hide the previous alignment's extras."""
-        from .layers import find_layer, show_graphs
+        from .layers import find_layer, fit_view, show_graphs
 
         s = self.session
         if s.selection is not None:
@@ -605,7 +605,7 @@ class AlignWidget(_Section):
             if layer is not None:
                 layer.visible = False
         self._live = show_graphs(self.viewer, s.graph_a, s.graph_b, pos_a, pos_b, (s.rep_a.name, s.rep_b.name))
-        self.viewer.reset_view()
+        fit_view(self.viewer, self._live)
 
     def _restore(self) -> None:
         """Put back the previous alignment's layers (or none) after a cancel or a failure."""
@@ -702,7 +702,8 @@ class RegionsWidget(_Section):
         self.motif_counts.setWordWrap(True)
         self.selected_label = QLabel("Selected inputs")
         self.texts = QListWidget()
-        self.texts.setMaximumHeight(140)
+        self.texts.setWordWrap(True)
+        self.texts.setMinimumHeight(120)
         layout.addWidget(QLabel("<b>Alignment scores</b>"))
         layout.addWidget(self.scores)
         layout.addWidget(QLabel("<b>Matching regions</b> (click a row to show it)"))
@@ -711,7 +712,7 @@ class RegionsWidget(_Section):
         layout.addLayout(motif_row)
         layout.addWidget(self.motif_counts)
         layout.addWidget(self.selected_label)
-        layout.addWidget(self.texts)
+        layout.addWidget(self.texts, 1)
         self.motif_button.setEnabled(False)
         session.alignment_changed.connect(self._fill)
 
@@ -731,6 +732,7 @@ class RegionsWidget(_Section):
             values = (i + 1, float(r.score), len(r.nodes_a), len(r.nodes_b), len(r.inputs))
             for col, v in enumerate(values):
                 self.regions.setItem(i, col, _SortableItem(v, f"{v:.3f}" if col == 1 else str(v)))
+        self.regions.horizontalHeader().setSortIndicator(0, Qt.AscendingOrder)  # best first
         self.regions.setSortingEnabled(True)
         self.motif_button.setEnabled(True)
         self.motif_counts.setText("")
