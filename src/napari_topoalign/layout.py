@@ -43,6 +43,7 @@ _GRAVITY = 1.0
 _COUPLING = 0.2
 _STIFF = 0.03  # weight of deformation against whole-component motion in each step
 _N_PIVOTS = 48
+_MDS_BATCH = 2048  # components per batch of Gram matrices in the MDS
 _LR = (0.5, 0.02)  # Adam step size at the first and last iteration
 
 
@@ -308,15 +309,25 @@ def _pivot_mds(W: sp.csr_matrix, lab: np.ndarray, n_comp: int, rng) -> np.ndarra
         by_far = np.lexsort((nearest, lab))  # by component, then distance: each component's farthest last
         pivot = by_far[np.cumsum(size) - 1]
     D = D**2
-    member = sp.csr_matrix((np.ones(n), (lab, np.arange(n))), shape=(n_comp, n))
-    col_mean = (member @ D) / size[:, None]
-    D = -0.5 * (D - col_mean[lab] - D.mean(axis=1, keepdims=True) + col_mean.mean(axis=1)[lab][:, None])
-    gram = np.stack([member @ (D * D[:, [p]]) for p in range(n_piv)], axis=1)  # (n_comp, n_piv, n_piv)
-    _, V = np.linalg.eigh(gram)
+    # each component uses its first q pivots, q the power of two (at most n_piv) that covers its size;
+    # Gram matrices of components with the same q go through eigh together, a batch at a time
+    q_of = np.minimum(2 ** np.ceil(np.log2(np.maximum(size, 1))), n_piv).astype(np.int64)
     Z = np.zeros((n, 2))
-    r = min(2, n_piv)
-    top = V[:, :, ::-1][:, :, :r]  # leading eigenvectors first
-    Z[:, :r] = np.einsum("np,npk->nk", D, top[lab])
+    where = np.full(n_comp, -1)
+    for q in np.unique(q_of[size > 1]):
+        comps = np.flatnonzero((q_of == q) & (size > 1))
+        for batch in np.array_split(comps, -(-len(comps) // _MDS_BATCH)):
+            where[batch] = np.arange(len(batch))
+            nodes = np.flatnonzero(where[lab] >= 0)
+            lb = where[lab[nodes]]
+            where[batch] = -1
+            rows = sp.csr_matrix((np.ones(len(nodes)), (lb, np.arange(len(nodes)))), shape=(len(batch), len(nodes)))
+            Dq = D[nodes, :q]
+            col_mean = (rows @ Dq) / size[batch][:, None]
+            Dq = -0.5 * (Dq - col_mean[lb] - Dq.mean(axis=1, keepdims=True) + col_mean.mean(axis=1)[lb][:, None])
+            gram = np.stack([rows @ (Dq * Dq[:, [p]]) for p in range(q)], axis=1)
+            top = np.linalg.eigh(gram)[1][:, :, :-3:-1]  # the two leading eigenvectors
+            Z[nodes] = np.einsum("np,npk->nk", Dq, top[lb])
     return Z
 
 
