@@ -40,7 +40,7 @@ MODES = ("side_by_side", "overlay")
 
 _EPS = 0.05  # softening of the repulsion, in edge lengths
 _GRAVITY = 1.0
-_COUPLING = 0.2
+_COUPLING = 0.5
 _STIFF = 0.03  # weight of deformation against whole-component motion in each step
 _N_PIVOTS = 48
 _MDS_BATCH = 2048  # components per batch of Gram matrices in the MDS
