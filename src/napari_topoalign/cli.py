@@ -87,7 +87,7 @@ class _ProgressBar:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .mapper import _CLUSTERERS, _COVERS, _LENSES, _METRICS, MapperParams
+    from .mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
 
     defaults = MapperParams()
     parser = _Parser(
@@ -120,21 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mapper.add_argument(
         "--lens", metavar="LENS",
-        help=f"{', '.join(_LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
+        help=f"{', '.join(LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
     )
     mapper.add_argument("--intervals", type=int, metavar="N",
                         help=f"number of cover intervals (default {defaults.n_intervals})")
     mapper.add_argument("--overlap", type=float, metavar="F",
                         help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
-    mapper.add_argument("--cover", choices=_COVERS,
+    mapper.add_argument("--cover", choices=COVERS,
                         help=f"uniform: equal lengths; balanced: equal counts (default {defaults.cover})")
-    mapper.add_argument("--clusterer", choices=_CLUSTERERS,
+    mapper.add_argument("--clusterer", choices=CLUSTERERS,
                         help=f"clustering in each interval (default {defaults.clusterer})")
     mapper.add_argument("--eps", type=float, default=None, metavar="F",
                         help="clustering radius (default: chosen from the k-NN distances)")
     mapper.add_argument("--min-samples", type=int, metavar="N",
                         help=f"DBSCAN min_samples (default {defaults.min_samples})")
-    mapper.add_argument("--metric", choices=_METRICS, help=f"distance (default {defaults.metric})")
+    mapper.add_argument("--metric", choices=METRICS, help=f"distance (default {defaults.metric})")
     mapper.add_argument("--shared-lens", action=argparse.BooleanOptionalAction, default=None,
                         help="slice B by A's lens values, so both graphs share their cover elements "
                              "(default: off, or the sample's choice)")
@@ -207,7 +207,7 @@ def _cmd_samples(args) -> int:
 
 def _cmd_run(args) -> int:
     from .io import load_representation
-    from .mapper import MapperParams, _check_params
+    from .mapper import MapperParams, check_params
 
     if args.sample:
         if args.A or args.B or args.key_a or args.key_b:
@@ -241,8 +241,8 @@ def _cmd_run(args) -> int:
         "params_b": replace(settings["params_b"], **given),
         "shared_lens": settings["shared_lens"] if args.shared_lens is None else args.shared_lens,
     }
-    _check_params(settings["params"])
-    _check_params(settings["params_b"])
+    check_params(settings["params"])
+    check_params(settings["params_b"])
     _run_pipeline(rep_a.X, rep_b.X, names, inputs, settings, args, Path(args.out))
     return 0
 
@@ -306,9 +306,9 @@ def _read_inputs(n: int, inputs, metadata_path, images_path):
 
 def _parse_lens(value: str, n: int, inputs):
     """A lens name, a numeric column of the metadata, or a .npy file of N values."""
-    from .mapper import _LENSES
+    from .mapper import LENSES
 
-    if value in _LENSES:
+    if value in LENSES:
         return value
     metadata = getattr(inputs, "metadata", None)
     if metadata is not None and value in metadata.columns:
@@ -322,7 +322,7 @@ def _parse_lens(value: str, n: int, inputs):
             raise FileFormatError(f"--lens file {value} is not a readable .npy array: {exc}") from exc
     else:
         raise ParameterError(
-            f"unknown lens {value!r}; use one of {', '.join(_LENSES)}, a numeric column of --metadata, "
+            f"unknown lens {value!r}; use one of {', '.join(LENSES)}, a numeric column of --metadata, "
             "or a .npy file of one value per input"
         )
     lens = np.asarray(lens, dtype=np.float64).ravel()

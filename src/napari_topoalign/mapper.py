@@ -92,10 +92,11 @@ def nerve(members: list[np.ndarray], n_inputs: int) -> tuple[np.ndarray, np.ndar
 
 # --------------------------------------------------------------------------- build_mapper
 
-_LENSES = ("l2norm", "pca", "density", "eccentricity")
-_COVERS = ("uniform", "balanced")
-_CLUSTERERS = ("dbscan", "single")
-_METRICS = ("euclidean", "cosine")
+# the named choices of MapperParams' lens, cover, clusterer and metric
+LENSES = ("l2norm", "pca", "density", "eccentricity")
+COVERS = ("uniform", "balanced")
+CLUSTERERS = ("dbscan", "single")
+METRICS = ("euclidean", "cosine")
 _ROW_BLOCK = 256
 _GRAPH_BLOCK = 128
 _KNEE_SAMPLE = 2000
@@ -114,7 +115,7 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     from .checks import as_matrix
 
     X = as_matrix(X, "X")
-    _check_params(params)
+    check_params(params)
     n = X.shape[0]
     lens = _lens(X, params)
     lo, hi = _cover(lens, params)
@@ -159,18 +160,19 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     )
 
 
-def _check_params(p: MapperParams) -> None:
+def check_params(p: MapperParams) -> None:
+    """Raise ``ParameterError`` saying what to change when ``p`` is not a valid set of parameters."""
     from .errors import ParameterError
 
     if isinstance(p.lens, str):
-        if p.lens not in _LENSES:
-            raise ParameterError(f"unknown lens {p.lens!r}; use one of {', '.join(_LENSES)} or an (N,) array.")
-    if p.cover not in _COVERS:
-        raise ParameterError(f"unknown cover {p.cover!r}; use one of {', '.join(_COVERS)}.")
-    if p.clusterer not in _CLUSTERERS:
-        raise ParameterError(f"unknown clusterer {p.clusterer!r}; use one of {', '.join(_CLUSTERERS)}.")
-    if p.metric not in _METRICS:
-        raise ParameterError(f"unknown metric {p.metric!r}; use one of {', '.join(_METRICS)}.")
+        if p.lens not in LENSES:
+            raise ParameterError(f"unknown lens {p.lens!r}; use one of {', '.join(LENSES)} or an (N,) array.")
+    if p.cover not in COVERS:
+        raise ParameterError(f"unknown cover {p.cover!r}; use one of {', '.join(COVERS)}.")
+    if p.clusterer not in CLUSTERERS:
+        raise ParameterError(f"unknown clusterer {p.clusterer!r}; use one of {', '.join(CLUSTERERS)}.")
+    if p.metric not in METRICS:
+        raise ParameterError(f"unknown metric {p.metric!r}; use one of {', '.join(METRICS)}.")
     if isinstance(p.n_intervals, bool) or not isinstance(p.n_intervals, (int, np.integer)) or p.n_intervals < 1:
         raise ParameterError(f"n_intervals must be an integer >= 1, got {p.n_intervals!r}.")
     if not isinstance(p.overlap, (int, float, np.floating, np.integer)) or not 0.0 <= float(p.overlap) < 1.0:

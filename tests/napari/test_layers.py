@@ -109,7 +109,7 @@ def test_highlight_region_and_centre(make_napari_viewer, alignment):
     widths = np.asarray(la.bubbles.edge_width)
     assert widths[chosen].min() > widths[~chosen].max()
     L.centre_on(viewer, bbox)
-    np.testing.assert_allclose(L._camera(viewer).center[-2:], bbox.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(L.camera_of(viewer).center[-2:], bbox.mean(axis=0), atol=1e-6)
     assert L.highlight_region(la, None) is None
     assert np.ptp(np.asarray(la.bubbles.edge_width)) == 0
     with pytest.raises(IndexError):
@@ -196,10 +196,10 @@ def test_view_fits_the_drawing_not_hidden_matrices(make_napari_viewer, alignment
     span = nodes.max(0) - nodes.min(0)
     assert (span / (rect[1] - rect[0])).max() > 0.4
     # a layout that drifts out of view is refitted; one inside the view is left alone
-    zoom = L._camera(viewer).zoom
+    zoom = L.camera_of(viewer).zoom
     L.update_positions(la, alignment.layout.pos_a * 0.9, alignment.layout.pos_b * 0.9)
     L.keep_in_view(viewer, la)
-    assert L._camera(viewer).zoom == zoom
+    assert L.camera_of(viewer).zoom == zoom
     L.update_positions(la, alignment.layout.pos_a + 100, alignment.layout.pos_b + 100)
     L.keep_in_view(viewer, la)
     rect = L.visible_rect(viewer)

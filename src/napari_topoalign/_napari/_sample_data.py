@@ -15,11 +15,11 @@ from ._reader import INPUTS_KEY, representation_layer_data
 
 def inputs_layer_data(inputs, name: str) -> tuple:
     """LayerData for an ``InputTable``: its source image, else its images as a mosaic, else an empty Points layer."""
-    from .layers import _mosaic, image_kwargs
+    from .layers import mosaic, image_kwargs
 
     meta = {"name": f"{name} inputs", "metadata": {INPUTS_KEY: inputs}}
     if inputs.source_image is not None or inputs.images is not None:
-        image = np.asarray(inputs.source_image) if inputs.source_image is not None else _mosaic(np.asarray(inputs.images))[0]
+        image = np.asarray(inputs.source_image) if inputs.source_image is not None else mosaic(np.asarray(inputs.images))[0]
         return image, {**meta, **image_kwargs(image)}, "image"
     return np.zeros((0, 2)), {**meta, "visible": False}, "points"
 

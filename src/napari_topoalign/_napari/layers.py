@@ -86,7 +86,8 @@ def region_colours(regions) -> np.ndarray:
     return PALETTE[np.asarray(regions, dtype=np.int64) % len(PALETTE)]
 
 
-def _camera(viewer):
+def camera_of(viewer):
+    """The viewer's camera: ``viewer.scene.camera`` (napari >= 0.9), else ``viewer.camera``."""
     scene = getattr(viewer, "scene", None)
     return scene.camera if scene is not None else viewer.camera
 
@@ -186,7 +187,8 @@ class InputsView:
         return int(i) if dist <= self.point_size else -1
 
 
-def _mosaic(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+def mosaic(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The (N, H, W[, C]) images tiled row by row into one image, and the grid's (rows, cols)."""
     n, h, w = images.shape[:3]
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
@@ -248,10 +250,10 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     if images is None:
         return None
     images = np.asarray(images)
-    mosaic, grid = _mosaic(images)
+    tiles, grid = mosaic(images)
     h, w = images.shape[1:3]
-    scale, translate = _placement(mosaic.shape[:2], beside, aspect)
-    layer = put_layer(viewer, _image_layer(mosaic, scale, translate), "inputs")
+    scale, translate = _placement(tiles.shape[:2], beside, aspect)
+    layer = put_layer(viewer, _image_layer(tiles, scale, translate), "inputs")
     remove_roles(viewer, ("input_points",))
     idx = np.arange(len(images))
     centres = np.column_stack([(idx // grid[1] + 0.5) * h, (idx % grid[1] + 0.5) * w]) - 0.5
@@ -514,7 +516,7 @@ def drawing_bbox(layers) -> np.ndarray:
 
 def visible_rect(viewer) -> np.ndarray:
     """World ``[[row0, col0], [row1, col1]]`` the 2-D canvas shows now."""
-    camera = _camera(viewer)
+    camera = camera_of(viewer)
     half = _canvas_size(viewer) / (2 * camera.zoom)
     centre = np.asarray(camera.center, dtype=float)[-2:]
     return np.stack([centre - half, centre + half])
@@ -630,7 +632,7 @@ def highlight_region(layers: AlignmentLayers, index: int | None) -> np.ndarray |
 def centre_on(viewer, bbox, margin: float = 0.15) -> None:
     """Centre the 2-D view on a world bbox ``[[row0, col0], [row1, col1]]`` and zoom to fit it."""
     bbox = np.asarray(bbox, dtype=float).reshape(2, 2)
-    camera = _camera(viewer)
+    camera = camera_of(viewer)
     camera.center = tuple(bbox.mean(axis=0))
     extent = np.maximum(bbox[1] - bbox[0], 1e-9)
     camera.zoom = float((1 - margin) * np.min(_canvas_size(viewer) / extent))

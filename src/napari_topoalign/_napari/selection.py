@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from napari.layers import Points
 from psygnal import Signal
 
-from .layers import PREFIX, AlignmentLayers, put_layer
+from .layers import PREFIX, AlignmentLayers, camera_of, put_layer
 
 SELECTED = np.array([1.0, 0.95, 0.2, 1.0])
 COUNTERPART = np.array([0.2, 0.95, 1.0, 1.0])
@@ -231,6 +231,6 @@ class LinkedSelection:
         while event.type == "mouse_move":
             moved = max(moved, float(np.abs(np.asarray(event.position, float) - start).max()))
             yield
-        zoom = viewer.scene.camera.zoom if hasattr(viewer, "scene") else viewer.camera.zoom
+        zoom = camera_of(viewer).zoom
         if moved * zoom <= CLICK_TOLERANCE_PX:
             self.click(start)

@@ -39,7 +39,7 @@ from qtpy.QtWidgets import (
 
 from ..checks import check_same_inputs
 from ..errors import TopoAlignError
-from ..mapper import _CLUSTERERS, _COVERS, _LENSES, _METRICS, MapperParams
+from ..mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
 from ._reader import INPUTS_KEY, REPRESENTATION_KEY, read_representations
 
 MOTIFS = ("branch", "loop", "flare", "path")
@@ -272,11 +272,11 @@ class ParamsForm(QWidget):
         d = MapperParams()
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        self.lens = self._combo(_LENSES, d.lens, "Filter function: l2norm, first PC, kNN density or eccentricity")
-        self.cover = self._combo(_COVERS, d.cover, "uniform: equal lengths; balanced: equal counts")
+        self.lens = self._combo(LENSES, d.lens, "Filter function: l2norm, first PC, kNN density or eccentricity")
+        self.cover = self._combo(COVERS, d.cover, "uniform: equal lengths; balanced: equal counts")
         self.n_intervals = self._spin(QSpinBox(), 1, 500, d.n_intervals)
         self.overlap = self._spin(QDoubleSpinBox(), 0.0, 0.95, d.overlap, step=0.05)
-        self.clusterer = self._combo(_CLUSTERERS, d.clusterer, "Clustering within each cover element")
+        self.clusterer = self._combo(CLUSTERERS, d.clusterer, "Clustering within each cover element")
         self.auto_eps = QCheckBox("auto")
         self.auto_eps.setChecked(d.eps is None)
         self.eps = self._spin(QDoubleSpinBox(), 1e-4, 1e6, 1.0, step=0.1, decimals=4)
@@ -287,7 +287,7 @@ class ParamsForm(QWidget):
         eps_row.addWidget(self.auto_eps)
         eps_row.addWidget(self.eps, 1)
         self.min_samples = self._spin(QSpinBox(), 1, 1000, d.min_samples)
-        self.metric = self._combo(_METRICS, d.metric, "Distance between inputs")
+        self.metric = self._combo(METRICS, d.metric, "Distance between inputs")
         for label, w in (("lens", self.lens), ("cover", self.cover), ("intervals", self.n_intervals),
                          ("overlap", self.overlap), ("clusterer", self.clusterer)):
             form.addRow(label, w)
