@@ -209,3 +209,29 @@ def test_shared_lens_slices_b_by_a_lens(circles):
     # the same circle seen twice: with one cover, nodes of A find close twins in B
     best = al.correspondence.max(axis=1).toarray().mean()
     assert best > 0.55 and best > own.correspondence.max(axis=1).toarray().mean() + 0.1
+
+
+def test_given_graphs_are_reused_not_rebuilt(circles, alignment, monkeypatch):
+    import napari_topoalign.alignment as alignment_module
+
+    A, B = alignment.graph_a, alignment.graph_b
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("align rebuilt graphs it was given")
+
+    monkeypatch.setattr(alignment_module, "build_graphs", no_rebuild)
+    al = align(*circles, device="cpu", iterations=60, names=("early", "late"), graphs=(A, B))
+    assert al.graph_a is A and al.graph_b is B
+    # the same result as building them from their parameters
+    np.testing.assert_array_equal(al.correspondence.toarray(), alignment.correspondence.toarray())
+    np.testing.assert_array_equal(al.layout.pos_a, alignment.layout.pos_a)
+    assert al.scores == alignment.scores
+    assert [r.score for r in al.regions] == [r.score for r in alignment.regions]
+
+
+def test_given_graphs_must_fit_the_inputs(circles, alignment):
+    X_a, X_b = circles
+    with pytest.raises(InputShapeError, match="built from 240 inputs but the representations have 100"):
+        align(X_a[:100], X_b[:100], graphs=(alignment.graph_a, alignment.graph_b))
+    with pytest.raises(InputShapeError, match="pair"):
+        align(X_a, X_b, graphs=(alignment.graph_a,))

@@ -288,6 +288,20 @@ def build_graphs(X_a, X_b, params: MapperParams, params_b: MapperParams | None =
     return A, build_mapper(X_b, params_b)
 
 
+def _given_graphs(graphs, n_inputs: int) -> tuple[MapperGraph, MapperGraph]:
+    """``graphs`` as a pair of MapperGraphs of ``n_inputs`` inputs, or an ``InputShapeError`` saying why not."""
+    graphs = tuple(graphs)
+    if len(graphs) != 2 or not all(isinstance(g, MapperGraph) for g in graphs):
+        raise InputShapeError("graphs must be a pair (A, B) of MapperGraphs built by build_mapper / build_graphs")
+    for side, g in zip("AB", graphs):
+        if g.n_inputs != n_inputs:
+            raise InputShapeError(
+                f"graph {side} was built from {g.n_inputs} inputs but the representations have {n_inputs}; "
+                "pass the graphs of these representations, or graphs=None to build them"
+            )
+    return graphs
+
+
 def align(
     X_a,
     X_b,
@@ -302,12 +316,15 @@ def align(
     callback: Callable | None = None,
     progress: Callable[[str, float], None] | None = None,
     shared_lens: bool = False,
+    graphs: tuple[MapperGraph, MapperGraph] | None = None,
 ) -> Alignment:
     """Run the whole pipeline on two representations of the same N inputs.
 
     ``params`` builds graph A, and graph B too unless ``params_b`` is given (a lens
     given as an (N,) array is then used for both). ``shared_lens=True`` slices B by
-    A's lens values (see :func:`build_graphs`). ``callback(iteration, pos_a, pos_b)``
+    A's lens values (see :func:`build_graphs`). ``graphs=(A, B)`` reuses mapper graphs
+    already built from ``X_a`` and ``X_b`` instead (``params``, ``params_b`` and
+    ``shared_lens`` are then unused). ``callback(iteration, pos_a, pos_b)``
     is forwarded to the joint layout; ``progress(stage, fraction)`` is called as each
     stage starts and with fraction 1.0 at the end.
     """
@@ -328,7 +345,10 @@ def align(
             progress(stage, fraction)
 
     report("mapper graphs", 0.0)
-    A, B = build_graphs(X_a, X_b, params, params_b, shared_lens=shared_lens)
+    if graphs is None:
+        A, B = build_graphs(X_a, X_b, params, params_b, shared_lens=shared_lens)
+    else:
+        A, B = _given_graphs(graphs, X_a.shape[0])
     report("correspondence", 0.3)
     C = correspondence(A, B)
     report("layout", 0.35)

@@ -438,8 +438,8 @@ def _align_steps(X_a, X_b, graphs, settings, kwargs, cancel: threading.Event):
 
     Yields ``("progress", stage, fraction)``, ``("graphs", A, B)`` and
     ``("positions", iteration, pos_a, pos_b)`` (only the newest positions, so a slow
-    canvas never falls behind); returns the Alignment. ``align`` gets the graphs'
-    resolved parameters, so it rebuilds exactly these graphs. Closing the generator
+    canvas never falls behind); returns the Alignment. ``align`` reuses these graphs
+    (``graphs=``) rather than building them again. Closing the generator
     (worker.quit) sets ``cancel``, which stops the pipeline at its next callback.
     """
     from .. import align
@@ -464,9 +464,7 @@ def _align_steps(X_a, X_b, graphs, settings, kwargs, cancel: threading.Event):
 
     def run():
         try:
-            alignment = align(
-                X_a, X_b, graphs[0].params, params_b=graphs[1].params, callback=callback, progress=progress, **kwargs
-            )
+            alignment = align(X_a, X_b, graphs=graphs, callback=callback, progress=progress, **kwargs)
             alignment.bubbles()  # computed (and cached) here, off the Qt thread
             outcome["alignment"] = alignment
         except BaseException as exc:  # re-raised in the worker thread below
