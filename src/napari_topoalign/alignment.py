@@ -135,11 +135,12 @@ class Alignment:
         if not path.is_file():
             raise FileNotFoundError(f"no alignment file at {path}")
         try:
-            loaded = np.load(path, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):
-                raise FileFormatError(f"{path} is a single .npy array, not an alignment file (.npz)")
-            with loaded as z:
-                arrays = {k: z[k] for k in z.files}
+            with open(path, "rb") as fh:  # closed even when np.load fails half-way
+                loaded = np.load(fh, allow_pickle=False)
+                if not isinstance(loaded, np.lib.npyio.NpzFile):
+                    raise FileFormatError(f"{path} is a single .npy array, not an alignment file (.npz)")
+                with loaded as z:
+                    arrays = {k: z[k] for k in z.files}
         except FileFormatError:
             raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:

@@ -146,7 +146,7 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     chosen = bubbles.features["region"].to_numpy() == 0
     assert np.allclose(bubbles.edge_color[chosen], [1, 1, 1, 1])
     pts = np.concatenate([bubbles.data[i] for i in np.flatnonzero(chosen)])
-    assert np.allclose(viewer.camera.center[-2:], (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
+    assert np.allclose(L.camera_of(viewer).center[-2:], (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
 
     # selecting nodes lists their inputs' texts
     session.selection.select_nodes("a", [0])
