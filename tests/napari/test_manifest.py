@@ -80,3 +80,16 @@ def test_reader_claims_representation_files_only(manifest):
     assert get_reader(["a.npy", "b.tif"]) is None
     patterns = manifest.contributions.readers[0].filename_patterns
     assert "*.h5ad" in patterns and "*.png" not in patterns
+
+
+def test_reader_tells_alignments_from_other_npz(tmp_path):
+    """A single array under an .npz name or a damaged zip is not an alignment: no crash."""
+    from napari_topoalign._napari._reader import is_alignment_file
+
+    renamed = tmp_path / "array.npz"
+    with open(renamed, "wb") as fh:
+        np.save(fh, np.zeros((4, 3)))
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"PK\x03\x04 not a zip")
+    assert not is_alignment_file(renamed)
+    assert not is_alignment_file(damaged)

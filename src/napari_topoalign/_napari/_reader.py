@@ -59,8 +59,12 @@ def is_alignment_file(path) -> bool:
     if _suffix(str(path)) != ".npz":
         return False
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return "header" in z.files and FORMAT_NAME in str(z["header"][()])
+        with open(path, "rb") as fh:  # closed even when np.load fails half-way
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):  # a single .npy array under an .npz name
+                return False
+            with z:
+                return "header" in z.files and FORMAT_NAME in str(z["header"][()])
     except (ValueError, OSError, EOFError, zipfile.BadZipFile):
         return False
 
