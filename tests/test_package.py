@@ -21,6 +21,23 @@ def test_import_does_not_pull_napari_or_qt():
     assert out.stdout.strip() == ""
 
 
+def test_core_pipeline_runs_without_napari_or_qt(tmp_path):
+    """align, save, bubbles and the report import nothing of napari or Qt, even lazily."""
+    code = (
+        "import sys, numpy as np, napari_topoalign as ta\n"
+        "from napari_topoalign.report import write_report\n"
+        "X = np.random.default_rng(0).normal(size=(120, 3)).astype('float32')\n"
+        "al = ta.align(X, 2 * X[:, ::-1], device='cpu', iterations=5)\n"
+        f"al.save({str(tmp_path / 'a.npz')!r}); al.bubbles(); write_report(al, {str(tmp_path)!r}, X_a=X, X_b=X)\n"
+        "bad = [m for m in ('napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'magicgui', 'vispy') "
+        "if m in sys.modules]\n"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    assert (tmp_path / "report.html").is_file()
+
+
 def test_bare_import_is_light():
     code = "import sys, napari_topoalign; print('torch' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
