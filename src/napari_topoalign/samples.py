@@ -17,6 +17,8 @@ from .mapper import MapperParams
 
 @dataclass(frozen=True)
 class SampleInfo:
+    """A bundled sample's name (for ``load_sample``), title and description."""
+
     name: str
     title: str
     description: str
@@ -24,6 +26,8 @@ class SampleInfo:
 
 @dataclass(eq=False)
 class Sample:
+    """A loaded sample: its representations, its inputs and the mapper settings recommended for it."""
+
     name: str
     representations: list[Representation]
     inputs: InputTable
@@ -78,7 +82,8 @@ def list_samples() -> list[SampleInfo]:
 
 
 def load_sample(name: str) -> Sample:
-    """Load a bundled sample: its representations (float32) and its inputs (labels, texts, images...)."""
+    """Load a bundled sample: its representations (float32), its inputs (labels, texts, images...)
+    and its recommended mapper settings (``params``, ``params_b``, ``shared_lens``; see ``align_kwargs``)."""
     info = next((s for s in _SAMPLES if s.name == name), None)
     if info is None:
         raise TopoAlignError(
