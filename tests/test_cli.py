@@ -73,6 +73,8 @@ def test_run_with_metadata_and_lens_column(files, capsys):
         (lambda t, a, b: ["run", str(t / "x.txt"), str(b)], "unknown file type"),
         (lambda t, a, b: ["run", str(a), str(t / "short.npy")], "inputs"),
         (lambda t, a, b: ["run", str(a), str(b), "--lens", "wobble"], "unknown lens"),
+        (lambda t, a, b: ["run", str(a), str(b), "--lens", str(t / "short.npy")], "must hold"),
+        (lambda t, a, b: ["run", str(a), str(b), "--lens", str(t / "nan_lens.npy")], "1 NaN or infinite"),
         (lambda t, a, b: ["run", str(a)], "two representation files"),
         (lambda t, a, b: ["run", str(a), str(b), "--sample", "x"], "either --sample"),
         (lambda t, a, b: ["run", str(a), str(b), "--images", str(t / "short.npy")], "images"),
@@ -82,6 +84,8 @@ def test_bad_arguments_give_one_line_error(files, capsys, make_args, message):
     tmp, a, b = files
     (tmp / "x.txt").write_text("1 2 3\n")
     np.save(tmp / "short.npy", np.zeros((20, 3), np.float32))
+    n = len(np.load(a))
+    np.save(tmp / "nan_lens.npy", np.r_[np.nan, np.arange(n - 1.0)])
     code = main([*make_args(tmp, a, b), "--out", str(tmp / "o")])
     assert code != 0
     assert message in one_line_error(capsys)

@@ -326,8 +326,12 @@ def _parse_lens(value: str, n: int, inputs):
             "or a .npy file of one value per input"
         )
     lens = np.asarray(lens, dtype=np.float64).ravel()
-    if len(lens) != n or not np.isfinite(lens).all():
-        raise ParameterError(f"--lens {value!r} must hold {n} finite values (one per input), it has {len(lens)}")
+    if len(lens) != n:
+        raise ParameterError(f"--lens {value!r} must hold {n} values (one per input), it has {len(lens)}")
+    if not np.isfinite(lens).all():
+        raise ParameterError(
+            f"--lens {value!r} has {int((~np.isfinite(lens)).sum())} NaN or infinite values; give every input a finite one"
+        )
     return lens
 
 
