@@ -170,3 +170,20 @@ def test_open_image_stack_file(make_napari_viewer, monkeypatch, tmp_path):
     np.savez(tmp_path / "labels.npz", labels=np.arange(N))
     assert not load.open_file(str(tmp_path / "labels.npz"), "images")
     assert "holds no images" in errors[0]
+
+
+def test_stack_opened_before_representations(make_napari_viewer, monkeypatch, tmp_path):
+    errors = []
+    monkeypatch.setattr(widgets, "show_error", errors.append)
+    viewer = make_napari_viewer()
+    widget = TopoAlignWidget(viewer)
+    np.save(tmp_path / "stack.npy", np.ones((N, 4, 4), np.float32))
+    assert widget.load.open_file(str(tmp_path / "stack.npy"), "images")  # no N yet: any stack is listed
+    X = np.random.default_rng(0).normal(size=(N, 3))
+    for name in ("a", "b"):
+        viewer.add_layer(Layer.create(*representation_layer_data(Representation(X, name))))
+    assert widget.load.combo_images.currentText() == "stack" and not errors
+    assert widget.session.inputs.images.shape == (N, 4, 4)
+    viewer.add_layer(Layer.create(*representation_layer_data(Representation(X[:10], "short"))))
+    widget.load.combo_a.setCurrentText("short (10×3)")  # another N: the stack is no longer offered
+    assert widget.load.combo_images.currentText() == NONE

@@ -39,7 +39,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..checks import check_same_inputs
-from ..errors import TopoAlignError
+from ..errors import FileFormatError, TopoAlignError
 from ..io import InputTable
 from ..mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
 from ._reader import INPUTS_KEY, REPRESENTATION_KEY, read_representations
@@ -176,9 +176,11 @@ def _own(layer, kind: str) -> bool:
     return not any(k in layer.metadata for k in (REPRESENTATION_KEY, INPUTS_KEY, ROLE_KEY))
 
 
-def is_image_stack(layer, n: int) -> bool:
-    """An image layer holding ``n`` images: N×H×W (grey) or N×H×W×C (RGB)."""
-    return _own(layer, "image") and layer.ndim == 3 and layer.data.shape[0] == n and layer.data.ndim == 3 + layer.rgb
+def is_image_stack(layer, n: int | None) -> bool:
+    """An image layer holding ``n`` images (any number when ``n`` is None): N×H×W (grey) or N×H×W×C (RGB)."""
+    if not (_own(layer, "image") and layer.ndim == 3 and layer.data.ndim == 3 + layer.rgb):
+        return False
+    return n is None or layer.data.shape[0] == n
 
 
 def is_source_image(layer) -> bool:
@@ -186,9 +188,9 @@ def is_source_image(layer) -> bool:
     return _own(layer, "image") and layer.ndim == 2
 
 
-def is_positions(layer, n: int) -> bool:
-    """A 2-D points layer with ``n`` points (one (row, col) per input)."""
-    return _own(layer, "points") and layer.ndim == 2 and len(layer.data) == n
+def is_positions(layer, n: int | None) -> bool:
+    """A 2-D points layer with ``n`` points (one (row, col) per input; any number when ``n`` is None)."""
+    return _own(layer, "points") and layer.ndim == 2 and (n is None or len(layer.data) == n)
 
 
 class LoadWidget(_Section):
@@ -243,11 +245,10 @@ class LoadWidget(_Section):
         self._fill(self.combo_a, reps, 0)
         self._fill(self.combo_b, reps, 1)
         self._fill(self.combo_inputs, inputs, 1)
-        rep_a = self._chosen(self.combo_a, REPRESENTATION_KEY)
-        n = None if rep_a is None else rep_a.X.shape[0]
-        self._fill(self.combo_images, [NONE] + [la.name for la in layers if n and is_image_stack(la, n)], 0)
+        n = self._n()  # None until A is chosen: then every stack and Points layer is listed
+        self._fill(self.combo_images, [NONE] + [la.name for la in layers if is_image_stack(la, n)], 0)
         self._fill(self.combo_source, [NONE] + [la.name for la in layers if is_source_image(la)], 0)
-        self._fill(self.combo_positions, [NONE] + [la.name for la in layers if n and is_positions(la, n)], 0)
+        self._fill(self.combo_positions, [NONE] + [la.name for la in layers if is_positions(la, n)], 0)
         self.update_data()
 
     @staticmethod
@@ -285,7 +286,7 @@ class LoadWidget(_Section):
             if side == "images":
                 table = load_inputs(path)
                 if table.images is None:
-                    raise TopoAlignError(f"{Path(path).name} holds no images; save an (N, H, W[, C]) stack "
+                    raise FileFormatError(f"{Path(path).name} holds no images; save an (N, H, W[, C]) stack "
                                          "as .npy, or as 'images' in an .npz.")
                 rgb = table.images.ndim == 4
                 data = [(table.images, {"name": Path(path).stem, "rgb": rgb}, "image")]
