@@ -7,7 +7,7 @@ from napari_topoalign.errors import TopoAlignError
 from napari_topoalign.samples import list_samples, load_sample
 
 EXPECTED = {
-    "sentences": (320, {"MiniLM layer 1": 384, "MiniLM layer 6": 384}),
+    "sentences": (960, {"MiniLM layer 1": 384, "MiniLM layer 6": 384}),
     "digits": (1797, {"digits CNN": 64, "MiniLM captions": 384}),
     "coins": (1692, {"HOG": 36, "digits CNN": 64}),
 }
@@ -36,7 +36,7 @@ def test_sample_loads(name):
 
 def test_sentences_inputs():
     inputs = load_sample("sentences").inputs
-    assert len(set(inputs.texts)) == 320
+    assert len(set(inputs.texts)) == 960
     assert set(np.unique(inputs.labels)) >= {"cooking", "astronomy", "finance"}
 
 
