@@ -211,7 +211,7 @@ PARAMS = {
                   "b": {"metric": "cosine", "n_intervals": 10, "eps": 0.55}, "shared_lens": True},
     "digits": {"a": {"lens": "pca", "n_intervals": 15}, "b": {"n_intervals": 15, "eps": 0.45},
                "shared_lens": True},
-    "coins": {"a": {"lens": "pca", "n_intervals": 15}, "b": {"n_intervals": 15, "eps": 13.0},
+    "coins": {"a": {"lens": "pca", "n_intervals": 20}, "b": {"n_intervals": 20, "eps": 11.0},
               "shared_lens": True},
 }
 

@@ -45,7 +45,7 @@ _SAMPLES = (
     SampleInfo(
         "sentences",
         "Sentences: MiniLM layer 1 vs layer 6",
-        "320 English sentences on 8 topics, mean-pooled hidden states of all-MiniLM-L6-v2 "
+        "960 English sentences on 8 topics (120 each), mean-pooled hidden states of all-MiniLM-L6-v2 "
         "after transformer layer 1 and after layer 6 (384-D each): how structure changes with depth.",
     ),
     SampleInfo(

@@ -35,7 +35,7 @@ def sample_layer_data(name: str) -> list[tuple]:
 
 
 def sentences() -> list[tuple]:
-    """320 sentences on 8 topics: MiniLM-L6 layer 1 vs layer 6."""
+    """960 sentences on 8 topics: MiniLM-L6 layer 1 vs layer 6."""
     return sample_layer_data("sentences")
 
 
