@@ -14,7 +14,7 @@ import pytest
 from napari.layers import Layer
 
 from napari_topoalign.io import InputTable, Representation
-from napari_topoalign._napari import widgets
+from napari_topoalign._napari.widgets import session as widgets  # every tab shows errors through its show_error
 from napari_topoalign._napari._reader import INPUTS_KEY, representation_layer_data
 from napari_topoalign._napari.layers import find_layer, mosaic
 from napari_topoalign._napari.widgets import NONE, TopoAlignWidget, points_on_image

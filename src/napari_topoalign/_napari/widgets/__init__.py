@@ -1,0 +1,11 @@
+"""Dock widgets: Load, Mapper, Align, Regions & motifs, and the combined TopoAlign widget.
+
+All four tabs share one :class:`~.session.Session` (the data, graphs and alignment of
+this viewer). Long work runs in ``napari.qt.threading`` workers; user errors
+become napari notifications (``session.show_error``) and never touch the user's own layers.
+"""
+
+from .dock import TopoAlignWidget
+from .load import NONE, points_on_image
+
+__all__ = ["NONE", "TopoAlignWidget", "points_on_image"]

@@ -1,0 +1,281 @@
+"""The Load tab: representations A and B, input metadata and source images."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton
+
+from ...checks import check_same_inputs
+from ...errors import FileFormatError, TopoAlignError
+from ...io import InputTable
+from .._reader import INPUTS_KEY, REPRESENTATION_KEY, read_representations
+from . import session as _session
+from .session import Session, _layers_with, _Section, report_error
+
+
+NONE = "(none)"
+
+
+def _affine_of(transform, ndim: int):
+    """The affine map ``transform`` (one position -> one position) as (matrix, offset), probed at
+    the origin and the unit vectors, so that it applies to many positions at once."""
+    origin = np.asarray(transform(np.zeros(ndim)), dtype=float)
+    matrix = np.column_stack([np.asarray(transform(e), dtype=float) - origin for e in np.eye(ndim)])
+    return matrix, origin
+
+
+def points_on_image(points, image) -> np.ndarray:
+    """(N, 2) positions of a 2-D ``Points`` layer in the data (row, col) of a 2-D ``Image`` layer,
+    through both layers' transforms (scale, translate, rotate, shear, affine)."""
+    to_world, world_origin = _affine_of(points.data_to_world, 2)
+    to_data, data_origin = _affine_of(image.world_to_data, 2)
+    world = np.asarray(points.data, dtype=float) @ to_world.T + world_origin
+    return world @ to_data.T + data_origin
+
+
+def _own(layer, kind: str) -> bool:
+    """A user's in-memory layer of ``kind`` ("image" or "points"): not a representation, inputs or plugin layer."""
+    from napari.layers import Image, Points
+
+    from ..layers import ROLE_KEY
+
+    cls = {"image": Image, "points": Points}[kind]
+    if not isinstance(layer, cls) or getattr(layer, "multiscale", False):
+        return False
+    return not any(k in layer.metadata for k in (REPRESENTATION_KEY, INPUTS_KEY, ROLE_KEY))
+
+
+def is_image_stack(layer, n: int | None) -> bool:
+    """An image layer holding ``n`` images (any number when ``n`` is None): N×H×W (grey) or N×H×W×C (RGB)."""
+    if not (_own(layer, "image") and layer.ndim == 3 and layer.data.ndim == 3 + layer.rgb):
+        return False
+    return n is None or layer.data.shape[0] == n
+
+
+def is_source_image(layer) -> bool:
+    """An image layer holding one 2-D image, grey (H×W) or RGB (H×W×C)."""
+    return _own(layer, "image") and layer.ndim == 2
+
+
+def is_positions(layer, n: int | None) -> bool:
+    """A 2-D points layer with ``n`` points (one (row, col) per input; any number when ``n`` is None)."""
+    return _own(layer, "points") and layer.ndim == 2 and (n is None or len(layer.data) == n)
+
+
+class LoadWidget(_Section):
+    """Choose representation A and B (viewer layers or files), optional input metadata, and
+    optional source images: an image stack, or a source image with the inputs' positions."""
+
+    def __init__(self, session: Session, parent=None):
+        super().__init__(session, parent)
+        self.combo_a, self.combo_b, self.combo_inputs = QComboBox(), QComboBox(), QComboBox()
+        self.combo_images, self.combo_source, self.combo_positions = QComboBox(), QComboBox(), QComboBox()
+        form = QFormLayout(self)
+        for label, combo, side in (
+            ("Representation A", self.combo_a, "A"),
+            ("Representation B", self.combo_b, "B"),
+            ("Inputs (labels, texts, images)", self.combo_inputs, None),
+            ("Images (N×H×W[×C] stack)", self.combo_images, "images"),
+        ):
+            row = QHBoxLayout()
+            row.addWidget(combo, 1)
+            button = QPushButton("Open…")
+            button.setToolTip("Load from a file (.npy .npz .csv .tsv .parquet .h5ad .pt)")
+            button.clicked.connect(lambda _=False, s=side: self._open_dialog(s))
+            row.addWidget(button)
+            form.addRow(label, row)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.combo_source, 1)
+        source_row.addWidget(self.combo_positions, 1)
+        self.combo_source.setToolTip("A 2-D (grey or RGB) image layer the inputs were taken from")
+        self.combo_positions.setToolTip("A Points layer with one point per input, at its place on the source image")
+        form.addRow("Source image + positions", source_row)
+        for combo in (self.combo_a, self.combo_b):
+            combo.currentIndexChanged.connect(self.refresh)
+        for combo in (self.combo_inputs, self.combo_images, self.combo_source, self.combo_positions):
+            combo.currentIndexChanged.connect(self.update_data)
+        self.summary = QLabel("No representations loaded yet: open files or a sample (File ▸ Open Sample ▸ TopoAlign).")
+        self.summary.setWordWrap(True)
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #ff6b6b;")
+        form.addRow(self.summary)
+        form.addRow(self.problems)
+        self._composed = None  # (the parts, the InputTable made of them), reused while they are the same
+        self.viewer.layers.events.inserted.connect(self.refresh)
+        self.viewer.layers.events.removed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, event=None) -> None:
+        """Re-list the viewer's layers: representations, inputs, and (for the chosen N) images and positions."""
+        layers = list(self.viewer.layers)
+        reps = [layer.name for layer in _layers_with(self.viewer, REPRESENTATION_KEY)]
+        inputs = [NONE] + [layer.name for layer in _layers_with(self.viewer, INPUTS_KEY)]
+        self._fill(self.combo_a, reps, 0)
+        self._fill(self.combo_b, reps, 1)
+        self._fill(self.combo_inputs, inputs, 1)
+        n = self._n()  # None until A is chosen: then every stack and Points layer is listed
+        self._fill(self.combo_images, [NONE] + [la.name for la in layers if is_image_stack(la, n)], 0)
+        self._fill(self.combo_source, [NONE] + [la.name for la in layers if is_source_image(la)], 0)
+        self._fill(self.combo_positions, [NONE] + [la.name for la in layers if is_positions(la, n)], 0)
+        self.update_data()
+
+    @staticmethod
+    def _fill(combo, names, default) -> None:
+        """Set the combo's items, keeping its choice when still listed, else choosing ``default``."""
+        current = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(names)
+        if current in names:
+            combo.setCurrentText(current)
+        elif names:
+            combo.setCurrentIndex(min(default, len(names) - 1))
+        combo.blockSignals(False)
+
+    def _open_dialog(self, side) -> None:
+        title = {"A": "Open representation", "B": "Open representation", None: "Open input metadata",
+                 "images": "Open an image stack (.npy, or .npz with 'images')"}[side]
+        path, _ = QFileDialog.getOpenFileName(self, title)
+        if path:
+            self.open_file(path, side)
+
+    def open_file(self, path, side=None) -> bool:
+        """Load ``path`` as representation(s) (``side`` "A"/"B"), input metadata (``side`` None)
+        or an image stack (``side`` "images": an ``.npy`` stack or ``.npz`` with ``images``).
+
+        Adds a layer carrying what was loaded and selects it; on a bad file shows a
+        notification and leaves everything as it was.
+        """
+        from napari.layers import Layer
+
+        from ... import load_inputs
+
+        try:
+            if side == "images":
+                table = load_inputs(path)
+                if table.images is None:
+                    raise FileFormatError(f"{Path(path).name} holds no images; save an (N, H, W[, C]) stack "
+                                         "as .npy, or as 'images' in an .npz.")
+                rgb = table.images.ndim == 4
+                data = [(table.images, {"name": Path(path).stem, "rgb": rgb}, "image")]
+            elif side is None:
+                from .._sample_data import inputs_layer_data
+
+                data = [inputs_layer_data(load_inputs(path), Path(path).stem)]
+            else:
+                data = read_representations(path)
+        except (TopoAlignError, OSError) as exc:
+            report_error(exc)
+            self.problems.setText(str(exc))
+            return False
+        added = [self.viewer.add_layer(Layer.create(*d)) for d in data]
+        combo = {"A": self.combo_a, "B": self.combo_b, None: self.combo_inputs, "images": self.combo_images}[side]
+        combo.setCurrentText(added[0].name)
+        if side == "A" and len(added) > 1:
+            self.combo_b.setCurrentText(added[1].name)
+        if combo.currentText() != added[0].name:  # an image stack of another N is not listed
+            self.update_data()
+            self._problem(f"{added[0].name} holds {len(data[0][0])} images but the representations have "
+                          f"{self._n()} inputs; open a stack of the same inputs.")
+            return False
+        return True
+
+    def _layer(self, combo):
+        name = combo.currentText()
+        return self.viewer.layers[name] if name != NONE and name in self.viewer.layers else None
+
+    def _chosen(self, combo, key):
+        layer = self._layer(combo)
+        return None if layer is None else layer.metadata.get(key)
+
+    def _n(self):
+        rep_a = self._chosen(self.combo_a, REPRESENTATION_KEY)
+        return None if rep_a is None else rep_a.X.shape[0]
+
+    def _problem(self, text) -> None:
+        self.problems.setText(text)
+        _session.show_error(text)
+
+    def _source_parts(self, n) -> tuple:
+        """The chosen images, source image and positions, each checked to describe ``n`` inputs."""
+        problems = []
+        images_layer = self._layer(self.combo_images)
+        images = None if images_layer is None else images_layer.data
+        if images is not None and len(images) != n:
+            problems.append(f"the image stack {images_layer.name} holds {len(images)} images but there are {n} inputs.")
+            images = None
+        source_layer, points_layer = self._layer(self.combo_source), self._layer(self.combo_positions)
+        source = coords = None
+        if (source_layer is None) != (points_layer is None):
+            problems.append("choose both a source image and a Points layer of the inputs' positions on it, or neither.")
+        elif source_layer is not None:
+            if len(points_layer.data) != n:
+                problems.append(f"the Points layer {points_layer.name} has {len(points_layer.data)} points but "
+                                f"there are {n} inputs; it needs one point per input.")
+            else:
+                source, coords = source_layer.data, points_on_image(points_layer, source_layer)
+        return images, source, coords, problems
+
+    def _inputs_table(self, base, n, images, source, coords):
+        """``base`` (or an empty table of ``n`` inputs) with the chosen images, source image and positions;
+        the same object as last time while the parts are the same (so the graphs are kept)."""
+        if images is None and source is None:
+            return base
+        if self._composed is not None:
+            (b, i, s, c), table = self._composed
+            same_coords = c is coords or (c is not None and coords is not None and np.array_equal(c, coords))
+            if b is base and i is images and s is source and same_coords:
+                return table
+        extra = dict(images=images if images is not None else getattr(base, "images", None),
+                     source_image=source, coords=coords)
+        table = InputTable(n, **extra) if base is None else dataclasses.replace(base, **extra)
+        self._composed = (base, images, source, coords), table
+        return table
+
+    def update_data(self, *_) -> None:
+        """Check the chosen data, show N, dimensions and problems, and hand it to the session."""
+        rep_a = self._chosen(self.combo_a, REPRESENTATION_KEY)
+        rep_b = self._chosen(self.combo_b, REPRESENTATION_KEY)
+        base = self._chosen(self.combo_inputs, INPUTS_KEY)
+        if rep_a is None or rep_b is None:
+            self.session.set_data(None, None, None)
+            return
+        problems = []
+        try:
+            check_same_inputs(rep_a.X, rep_b.X, names=(rep_a.name, rep_b.name))
+        except TopoAlignError as exc:
+            problems.append(str(exc))
+        n = rep_a.X.shape[0]
+        if base is not None and base.n_inputs != n:
+            problems.append(
+                f"the input metadata describes {base.n_inputs} inputs but the representations have {n}; "
+                "choose metadata for the same inputs or none."
+            )
+        images, source, coords, source_problems = self._source_parts(n)
+        problems += source_problems
+        inputs = None
+        if not problems:
+            try:
+                inputs = self._inputs_table(base, n, images, source, coords)
+            except TopoAlignError as exc:
+                problems.append(str(exc))
+        extras = []
+        if inputs is not None:
+            extras = [name for name in ("labels", "texts", "images", "source_image") if getattr(inputs, name) is not None]
+        self.summary.setText(
+            f"<b>N = {n}</b> inputs · A: <b>{rep_a.name}</b> ({rep_a.X.shape[1]}-D) · "
+            f"B: <b>{rep_b.name}</b> ({rep_b.X.shape[1]}-D)"
+            + (f" · inputs with {', '.join(extras)}" if extras else "")
+        )
+        self.problems.setText("\n".join(problems))
+        if problems:
+            _session.show_error("\n".join(problems))
+            self.session.set_data(None, None, None)
+        else:
+            self.session.inputs_base = base
+            self.session.set_data(rep_a, rep_b, inputs)
+

@@ -1,0 +1,194 @@
+"""The Mapper tab: mapper parameters of A and B, and Build."""
+
+from __future__ import annotations
+
+from napari.qt.threading import thread_worker
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
+from . import session as _session
+from .session import Session, _Section
+
+
+class ParamsForm(QWidget):
+    """The mapper parameters of one graph, as a form that produces a ``MapperParams``."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        d = MapperParams()
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.lens = self._combo(LENSES, d.lens, "Filter function: l2norm, first PC, kNN density or eccentricity")
+        self.cover = self._combo(COVERS, d.cover, "uniform: equal lengths; balanced: equal counts")
+        self.n_intervals = self._spin(QSpinBox(), 1, 500, d.n_intervals)
+        self.overlap = self._spin(QDoubleSpinBox(), 0.0, 0.95, d.overlap, step=0.05)
+        self.clusterer = self._combo(CLUSTERERS, d.clusterer, "Clustering within each cover element")
+        self.auto_eps = QCheckBox("auto")
+        self.auto_eps.setChecked(d.eps is None)
+        self.eps = self._spin(QDoubleSpinBox(), 1e-4, 1e6, 1.0, step=0.1, decimals=4)
+        self.eps.setEnabled(False)
+        self.auto_eps.toggled.connect(lambda on: self.eps.setEnabled(not on))
+        self.auto_eps.toggled.connect(self.changed.emit)
+        eps_row = QHBoxLayout()
+        eps_row.addWidget(self.auto_eps)
+        eps_row.addWidget(self.eps, 1)
+        self.min_samples = self._spin(QSpinBox(), 1, 1000, d.min_samples)
+        self.metric = self._combo(METRICS, d.metric, "Distance between inputs")
+        for label, w in (("lens", self.lens), ("cover", self.cover), ("intervals", self.n_intervals),
+                         ("overlap", self.overlap), ("clusterer", self.clusterer)):
+            form.addRow(label, w)
+        form.addRow("eps", eps_row)
+        form.addRow("min samples", self.min_samples)
+        form.addRow("metric", self.metric)
+
+    def _combo(self, items, value, tip):
+        combo = QComboBox()
+        combo.addItems(list(items))
+        combo.setCurrentText(value)
+        combo.setToolTip(tip)
+        combo.currentIndexChanged.connect(self.changed.emit)
+        return combo
+
+    def _spin(self, spin, lo, hi, value, step=1, decimals=2):
+        spin.setRange(lo, hi)
+        spin.setSingleStep(step)
+        if isinstance(spin, QDoubleSpinBox):
+            spin.setDecimals(decimals)
+        spin.setValue(value)
+        spin.valueChanged.connect(self.changed.emit)
+        return spin
+
+    def params(self) -> MapperParams:
+        return MapperParams(
+            lens=self.lens.currentText(),
+            n_intervals=self.n_intervals.value(),
+            overlap=self.overlap.value(),
+            cover=self.cover.currentText(),
+            clusterer=self.clusterer.currentText(),
+            eps=None if self.auto_eps.isChecked() else self.eps.value(),
+            min_samples=self.min_samples.value(),
+            metric=self.metric.currentText(),
+        )
+
+    def set_params(self, p: MapperParams) -> None:
+        """Show ``p`` in the form (a lens given as an array is not representable and is left as is)."""
+        if isinstance(p.lens, str):
+            self.lens.setCurrentText(p.lens)
+        self.cover.setCurrentText(p.cover)
+        self.n_intervals.setValue(int(p.n_intervals))
+        self.overlap.setValue(float(p.overlap))
+        self.clusterer.setCurrentText(p.clusterer)
+        self.auto_eps.setChecked(p.eps is None)
+        if p.eps is not None:
+            self.eps.setValue(float(p.eps))
+        self.min_samples.setValue(int(p.min_samples))
+        self.metric.setCurrentText(p.metric)
+
+    def show_eps(self, eps: float) -> None:
+        """Display the radius that was used (the chosen one when eps is automatic)."""
+        self.eps.blockSignals(True)
+        self.eps.setValue(eps)
+        self.eps.blockSignals(False)
+
+
+def _graph_text(name, g) -> str:
+    eps = "n/a" if g.params.eps is None else f"{g.params.eps:.4g}"
+    text = f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges, eps = {eps}"
+    if len(g.uncovered):
+        text += f", {len(g.uncovered)} inputs in no node"
+    return text
+
+
+@thread_worker(ignore_errors=True)
+def _build_graphs(X_a, X_b, settings):
+    from ...alignment import build_graphs
+
+    return build_graphs(X_a, X_b, **settings)
+
+
+class MapperWidget(_Section):
+    """Mapper parameters for A and B (shared or separate); Build shows node/edge counts and eps."""
+
+    def __init__(self, session: Session, parent=None):
+        super().__init__(session, parent)
+        layout = QVBoxLayout(self)
+        self.shared = QCheckBox("same parameters for A and B")
+        self.shared.setChecked(True)
+        self.form_a, self.form_b = ParamsForm(), ParamsForm()
+        self.box_a, self.box_b = QGroupBox("A (and B)"), QGroupBox("B")
+        for box, form in ((self.box_a, self.form_a), (self.box_b, self.form_b)):
+            QVBoxLayout(box).addWidget(form)
+            form.changed.connect(self._params_changed)
+        self.box_b.setVisible(False)
+        self.shared.toggled.connect(self._shared_toggled)
+        self.shared_lens = QCheckBox("slice B by A's lens (shared cover)")
+        self.shared_lens.setToolTip(
+            "Both graphs then come from the same cover elements, so their nodes correspond one to one "
+            "wherever the two representations cluster the inputs alike."
+        )
+        self.shared_lens.toggled.connect(self._params_changed)
+        self.build_button = QPushButton("Build mapper graphs")
+        self.build_button.clicked.connect(self.build)
+        self.counts = QLabel("Graphs not built yet (Align builds them too).")
+        self.counts.setWordWrap(True)
+        for w in (self.shared, self.shared_lens, self.box_a, self.box_b, self.build_button, self.counts):
+            layout.addWidget(w)
+        layout.addStretch(1)
+        session.graphs_changed.connect(self._show_graphs)
+
+    def _shared_toggled(self, shared: bool) -> None:
+        self.box_b.setVisible(not shared)
+        self.box_a.setTitle("A (and B)" if shared else "A")
+        self._params_changed()
+
+    def _params_changed(self) -> None:
+        if self.session.graph_a is not None:
+            self.session.set_graphs(None, None)
+
+    def settings(self) -> dict:
+        """``build_graphs``/``align`` settings as set in the form: params, params_b, shared_lens."""
+        a = self.form_a.params()
+        b = a if self.shared.isChecked() else self.form_b.params()
+        return {"params": a, "params_b": b, "shared_lens": self.shared_lens.isChecked()}
+
+    def set_settings(self, params: MapperParams, params_b: MapperParams, shared_lens: bool) -> None:
+        """Show recommended settings (e.g. a sample's) in the form."""
+        self.form_a.set_params(params)
+        self.form_b.set_params(params_b)
+        self.shared.setChecked(params_b == params)
+        self.shared_lens.setChecked(shared_lens)
+
+    def build(self) -> None:
+        s = self.session
+        if s.rep_a is None:
+            _session.show_error("Choose representations A and B in Load first.")
+            return
+        self.counts.setText("Building…")
+        worker = _build_graphs(s.rep_a.X, s.rep_b.X, self.settings())
+        self._start(worker, lambda graphs: s.set_graphs(*graphs), [self.build_button])
+
+    def _show_graphs(self) -> None:
+        s = self.session
+        if s.graph_a is None:
+            self.counts.setText("Graphs not built yet (Align builds them too).")
+            return
+        self.form_a.show_eps(s.graph_a.params.eps)
+        self.form_b.show_eps(s.graph_b.params.eps)
+        names = (s.rep_a.name, s.rep_b.name)
+        self.counts.setText("<br>".join(_graph_text(n, g) for n, g in zip(names, (s.graph_a, s.graph_b))))
+
