@@ -67,3 +67,25 @@ def fragmented_pair(n_tracks=3, length=400, n_cuts=16, n_isolated=8, seed=0):
         members += [[i] for i in rng.choice(grid.size, n_isolated, replace=False)]
         graphs.append(graph_from_members(members, grid.size))
     return graphs
+
+
+def hub_and_chain(arm=48, n_arms=3, coarse=12):
+    """Two graphs of the same inputs with different structure: ``n_arms`` arms of ``arm`` positions
+    plus a hub of 4. A: a fine path of windows (4 positions, step 2) along each arm, every arm
+    starting at the hub (a star). B: coarse windows (``coarse`` positions, half overlapping), the
+    arms joined end to end into one chain that starts at the hub. Also returns each node's arm
+    (-1: the hub), in A and in B."""
+    hub = np.arange(4) + n_arms * arm
+    arms = [np.arange(arm) + k * arm for k in range(n_arms)]
+    a_nodes, b_nodes, arm_a, arm_b = [hub], [hub], [-1], [-1]
+    for k, a in enumerate(arms):
+        fine = [a[s : s + 4] for s in range(0, arm - 2, 2)]
+        fine[0] = np.r_[fine[0], hub[k]]
+        wide = [a[s : s + coarse] for s in range(0, arm - coarse // 2, coarse // 2)]
+        wide[0] = np.r_[wide[0], hub if k == 0 else arms[k - 1][-3:]]
+        a_nodes += fine
+        b_nodes += wide
+        arm_a += [k] * len(fine)
+        arm_b += [k] * len(wide)
+    n = n_arms * arm + len(hub)
+    return graph_from_members(a_nodes, n), graph_from_members(b_nodes, n), np.array(arm_a), np.array(arm_b)

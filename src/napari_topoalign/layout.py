@@ -8,8 +8,14 @@ Both graphs are optimised at once on one ((K_A + K_B), 2) tensor. Energy, with u
   component from random partners), and a gravity ``γ K_c max(0, |centroid_c| - R)²`` on each
   connected component that stops components drifting beyond the radius ``R`` of the start without
   squeezing them or pulling them into each other;
-- coupling: springs ``μ C_ij d²`` between node i of A and node j of B (both in one frame, i.e.
-  measured after removing the panel offset).
+- coupling (both graphs in one frame, i.e. measured after removing the panel offset): each node
+  with counterparts is pulled to the C-weighted mean of their positions, ``μ s_i |z_i - m_i|²``
+  (``s_i`` its total correspondence, ``m_i = Σ_j C_ij z_j / s_i``), A to B and B to A, μ = 0.7.
+  Pairwise springs ``Σ_j μ C_ij |z_i - z_j|²`` add to this the spread of each node's counterparts,
+  which pulls them onto each other and crumples a graph whose structure differs from the other's.
+  Digits sample, mean of 5 seeds: matched regions' centroids 6.4% -> 5.1% of the extent apart,
+  neighbourhood preservation 0.60/0.62 -> 0.65/0.57 (pairwise springs at μ = 1, seed 0: 4.4% at
+  0.55/0.44).
 
 The start is one shared projection: each component laid out alone (pivot MDS), fitted onto a pivot
 MDS of the joint graph (A's edges, B's edges and the correspondence links), so both graphs begin in
@@ -41,7 +47,7 @@ MODES = ("side_by_side", "overlay")
 
 _EPS = 0.05  # softening of the repulsion, in edge lengths
 _GRAVITY = 1.0
-_COUPLING = 0.5
+_COUPLING = 0.7  # μ of the mean coupling
 _STIFF = 0.03  # weight of deformation against whole-component motion in each step
 _N_PIVOTS = 48
 _MDS_BATCH = 2048  # components per batch of Gram matrices in the MDS
@@ -106,7 +112,7 @@ def joint_layout(
     Z0 = _shared_start(A, B, C, springs, seed)
     gen = torch.Generator(device=dev).manual_seed(int(seed))
     Z = torch.as_tensor(Z0, dtype=torch.float32, device=dev)
-    terms = _Energy(springs, [A, B], Z, gen)
+    terms = _Energy(springs, C, [A, B], Z, gen)
 
     m = torch.zeros_like(Z)
     v = torch.zeros_like(Z)
@@ -212,7 +218,7 @@ def _device_name(dev: torch.device) -> str:
 
 @dataclass
 class _Springs:
-    """All springs of the joint graph: graph edges (cubic) and correspondence links (quadratic)."""
+    """All links of the joint graph: graph edges (``is_edge``, weight over the mean) and correspondence links (weight C_ij)."""
 
     src: np.ndarray
     dst: np.ndarray
@@ -230,7 +236,7 @@ def _springs(A, B, C) -> _Springs:
             w = np.clip(w / max(w.mean(), 1e-12), 0.25, 4.0)
         parts.append((e[:, 0] + shift, e[:, 1] + shift, w, np.ones(len(e), bool)))
     c = C.tocoo()
-    parts.append((c.row.astype(np.int64), c.col.astype(np.int64) + ka, _COUPLING * c.data, np.zeros(c.nnz, bool)))
+    parts.append((c.row.astype(np.int64), c.col.astype(np.int64) + ka, c.data, np.zeros(c.nnz, bool)))
     return _Springs(*(np.concatenate(p) for p in zip(*parts)))
 
 
@@ -241,7 +247,7 @@ def _shared_start(A, B, C: sp.csr_matrix, springs: _Springs, seed: int) -> np.nd
     its components packed on a spiral), so corresponding nodes start close. Lightly jittered."""
     rng = np.random.default_rng(seed)
     n = A.n_nodes + B.n_nodes
-    length = np.where(springs.is_edge, 1.0, 0.1 + 0.5 * (1.0 - np.minimum(springs.weight / _COUPLING, 1.0)))
+    length = np.where(springs.is_edge, 1.0, 0.1 + 0.5 * (1.0 - np.minimum(springs.weight, 1.0)))
     joint, j_lab, radius = _component_mds(springs.src, springs.dst, length, springs.is_edge, n, rng)
     joint += _spiral(radius, np.bincount(j_lab))[j_lab]
     e = springs.is_edge
@@ -335,18 +341,25 @@ def _pivot_mds(W: sp.csr_matrix, lab: np.ndarray, n_comp: int, rng) -> np.ndarra
 class _Energy:
     """Energy and its gradient (analytic, no autograd) for the joint position tensor."""
 
-    def __init__(self, springs: _Springs, graphs, Z0: torch.Tensor, gen: torch.Generator):
+    def __init__(self, springs: _Springs, C: sp.csr_matrix, graphs, Z0: torch.Tensor, gen: torch.Generator):
         dev = Z0.device
         n = sum(G.n_nodes for G in graphs)
-        s = len(springs.src)
+        e = springs.is_edge
+        s = int(e.sum())
         rows = np.concatenate([np.arange(s), np.arange(s)])
-        cols = np.concatenate([springs.src, springs.dst])
+        cols = np.concatenate([springs.src[e], springs.dst[e]])
         vals = np.concatenate([np.ones(s), -np.ones(s)])
         inc = sp.csr_matrix((vals, (rows, cols)), shape=(s, n))
         self.inc = _torch_csr(inc, dev)
         self.inc_t = _torch_csr(inc.T.tocsr(), dev)
-        self.w = torch.as_tensor(springs.weight, dtype=torch.float32, device=dev)[:, None]
-        self.is_edge = torch.as_tensor(springs.is_edge, device=dev)[:, None]
+        self.w = torch.as_tensor(springs.weight[e], dtype=torch.float32, device=dev)[:, None]
+        # mean coupling: M z_i = C-weighted mean of node i's counterparts (zero row without any)
+        total = np.concatenate([np.asarray(C.sum(axis=1)).ravel(), np.asarray(C.sum(axis=0)).ravel()])
+        inv = sp.diags(1.0 / np.maximum(total, 1e-30))
+        M = (inv @ sp.bmat([[None, C], [C.T, None]], format="csr")).tocsr()
+        self.mean = _torch_csr(M, dev)
+        self.mean_t = _torch_csr(M.T.tocsr(), dev)
+        self.total = torch.as_tensor(_COUPLING * total, dtype=torch.float32, device=dev)[:, None]
         # gravity on each connected component's centroid, per graph
         labels, start, n_comp = [], 0, 0
         self.blocks, self.comp_of = [], []
@@ -391,9 +404,12 @@ class _Energy:
         delta = torch.sparse.mm(self.inc, Z)
         d2 = (delta * delta).sum(dim=1, keepdim=True)
         d = d2.sqrt()
-        coef = torch.where(self.is_edge, self.w * d, 2.0 * self.w)
-        energy = torch.where(self.is_edge, self.w * d2 * d / 3.0, self.w * d2).sum()
-        grad = torch.sparse.mm(self.inc_t, coef * delta)
+        energy = (self.w * d2 * d).sum() / 3.0
+        grad = torch.sparse.mm(self.inc_t, self.w * d * delta)
+        residual = Z - torch.sparse.mm(self.mean, Z)
+        pull = self.total * residual
+        energy = energy + (pull * residual).sum()
+        grad = grad + 2.0 * (pull - torch.sparse.mm(self.mean_t, pull))
         centroid = torch.sparse.mm(self.avg, Z)
         dist = (centroid * centroid).sum(dim=1, keepdim=True).sqrt()
         excess = (dist - self.radius).clamp_min(0.0)
@@ -464,6 +480,7 @@ def _torch_csr(M: sp.csr_matrix, dev: torch.device) -> torch.Tensor:
     so that one warning is silenced here.
     """
     M = M.tocsr()
+    M.sum_duplicates()  # also sorts the indices, as torch requires
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
         T = torch.sparse_csr_tensor(
