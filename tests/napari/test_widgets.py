@@ -144,7 +144,10 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     bubbles = find_layer(viewer, "bubbles")
     widget.regions.select_region(0)
     chosen = bubbles.features["region"].to_numpy() == 0
-    assert np.allclose(bubbles.edge_color[chosen], [1, 1, 1, 1])
+    membrane = bubbles.features["part"].to_numpy() == "membrane"
+    assert np.allclose(bubbles.edge_color[chosen & ~membrane], [1, 1, 1, 1])  # its bubbles outlined in white
+    assert np.all(bubbles.edge_color[membrane, 3] == 0)  # membranes: a faint band, never an outline
+    assert bubbles.face_color[chosen & membrane, 3].min() > 0.12  # stronger than an unchosen membrane
     pts = np.concatenate([bubbles.data[i] for i in np.flatnonzero(chosen)])
     assert np.allclose(L.camera_of(viewer).center[-2:], (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
 

@@ -458,7 +458,9 @@ def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
     region = features["region"].to_numpy()
     edge = region_colours(region)
     face = edge.copy()
-    face[:, 3] = np.where(features["part"].to_numpy() == "membrane", 0.25, 0.45)
+    membrane = features["part"].to_numpy() == "membrane"
+    face[:, 3] = np.where(membrane, 0.12, 0.45)  # membranes: a faint band without outline, as in the report
+    edge[membrane, 3] = 0.0
     style = {"face": face, "edge": edge, "width": 0.15 * unit}
     text = {"string": "{label}", "color": _lighter(edge) if len(shapes) > 1 else "white", "size": 14,
             "anchor": "upper_left"}
@@ -618,7 +620,7 @@ def highlight_region(layers: AlignmentLayers, index: int | None) -> np.ndarray |
         face[~chosen, 3] *= 0.3
         edge[~chosen, 3] = 0.3
         face[chosen, 3] = np.minimum(face[chosen, 3] * 1.5, 0.7)
-        edge[chosen] = [1.0, 1.0, 1.0, 1.0]
+        edge[chosen & (shapes.features["part"].to_numpy() != "membrane")] = [1.0, 1.0, 1.0, 1.0]
         width[chosen] *= 2.5
     shapes.face_color = face
     shapes.edge_color = edge
