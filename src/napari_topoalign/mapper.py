@@ -97,7 +97,6 @@ LENSES = ("l2norm", "pca", "density", "eccentricity")
 COVERS = ("uniform", "balanced")
 CLUSTERERS = ("dbscan", "single")
 METRICS = ("euclidean", "cosine")
-_ROW_BLOCK = 256
 _GRAPH_BLOCK = 128
 _KNEE_SAMPLE = 2000
 _KNEE_FACTOR = 1.5
@@ -117,9 +116,9 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     X = as_matrix(X, "X")
     check_params(params)
     n = X.shape[0]
-    lens = _lens(X, params)
-    lo, hi = _cover(lens, params)
     Z = _working_space(X, params.metric)
+    lens = _lens(X, params, Z)
+    lo, hi = _cover(lens, params)
     eps = _auto_eps(Z, params) if params.eps is None else float(params.eps)
     params = params.with_eps(eps)
 
@@ -204,8 +203,8 @@ def _eps_sq(eps: float, metric: str) -> float:
     return 2.0 * eps if metric == "cosine" else eps * eps
 
 
-def _lens(X: np.ndarray, p: MapperParams) -> np.ndarray:
-    """The lens value of every input (float64, finite).
+def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
+    """The lens value of every input (float64, finite); ``Z`` is ``_working_space(X, p.metric)``.
 
     "l2norm": row norm of X; "pca": score on the first principal component; "density":
     distance to the min_samples-th nearest other input in the metric (exact, O(N²) in float32
@@ -234,7 +233,7 @@ def _lens(X: np.ndarray, p: MapperParams) -> np.ndarray:
         lens = _pca_lens(X)
     elif p.lens == "density":
         k = max(p.min_samples, 1)
-        lens = _knn_distance(_working_space(X, p.metric), np.arange(X.shape[0]), k)
+        lens = _knn_distance(Z, np.arange(X.shape[0]), k)
         if p.metric == "cosine":
             lens = lens**2 / 2.0
     else:
@@ -274,22 +273,14 @@ def _eccentricity(X: np.ndarray) -> np.ndarray:
 
 
 def _knn_distance(Z: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Euclidean distance from each query row of ``Z`` to its k-th nearest other row (float32 blocks)."""
-    import torch
+    """Euclidean distance from each query row of ``Z`` to its k-th nearest other row."""
+    from .neighbours import nearest
 
     k = min(k, Z.shape[0] - 1)
     if k < 1:
         return np.zeros(len(queries))
-    Zt = torch.from_numpy(Z)
-    sq = (Zt * Zt).sum(1)
-    out = []
-    for a in range(0, len(queries), _ROW_BLOCK):
-        q = torch.from_numpy(queries[a : a + _ROW_BLOCK])
-        d2 = sq[q, None] + sq[None, :] - 2.0 * (Zt[q] @ Zt.T)
-        d2[torch.arange(len(q)), q] = -1.0  # the query itself comes first and is skipped
-        vals = torch.topk(d2, k + 1, dim=1, largest=False).values[:, k]
-        out.append(vals.clamp_min(0).sqrt().double().numpy())
-    return np.concatenate(out)
+    d2, _ = nearest(Z, k, queries)
+    return np.sqrt(d2[:, -1].astype(np.float64))
 
 
 def _auto_eps(Z: np.ndarray, p: MapperParams) -> float:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from .checks import as_matrix, check_same_inputs
 from .correspond import as_correspondence
 from .errors import InvalidValuesError, ParameterError
-
-_BLOCK = 2048  # query rows per block in mutual_knn
+from .neighbours import nearest
 
 
 def linear_cka(X, Y) -> float:
@@ -45,22 +43,9 @@ def mutual_knn(X, Y, k: int = 10) -> float:
     n = X.shape[0]
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
         raise ParameterError(f"k={k!r}; pass an integer from 1 to N - 1 = {n - 1}.")
-    nx_, ny_ = _knn(torch.from_numpy(X), k), _knn(torch.from_numpy(Y), k)
-    shared = (nx_[:, :, None] == ny_[:, None, :]).any(dim=2).sum(dim=1)
-    return float(shared.double().mean() / k)
-
-
-def _knn(X: torch.Tensor, k: int) -> torch.Tensor:
-    """Indices (N, k) of each row's k nearest other rows, blockwise."""
-    n = X.shape[0]
-    sq = (X * X).sum(dim=1)
-    out = torch.empty((n, k), dtype=torch.int64)
-    for lo in range(0, n, _BLOCK):
-        hi = min(lo + _BLOCK, n)
-        d2 = sq[lo:hi, None] + sq[None, :] - 2.0 * X[lo:hi] @ X.T
-        d2[torch.arange(hi - lo), torch.arange(lo, hi)] = float("inf")
-        out[lo:hi] = torch.topk(d2, k, dim=1, largest=False).indices
-    return out
+    nx_, ny_ = nearest(X, k)[1], nearest(Y, k)[1]
+    shared = (nx_[:, :, None] == ny_[:, None, :]).any(axis=2).sum(axis=1)
+    return float(shared.mean() / k)
 
 
 def edge_preservation(A, B, C=None) -> float:
