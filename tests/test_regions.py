@@ -121,3 +121,17 @@ def test_graph_without_nodes_has_no_regions():
     empty = _graph([], 4)
     assert find_matching_regions(A, empty) == []
     assert find_matching_regions(empty, A) == []
+
+
+def test_region_of_prefers_the_best_region_and_colours_skip_grey():
+    from napari_topoalign.regions import REGION_PALETTE, region_colours, region_of
+
+    regions = [Region(np.array([1, 2]), np.array([0]), np.array([3, 4]), 0.9),
+               Region(np.array([2, 3]), np.array([1]), np.array([4, 5]), 0.6)]
+    assert region_of(regions, 5, "nodes_a").tolist() == [-1, 0, 0, 1, -1]
+    assert region_of(regions, 7, "inputs").tolist() == [-1, -1, -1, 0, 0, 1, -1]
+    assert region_of([], 3, "nodes_b").tolist() == [-1, -1, -1]
+    # no region is drawn grey (grey means "in no region"); colours cycle past the palette
+    rgb = REGION_PALETTE[:, :3]
+    assert not np.any(np.ptp(rgb, axis=1) < 0.05)
+    np.testing.assert_array_equal(region_colours([0, len(REGION_PALETTE)]), REGION_PALETTE[[0, 0]])

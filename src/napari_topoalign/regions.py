@@ -13,6 +13,36 @@ from .mapper import MapperGraph
 
 ANCHOR_MIN = 0.5
 
+#: Region colours, the same in the report and in napari: tab10 without its grey (grey means
+#: "in no region"), cycled when there are more regions.
+REGION_PALETTE = np.array(
+    [
+        [0.122, 0.467, 0.706, 1.0],
+        [1.000, 0.498, 0.055, 1.0],
+        [0.173, 0.627, 0.173, 1.0],
+        [0.839, 0.153, 0.157, 1.0],
+        [0.580, 0.404, 0.741, 1.0],
+        [0.549, 0.337, 0.294, 1.0],
+        [0.890, 0.467, 0.761, 1.0],
+        [0.737, 0.741, 0.133, 1.0],
+        [0.090, 0.745, 0.812, 1.0],
+    ]
+)
+
+
+def region_colours(indices) -> np.ndarray:
+    """(n, 4) RGBA colours of these region indices (0 = the best region)."""
+    return REGION_PALETTE[np.asarray(indices, dtype=np.int64) % len(REGION_PALETTE)]
+
+
+def region_of(regions, n: int, part: str) -> np.ndarray:
+    """For each of ``n`` nodes (``part`` "nodes_a" or "nodes_b") or inputs (``part`` "inputs"),
+    the index of the best region holding it; -1 for none."""
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(len(regions) - 1, -1, -1):  # best region last, so it wins
+        out[np.asarray(getattr(regions[i], part), dtype=np.int64)] = i
+    return out
+
 
 @dataclass(eq=False)
 class Region:

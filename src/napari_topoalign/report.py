@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .regions import region_colours, region_of
+
 MOTIF_KINDS = ("branch", "loop", "flare", "path")
 MAX_DRAWN_REGIONS = 20
 MAX_TABLE_REGIONS = 30
@@ -55,22 +57,6 @@ def write_report(alignment, out_dir, *, inputs=None, X_a=None, X_b=None) -> Path
 
 
 # ---------------------------------------------------------------------- figures
-def region_colours(n: int) -> np.ndarray:
-    """RGBA colours of the first ``n`` regions (tab10 then tab20b, cycling)."""
-    from matplotlib import colormaps
-
-    base = np.concatenate([colormaps["tab10"](np.arange(10)), colormaps["tab20b"](np.arange(0, 20, 2))])
-    return base[np.arange(n) % len(base)]
-
-
-def _node_region(n_nodes: int, regions, side: str) -> np.ndarray:
-    """Index of the (best) region holding each node, -1 for none."""
-    out = np.full(n_nodes, -1, dtype=np.int64)
-    for i, r in reversed(list(enumerate(regions))):
-        out[np.asarray(getattr(r, side), dtype=np.int64)] = i
-    return out
-
-
 def _polygon_patch(poly, **kwargs):
     """A matplotlib patch of a shapely Polygon or MultiPolygon (holes kept)."""
     from matplotlib.patches import PathPatch
@@ -92,7 +78,7 @@ def draw_layout(alignment, path) -> Path:
     A, B = alignment.graph_a, alignment.graph_b
     pos = (np.asarray(lay.pos_a, dtype=float), np.asarray(lay.pos_b, dtype=float))
     regions = alignment.regions[:MAX_DRAWN_REGIONS]
-    colours = region_colours(len(regions))
+    colours = region_colours(np.arange(len(regions)))
     polys = alignment.bubbles()[: len(regions)]
     overlay = lay.mode == "overlay"
 
@@ -120,7 +106,7 @@ def draw_layout(alignment, path) -> Path:
                 LineCollection(p[g.edges], colors="#555555", linewidths=0.7, alpha=0.55, linestyles=style, zorder=2)
             )
         sizes = np.array([len(m) for m in g.members], dtype=float)
-        node_region = _node_region(g.n_nodes, regions, side)
+        node_region = region_of(regions, g.n_nodes, side)
         face = np.tile(np.array([[0.78, 0.78, 0.78, 1.0]]), (g.n_nodes, 1))
         inside = node_region >= 0
         face[inside] = colours[node_region[inside]]
@@ -160,7 +146,7 @@ def draw_region_examples(alignment, images, path, per_region: int = 8) -> Path:
     from matplotlib.figure import Figure
 
     regions = alignment.regions[:MAX_DRAWN_REGIONS]
-    colours = region_colours(len(regions))
+    colours = region_colours(np.arange(len(regions)))
     images = np.asarray(images)
     fig = Figure(figsize=(1.1 * per_region + 0.8, 1.1 * len(regions) + 0.3), dpi=110, facecolor="white")
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.02, top=0.98, wspace=0.1, hspace=0.1)
@@ -191,7 +177,7 @@ def draw_regions_on_source(alignment, coords, source_image, path) -> Path:
     from matplotlib.figure import Figure
 
     regions = alignment.regions[:MAX_DRAWN_REGIONS]
-    colours = region_colours(len(regions))
+    colours = region_colours(np.arange(len(regions)))
     image = np.asarray(source_image)
     h, w = image.shape[:2]
     fig = Figure(figsize=(7.0, 7.0 * h / w), dpi=120, facecolor="white")
@@ -295,7 +281,7 @@ def _section_regions(alignment, inputs, X_a, X_b) -> str:
     header += ["local CKA"] if geometric else []
     header += ["dominant labels"] if labels is not None else []
     header += ["example texts"] if texts is not None else []
-    colours = region_colours(min(len(regions), MAX_DRAWN_REGIONS))
+    colours = region_colours(np.arange(min(len(regions), MAX_DRAWN_REGIONS)))
     n = alignment.n_inputs
     rows = []
     for i, r in enumerate(regions):

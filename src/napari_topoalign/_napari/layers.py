@@ -48,24 +48,12 @@ from napari.layers import Image, Points, Shapes, Vectors
 from napari.utils.colormaps import ensure_colormap
 from scipy.spatial import cKDTree
 
+from ..regions import region_colours, region_of
+
 PREFIX = "TopoAlign"
 ROLE_KEY = "topoalign"
 
 GREY = np.array([0.62, 0.62, 0.62, 1.0])
-#: Region colours (tab10 without its grey), cycled when there are more regions.
-PALETTE = np.array(
-    [
-        [0.122, 0.467, 0.706, 1.0],
-        [1.000, 0.498, 0.055, 1.0],
-        [0.173, 0.627, 0.173, 1.0],
-        [0.839, 0.153, 0.157, 1.0],
-        [0.580, 0.404, 0.741, 1.0],
-        [0.549, 0.337, 0.294, 1.0],
-        [0.890, 0.467, 0.761, 1.0],
-        [0.737, 0.741, 0.133, 1.0],
-        [0.090, 0.745, 0.812, 1.0],
-    ]
-)
 MOTIF_COLOURS = {
     "preserved": np.array([0.20, 0.90, 0.35, 1.0]),
     "broken": np.array([1.00, 0.60, 0.10, 1.0]),
@@ -79,11 +67,6 @@ def to_napari(xy) -> np.ndarray:
     """Layout ``(x, y)`` -> napari ``(row, col) = (-y, x)`` as float32 (K, 2)."""
     xy = np.asarray(xy, dtype=np.float32).reshape(-1, 2)
     return np.column_stack([-xy[:, 1], xy[:, 0]])
-
-
-def region_colours(regions) -> np.ndarray:
-    """(n, 4) RGBA colours of these region indices (the same in both graphs)."""
-    return PALETTE[np.asarray(regions, dtype=np.int64) % len(PALETTE)]
 
 
 def camera_of(viewer):
@@ -334,13 +317,9 @@ def _node_lens(graph) -> np.ndarray:
 
 def _node_regions(k: int, regions, side: str) -> tuple[np.ndarray, np.ndarray]:
     """Region of each node (the best region holding it; -1 for none) and that region's score."""
-    region = np.full(k, -1, dtype=np.int64)
-    score = np.full(k, np.nan)
-    for r in range(len(regions) - 1, -1, -1):  # best region last, so it wins
-        nodes = np.asarray(getattr(regions[r], f"nodes_{side}"), dtype=np.int64)
-        region[nodes] = r
-        score[nodes] = float(regions[r].score)
-    return region, score
+    region = region_of(regions, k, f"nodes_{side}")
+    scores = np.array([float(r.score) for r in regions] + [np.nan])
+    return region, scores[region]  # -1 picks the trailing NaN
 
 
 def _edge_vectors(edges, pos) -> np.ndarray:
@@ -487,9 +466,7 @@ def _lighter(colours, amount=0.45) -> np.ndarray:
 
 def _paint_regions(view: InputsView, regions) -> None:
     """Colour the input positions on a source image by their best region (light grey for none)."""
-    region = np.full(view.n_inputs, -1, dtype=np.int64)
-    for r in range(len(regions) - 1, -1, -1):  # best region last, so it wins
-        region[np.asarray(regions[r].inputs, dtype=np.int64)] = r
+    region = region_of(regions, view.n_inputs, "inputs")
     colours = np.where((region >= 0)[:, None], region_colours(np.maximum(region, 0)), [[0.9, 0.9, 0.9, 0.5]])
     points = view.layers[1]
     points.features["region"] = region
