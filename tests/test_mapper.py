@@ -9,7 +9,7 @@ from scipy.stats import ortho_group
 from sklearn.cluster import DBSCAN
 
 from napari_topoalign.errors import InputShapeError, InvalidValuesError, ParameterError, TopoAlignError
-from napari_topoalign.mapper import MapperParams, build_mapper
+from napari_topoalign.mapper import MapperGraph, MapperParams, build_mapper, nerve
 
 
 def embed(Y, D, rng, noise):
@@ -251,3 +251,12 @@ def test_bad_inputs_raise():
     X[3] = 0
     with pytest.raises(InvalidValuesError, match="zero"):
         build_mapper(X, MapperParams(metric="cosine", lens="pca"))
+
+
+def test_adjacency_matches_edges():
+    members = [np.array([0, 1]), np.array([1, 2]), np.array([2, 3]), np.array([5])]
+    g = MapperGraph(members, *nerve(members, 6), intervals=np.zeros((1, 2)), node_interval=np.zeros(4, int),
+                    lens=np.zeros(6), n_inputs=6, uncovered=np.array([4]))
+    A = g.adjacency().toarray()
+    assert A.tolist() == [[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
+    np.testing.assert_array_equal(g.adjacency(self_loops=True).toarray(), A + np.eye(4))

@@ -365,9 +365,7 @@ class _Energy:
         self.blocks, self.comp_of = [], []
         for G in graphs:
             k = G.n_nodes
-            e = np.asarray(G.edges, dtype=np.int64).reshape(-1, 2)
-            adj = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(k, k))
-            nc, lab = connected_components(adj, directed=False)
+            nc, lab = connected_components(G.adjacency(), directed=False)
             labels.append(lab + n_comp)
             n_comp += nc
             # for sampling partners from a node's own component: nodes by component, each node's range

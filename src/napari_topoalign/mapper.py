@@ -55,6 +55,16 @@ class MapperGraph:
         """Sparse K×N 0/1 matrix: row k marks the inputs of node k."""
         return membership_matrix(self.members, self.n_inputs)
 
+    def adjacency(self, self_loops: bool = False) -> sp.csr_matrix:
+        """Symmetric 0/1 K×K adjacency of the nodes; ``self_loops=True`` also sets the diagonal."""
+        e = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        loops = np.arange(self.n_nodes) if self_loops else np.zeros(0, np.int64)
+        rows = np.concatenate([e[:, 0], e[:, 1], loops])
+        cols = np.concatenate([e[:, 1], e[:, 0], loops])
+        S = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(self.n_nodes, self.n_nodes))
+        S.data[:] = 1.0  # a repeated edge counts once
+        return S
+
     def to_networkx(self):
         """A ``networkx.Graph`` with node attributes size, members, lens (mean) and edge weight."""
         import networkx as nx

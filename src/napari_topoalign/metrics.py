@@ -68,10 +68,7 @@ def _carried(A, B, C: sp.csr_matrix):
         return None
     has_match = np.diff(C.indptr) > 0
     best = np.asarray(C.argmax(axis=1)).ravel() if C.shape[1] else np.zeros(C.shape[0], np.int64)
-    e = np.asarray(B.edges, dtype=np.int64).reshape(-1, 2)
-    kb = B.n_nodes
-    adj = sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(kb, kb))
-    near = ((adj + adj.T + sp.identity(kb)) > 0).tocsr()
+    near = B.adjacency(self_loops=True)
     i, j = np.asarray(A.edges, dtype=np.int64).T
     ok = has_match[i] & has_match[j]
     kept = np.zeros(len(i), bool)

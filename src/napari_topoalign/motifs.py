@@ -75,10 +75,7 @@ class _TimedMatcher(GraphMatcher):
 
 def _as_graph(G) -> nx.Graph:
     if isinstance(G, MapperGraph):
-        H = nx.Graph()
-        H.add_nodes_from(range(G.n_nodes))
-        H.add_edges_from(map(tuple, np.asarray(G.edges).tolist()))
-        return H
+        return G.to_networkx()
     if isinstance(G, nx.Graph) and not G.is_directed() and not G.is_multigraph():
         if nx.number_of_selfloops(G):
             G = G.copy()

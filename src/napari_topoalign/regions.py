@@ -68,17 +68,6 @@ class Region:
         )
 
 
-def _adjacency(G: MapperGraph) -> sp.csr_matrix:
-    """Symmetric 0/1 adjacency with the diagonal set (a node counts as adjacent to itself)."""
-    e = np.asarray(G.edges, dtype=np.int64).reshape(-1, 2)
-    K = G.n_nodes
-    rows = np.concatenate([e[:, 0], e[:, 1], np.arange(K)])
-    cols = np.concatenate([e[:, 1], e[:, 0], np.arange(K)])
-    S = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(K, K))
-    S.data[:] = 1.0
-    return S
-
-
 def _overlap(C: sp.csr_matrix, size_a: np.ndarray, size_b: np.ndarray) -> sp.csr_matrix:
     """Overlap coefficient |a ∩ b| / min(|a|, |b|) of every node pair, from their Jaccard ``C``.
 
@@ -162,7 +151,7 @@ def find_matching_regions(
     C = sp.csr_matrix(C, dtype=np.float64)
     if C.shape != (A.n_nodes, B.n_nodes):
         raise InputShapeError(f"C must have shape {(A.n_nodes, B.n_nodes)}; got {C.shape}.")
-    SA, SB = _adjacency(A), _adjacency(B)
+    SA, SB = A.adjacency(self_loops=True), B.adjacency(self_loops=True)
     MA, MB = A.membership().tocsr(), B.membership().tocsr()
     if A.n_nodes == 0 or B.n_nodes == 0:
         return []
