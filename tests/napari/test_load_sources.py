@@ -10,7 +10,6 @@ they were.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from napari.layers import Layer
 
 from napari_topoalign.io import InputTable, Representation
