@@ -11,6 +11,7 @@ from napari_topoalign.errors import (
     InputShapeError,
     InvalidValuesError,
     MissingDependencyError,
+    MissingFileError,
     TopoAlignError,
 )
 from napari_topoalign.io import (
@@ -166,8 +167,10 @@ def test_npy_image_stack(tmp_path):
 
 
 def test_missing_and_unknown(tmp_path):
-    with pytest.raises(FileFormatError, match="no such file"):
+    with pytest.raises(MissingFileError, match="no such file"):
         load_representation(tmp_path / "nope.npy")
+    with pytest.raises(FileNotFoundError):
+        load_inputs(tmp_path / "nope.csv")
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(FileFormatError, match="unknown file type '.json'"):
         load_representation(tmp_path / "x.json")
