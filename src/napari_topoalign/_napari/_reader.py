@@ -52,21 +52,17 @@ def get_reader(path):
 
 def is_alignment_file(path) -> bool:
     """True when ``path`` is an ``.npz`` written by ``Alignment.save``."""
-    import zipfile
-
     from ..alignment import FORMAT_NAME
+    from ..errors import TopoAlignError
+    from ..io import read_npz
 
     if _suffix(str(path)) != ".npz":
         return False
-    try:
-        with open(path, "rb") as fh:  # closed even when np.load fails half-way
-            z = np.load(fh, allow_pickle=False)
-            if not isinstance(z, np.lib.npyio.NpzFile):  # a single .npy array under an .npz name
-                return False
-            with z:
-                return "header" in z.files and FORMAT_NAME in str(z["header"][()])
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+    try:  # only the header is read, its size checked first
+        header = read_npz(path, keys=("header",)).get("header")
+    except TopoAlignError:
         return False
+    return header is not None and header.dtype.kind == "U" and FORMAT_NAME in str(header[()])
 
 
 def alignment_layer_data(path) -> list[tuple]:
