@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 REPRESENTATION_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".parquet", ".h5ad", ".pt")
 REPRESENTATION_KEY = "topoalign_representation"
 INPUTS_KEY = "topoalign_inputs"
