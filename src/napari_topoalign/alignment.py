@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from .checks import as_matrix, check_same_inputs, existing_file
+from .checks import as_matrix, check_mapper_params, check_same_inputs, check_seed, existing_file
 from .errors import (
     EmptyInputError,
     FileFormatError,
@@ -463,9 +463,15 @@ def align(
     from .metrics import alignment_scores
     from .regions import find_matching_regions
 
+    if isinstance(names, str) or not hasattr(names, "__len__") or len(names) != 2:
+        raise ParameterError(f"names must be two strings, got {names!r}")
     names = tuple(str(n) for n in names)
-    if len(names) != 2:
-        raise InputShapeError(f"names must be two strings, got {names!r}")
+    params = check_mapper_params(params)
+    params_b = None if params_b is None else check_mapper_params(params_b, "params_b")
+    seed = check_seed(seed)
+    for name, fn in (("callback", callback), ("progress", progress)):
+        if fn is not None and not callable(fn):
+            raise ParameterError(f"{name} must be callable or None, got {type(fn).__name__}")
     X_a = as_matrix(X_a, name=f"representation {names[0]}")
     X_b = as_matrix(X_b, name=f"representation {names[1]}")
     check_same_inputs(X_a, X_b, names=names)

@@ -635,7 +635,7 @@ def load_inputs(path) -> InputTable:
         images = read_npy(path)
         if images.ndim not in (3, 4):
             raise InputShapeError(
-                f"{path.name} has shape {images.shape}; an image stack is (N, H, W) or (N, H, W, C)."
+                f"{path.name} has shape {images.shape}; images must be an (N, H, W) or (N, H, W, C) stack."
             )
         return _build(path, InputTable, n_inputs=len(images), images=images)
     if suffix == ".h5ad":
