@@ -44,6 +44,13 @@ def as_matrix(X, name: str = "X", dtype=np.float32) -> np.ndarray:
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise EmptyInputError(f"{name} is empty (shape {arr.shape}); it needs at least one input and one feature.")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize and np.isfinite(arr).all():
+        largest = float(np.max(np.abs(arr)))
+        if largest > np.finfo(dtype).max:
+            raise InvalidValuesError(
+                f"{name} has values up to {largest:.3g}, beyond the range of {np.dtype(dtype).name} "
+                f"({np.finfo(dtype).max:.3g}); rescale it, e.g. X / np.abs(X).max()."
+            )
     arr = np.ascontiguousarray(arr, dtype=dtype)
     finite = np.isfinite(arr)
     if not finite.all():
