@@ -46,7 +46,7 @@ def as_matrix(X, name: str = "X", dtype=np.float32) -> np.ndarray:
         raise EmptyInputError(f"{name} is empty (shape {arr.shape}); it needs at least one input and one feature.")
     if arr.dtype.kind == "f" and arr.dtype.itemsize > np.dtype(dtype).itemsize and np.isfinite(arr).all():
         largest = float(np.max(np.abs(arr)))
-        if largest > np.finfo(dtype).max:
+        if largest > float(np.finfo(dtype).max):
             raise InvalidValuesError(
                 f"{name} has values up to {largest:.3g}, beyond the range of {np.dtype(dtype).name} "
                 f"({np.finfo(dtype).max:.3g}); rescale it, e.g. X / np.abs(X).max()."
