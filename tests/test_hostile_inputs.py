@@ -1,0 +1,336 @@
+"""Every file and argument a user (or a hostile file) can throw at the library: the result is the
+right answer or a ``TopoAlignError`` saying what is wrong; never another exception, never a crash,
+never a partial file left behind.
+
+Classes of input: damaged alignment files (loaded in a subprocess, so a crash shows as a failure
+instead of killing pytest), representation files of every format, tables with and without
+headers, API arguments, ``topoalign`` arguments, extreme values, interrupted writes, and
+``make test`` on a machine without a display server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import napari_topoalign as ta
+from napari_topoalign.alignment import FORMAT_VERSION, Alignment
+from napari_topoalign.errors import FileFormatError, MissingFileError, TopoAlignError, TopoAlignWarning
+from napari_topoalign.layout import JointLayout
+from napari_topoalign.mapper import MapperGraph, MapperParams, nerve
+from napari_topoalign.regions import Region
+
+ROOT = Path(__file__).resolve().parents[1]
+FUZZ = settings(max_examples=15, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+# ============================================================================ alignment files
+
+
+def _graph(rng, n: int, k: int, lens=None) -> MapperGraph:
+    """A hand-made mapper graph of ``k`` nodes over ``n`` inputs (random sorted member sets)."""
+    members = [np.sort(rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False)).astype(np.int64)
+               for _ in range(k)]
+    edges, weight = nerve(members, n)
+    covered = np.zeros(n, bool)
+    if members:
+        covered[np.concatenate(members)] = True
+    params = MapperParams(lens="pca" if lens is None else lens, n_intervals=3, eps=0.5)
+    return MapperGraph(
+        members=members, edges=edges, edge_weight=weight, intervals=np.array([[0.0, 0.4], [0.3, 0.7], [0.6, 1.0]]),
+        node_interval=rng.integers(0, 3, k).astype(np.int64), lens=rng.uniform(0, 1, n), n_inputs=n,
+        uncovered=np.flatnonzero(~covered).astype(np.int64), params=params,
+    )
+
+
+def hand_alignment(seed: int, n_regions: int, k_a: int = 6, k_b: int = 5, n: int = 20, lens_array=False) -> Alignment:
+    """A small alignment built by hand (no pipeline), with ``n_regions`` regions."""
+    rng = np.random.default_rng(seed)
+    A = _graph(rng, n, k_a, rng.uniform(0, 1, n) if lens_array else None)
+    B = _graph(rng, n, k_b)
+    C = ta.correspondence(A, B)
+    layout = JointLayout(
+        pos_a=rng.normal(size=(k_a, 2)).astype(np.float32), pos_b=rng.normal(size=(k_b, 2)).astype(np.float32),
+        offset=np.array([3.0, 0.0], np.float32), energy=rng.uniform(0, 1, 7), device="cpu", mode="side_by_side",
+    )
+    regions = [
+        Region(nodes_a=np.sort(rng.choice(k_a, int(rng.integers(1, k_a + 1)), replace=False)),
+               nodes_b=np.sort(rng.choice(k_b, int(rng.integers(1, k_b + 1)), replace=False)) if k_b else np.zeros(0, int),
+               inputs=np.sort(rng.choice(n, int(rng.integers(0, n + 1)), replace=False)), score=float(rng.uniform()))
+        for _ in range(n_regions)
+    ]
+    return Alignment(A, B, C, layout, regions, {"topology": 0.5, "cka": 0.25}, ("first", "second"))
+
+
+def assert_same_alignment(a: Alignment, b: Alignment) -> None:
+    for ga, gb in ((a.graph_a, b.graph_a), (a.graph_b, b.graph_b)):
+        assert ga.n_inputs == gb.n_inputs and len(ga.members) == len(gb.members)
+        assert all(np.array_equal(x, y) for x, y in zip(ga.members, gb.members))
+        for name in ("edges", "edge_weight", "intervals", "node_interval", "lens", "uncovered"):
+            assert np.array_equal(np.asarray(getattr(ga, name)).reshape(np.shape(getattr(gb, name))), getattr(gb, name))
+        assert ga.params.eps == gb.params.eps and ga.params.metric == gb.params.metric
+        assert np.array_equal(np.asarray(ga.params.lens), np.asarray(gb.params.lens))
+    assert (a.correspondence != b.correspondence).nnz == 0 and a.correspondence.shape == b.correspondence.shape
+    for name in ("pos_a", "pos_b", "offset", "energy"):
+        assert np.array_equal(getattr(a.layout, name), getattr(b.layout, name))
+    assert a.regions == b.regions and a.scores == b.scores and a.names == b.names
+
+
+@FUZZ
+@given(seed=st.integers(0, 2**16), n_regions=st.sampled_from([0, 1, 2, 7]), k_b=st.integers(0, 5),
+       lens_array=st.booleans())
+def test_alignments_round_trip_exactly(tmp_path_factory, seed, n_regions, k_b, lens_array):
+    al = hand_alignment(seed, n_regions if k_b else 0, k_b=k_b, lens_array=lens_array)
+    path = al.save(tmp_path_factory.mktemp("rt") / "al.npz")
+    assert_same_alignment(al, Alignment.load(path))
+    assert [p.name for p in path.parent.iterdir()] == ["al.npz"]  # no temporary file left
+
+
+def test_zero_regions_from_the_pipeline_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    X_a, X_b = rng.normal(size=(80, 3)).astype(np.float32), rng.normal(size=(80, 4)).astype(np.float32)
+    al = ta.align(X_a, X_b, MapperParams(n_intervals=4), device="cpu", iterations=5)
+    al.regions = []  # unrelated inputs: no matching regions
+    assert_same_alignment(al, Alignment.load(al.save(tmp_path / "none.npz")))
+
+
+# --------------------------------------------------------------------------- damage
+
+_INT_ARRAYS = ("a_members_indices", "a_members_offsets", "b_members_indices", "a_edges", "b_edges",
+               "a_node_interval", "a_uncovered", "corr_indices", "corr_indptr", "corr_shape",
+               "region_nodes_a_indices", "region_nodes_b_indices", "region_inputs_indices",
+               "region_nodes_a_offsets", "region_inputs_offsets")
+_FLOAT_ARRAYS = ("a_lens", "b_intervals", "a_edge_weight", "corr_data", "layout_pos_a", "layout_pos_b",
+                 "layout_offset", "layout_energy", "a_params_lens")
+_BAD_VALUES = (-1, 6, 20, 2**40, -(2**62), 0)
+_BAD_FLOATS = (np.nan, np.inf, -np.inf, -1.0, 1e300)
+_BAD_HEADER_VALUES = (None, "x", [], {}, 1.5, True, -1, 0, [1, 2, 3], {"a": "b"})
+_HEADER_PATHS = (("names",), ("scores",), ("region_scores",), ("layout",), ("layout", "mode"), ("layout", "device"),
+                 ("graph_a",), ("graph_a", "n_inputs"), ("graph_b", "params"), ("graph_a", "params", "metric"),
+                 ("graph_a", "params", "eps"), ("graph_a", "params", "n_intervals"), ("graph_b", "params", "overlap"),
+                 ("graph_a", "params", "lens"), ("graph_b", "params", "min_samples"), ("graph_a", "params", "cover"),
+                 ("graph_b", "params", "clusterer"), ("graph_a", "params", "bogus_field"), ("version",), ("format",))
+
+# one damage: (kind, target, argument), applied by _damage
+damage_st = st.one_of(
+    st.tuples(st.just("drop"), st.sampled_from(_INT_ARRAYS + _FLOAT_ARRAYS + ("header",)), st.just(0)),
+    st.tuples(st.just("dtype"), st.sampled_from(_INT_ARRAYS + _FLOAT_ARRAYS),
+              st.sampled_from(["float64", "int32", "bool", "U3", "complex64", "uint64", "int8"])),
+    st.tuples(st.just("shape"), st.sampled_from(_INT_ARRAYS + _FLOAT_ARRAYS),
+              st.sampled_from(["scalar", "column", "flat", "transpose", "shorter", "longer"])),
+    st.tuples(st.just("value"), st.sampled_from(_INT_ARRAYS), st.sampled_from(_BAD_VALUES)),
+    st.tuples(st.just("float"), st.sampled_from(_FLOAT_ARRAYS), st.sampled_from(_BAD_FLOATS)),
+    st.tuples(st.just("reverse"), st.sampled_from(_INT_ARRAYS + _FLOAT_ARRAYS), st.just(0)),
+    st.tuples(st.just("header"), st.sampled_from(range(len(_HEADER_PATHS))), st.sampled_from(_BAD_HEADER_VALUES)),
+)
+
+
+def _damage(arrays: dict, kind: str, target, arg) -> None:
+    """Apply one damage to the arrays of an alignment file, in place."""
+    if kind == "header":
+        header = json.loads(str(arrays["header"][()]))
+        *outer, last = _HEADER_PATHS[target]
+        node = header
+        for key in outer:
+            node = node[key] if isinstance(node, dict) and isinstance(node.get(key), dict) else {}
+        node[last] = arg
+        arrays["header"] = np.array(json.dumps(header))
+        return
+    if target not in arrays:
+        return
+    a = arrays[target]
+    if kind == "drop":
+        del arrays[target]
+    elif kind == "dtype":
+        arrays[target] = a.astype(arg) if arg != "U3" else a.astype(str)
+    elif kind == "shape":
+        arrays[target] = {
+            "scalar": lambda: np.asarray(a.ravel()[0] if a.size else 0),
+            "column": lambda: a.reshape(-1, 1),
+            "flat": lambda: a.ravel(),
+            "transpose": lambda: a.T.copy(),
+            "shorter": lambda: a[:-1],
+            "longer": lambda: np.concatenate([a, a[:1]]) if a.ndim else a.reshape(1),
+        }[arg]()
+    elif kind in ("value", "float") and a.size:
+        a = a.astype(np.float64 if kind == "float" else np.int64)
+        a.flat[a.size // 2] = arg
+        arrays[target] = a
+    elif kind == "reverse":
+        arrays[target] = a[::-1].copy()
+
+
+def _file_damages(good: Path, out: Path) -> list[Path]:
+    """Byte-level damage: truncation, flipped bytes, garbage, a member whose header or zip entry lies."""
+    data = good.read_bytes()
+    rng = np.random.default_rng(0)
+    files = {
+        "empty": b"",
+        "half": data[: len(data) // 2],
+        "no_end": data[:-22],
+        "garbage": bytes(rng.integers(0, 256, 2000, dtype=np.uint8)),
+        "text": b"this is not an alignment\n",
+        "prefixed": b"XXXX" + data,
+    }
+    for i in range(8):  # flipped bytes in the compressed data
+        flipped = bytearray(data)
+        for pos in rng.integers(40, len(data) - 200, 3):
+            flipped[pos] ^= 0xFF
+        files[f"flipped{i}"] = bytes(flipped)
+    paths = []
+    for name, content in files.items():
+        p = out / f"bytes_{name}.npz"
+        p.write_bytes(content)
+        paths.append(p)
+    with open(out / "npy.npz", "wb") as fh:
+        np.save(fh, np.zeros(3))
+    paths.append(out / "npy.npz")
+    paths.append(_lying_member(good, out / "lying_header.npz"))
+    paths.append(_zip_size_lie(good, out / "lying_zip_size.npz"))
+    return paths
+
+
+def _lying_member(good: Path, dst: Path) -> Path:
+    """A copy of ``good`` whose layout_pos_a member claims a (10^6, 10^4) float64 array (75 GiB)."""
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(dst, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "layout_pos_a.npy":
+                header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 10000), }"
+                data = b"\x93NUMPY\x01\x00" + len(header.ljust(118) + "\n").to_bytes(2, "little") + \
+                    (header.ljust(118) + "\n").encode() + data[128:]
+            out.writestr(info.filename, data)
+    return dst
+
+
+def _zip_size_lie(good: Path, dst: Path) -> Path:
+    """A copy of ``good`` whose first zip entry declares 2 GiB uncompressed (a zip bomb's claim)."""
+    data = bytearray(good.read_bytes())
+    for sig, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.find(sig)
+        data[at + offset: at + offset + 4] = (2**31 - 16).to_bytes(4, "little")
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+_LOADER = r"""
+import json, sys
+from pathlib import Path
+import numpy as np
+from napari_topoalign import Alignment, correspondence, bubble_set
+from napari_topoalign.errors import FileFormatError
+from napari_topoalign.io import read_npz
+from napari_topoalign.regions import find_matching_regions
+for line in sys.stdin:
+    path = Path(line.strip())
+    try:
+        al = Alignment.load(path)
+    except FileFormatError as exc:
+        print(json.dumps([str(path), "FileFormatError", str(exc)[:200]]), flush=True)
+        continue
+    except Exception as exc:
+        print(json.dumps([str(path), type(exc).__name__, str(exc)[:200]]), flush=True)
+        continue
+    # everything a viewer or a script does with a loaded alignment
+    C = correspondence(al.graph_a, al.graph_b)
+    (C @ C.T).sum(); al.correspondence.toarray().sum(); al.correspondence.T.tocsr()
+    al.graph_a.membership(); al.graph_b.adjacency(self_loops=True); al.graph_a.to_networkx()
+    al.summary(); al.matched_inputs()
+    if al.graph_a.n_nodes > 2 and al.graph_b.n_nodes > 2:
+        find_matching_regions(al.graph_a, al.graph_b, al.correspondence)
+    for r in al.regions[:2]:
+        if len(r.nodes_a):
+            bubble_set(al.layout.pos_a, r.nodes_a)
+    resaved = al.save(path.with_name(path.stem + "_resaved.npz"))
+    old, new = read_npz(path), read_npz(resaved)
+    h_old, h_new = json.loads(str(old.pop("header")[()])), json.loads(str(new.pop("header")[()]))
+    # the same values; integer index arrays may come back wider (the ragged arrays are stored as int64)
+    same = h_old == h_new and all(
+        np.array_equal(old[k], new[k], equal_nan=old[k].dtype.kind == "f")
+        and (old[k].dtype == new[k].dtype or old[k].dtype.kind + new[k].dtype.kind in ("ii", "ui"))
+        for k in new
+    )
+    print(json.dumps([str(path), "loaded", "exact" if same else "changed"]), flush=True)
+"""
+
+
+def load_in_subprocess(paths: list[Path]) -> list[list[str]]:
+    """[path, outcome, detail] of loading each file in a fresh interpreter; a crash fails the test."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run([sys.executable, "-c", _LOADER], input="\n".join(map(str, paths)) + "\n",
+                          capture_output=True, text=True, env=env, timeout=300)
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    done = len(results)
+    assert proc.returncode == 0, (
+        f"the loader died (exit {proc.returncode}) on {paths[done] if done < len(paths) else '?'}: {proc.stderr[-2000:]}"
+    )
+    assert len(results) == len(paths)
+    return results
+
+
+def _assert_contract(results, damages=None) -> None:
+    for i, (path, outcome, detail) in enumerate(results):
+        what = (path, outcome, detail, damages[i] if damages and i < len(damages) else None)
+        assert outcome in ("FileFormatError", "loaded"), what
+        if outcome == "loaded":
+            assert detail == "exact", what
+
+
+def _write_damaged(good: Path, out: Path, damages) -> list[Path]:
+    with np.load(good, allow_pickle=False) as z:
+        original = {k: z[k] for k in z.files}
+    paths = []
+    for i, group in enumerate(damages):
+        arrays = {k: v.copy() for k, v in original.items()}
+        for kind, target, arg in group:
+            _damage(arrays, kind, target, arg)
+        p = out / f"damaged_{i}.npz"
+        np.savez_compressed(p, **arrays)
+        paths.append(p)
+    return paths
+
+
+def test_every_single_damage_is_refused_or_harmless(tmp_path):
+    """Each damage kind applied alone to each array it can hit, plus byte-level damage."""
+    al = hand_alignment(3, 3, lens_array=True)
+    good = al.save(tmp_path / "good.npz")
+    singles = [[("drop", t, 0)] for t in _INT_ARRAYS + _FLOAT_ARRAYS + ("header",)]
+    singles += [[("value", t, v)] for t in _INT_ARRAYS for v in (-1, 2**40)]
+    singles += [[("float", t, np.nan)] for t in _FLOAT_ARRAYS]
+    singles += [[("dtype", t, "U3")] for t in _INT_ARRAYS[:5] + _FLOAT_ARRAYS[:3]]
+    singles += [[("shape", t, s)] for t in ("a_edges", "layout_pos_a", "corr_indptr", "a_lens")
+                for s in ("scalar", "column", "transpose", "shorter", "longer")]
+    singles += [[("header", i, v)] for i in range(len(_HEADER_PATHS)) for v in (None, "x", -1)]
+    byte_damaged = _file_damages(good, tmp_path)
+    results = load_in_subprocess(_write_damaged(good, tmp_path, singles) + byte_damaged)
+    _assert_contract(results)
+    # zip readers skip a prefix (as in self-extracting archives): that file is still whole
+    assert all(r[1] == "FileFormatError" for r in results[-len(byte_damaged):] if "prefixed" not in r[0])
+    harmless = [r[0] for r in results if r[1] == "loaded"]
+    assert len(harmless) <= 0.1 * len(results), harmless  # e.g. a reversed energy history
+
+
+# each example is a batch of files loaded by one subprocess: no shrinking (it would rerun batches for minutes);
+# a failure names the file and its damages
+@settings(max_examples=2, deadline=None, derandomize=True, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damages=st.lists(st.lists(damage_st, min_size=1, max_size=3), min_size=25, max_size=25),
+       n_regions=st.sampled_from([0, 1, 4]))
+def test_random_damage_is_refused_or_round_trips(tmp_path_factory, damages, n_regions):
+    out = tmp_path_factory.mktemp("damage")
+    good = hand_alignment(7, n_regions).save(out / "good.npz")
+    _assert_contract(load_in_subprocess(_write_damaged(good, out, damages)), damages)
