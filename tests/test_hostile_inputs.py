@@ -334,3 +334,184 @@ def test_random_damage_is_refused_or_round_trips(tmp_path_factory, damages, n_re
     out = tmp_path_factory.mktemp("damage")
     good = hand_alignment(7, n_regions).save(out / "good.npz")
     _assert_contract(load_in_subprocess(_write_damaged(good, out, damages)), damages)
+
+
+# ============================================================================ representation files
+
+N, D = 30, 4
+_X = np.random.default_rng(0).normal(size=(N, D)).astype(np.float32)
+
+
+def _npy_header(shape, descr="<f4") -> bytes:
+    text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}".ljust(117) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode()
+
+
+def _save_pt(obj):
+    return lambda p: torch.save(obj, p)
+
+
+def _quantized():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # quantized tensors are deprecated, but files hold them
+        return torch.quantize_per_tensor(torch.from_numpy(_X), 0.1, 0, torch.qint8)
+
+
+def _corrupt_npz_member(p):
+    np.savez_compressed(p, emb=_X)
+    data = bytearray(p.read_bytes())
+    at = data.find(b"emb.npy") + 7
+    for i in range(at + 20, at + 60):
+        data[i] ^= 0x5A
+    p.write_bytes(bytes(data))
+
+
+def _stored_npz_bad_crc(p):
+    np.savez(p, emb=_X)
+    data = bytearray(p.read_bytes())
+    data[-200] ^= 0xFF  # inside the stored array data: CRC mismatch
+    p.write_bytes(bytes(data))
+
+
+# (file name, writer, expected shape of X or the TopoAlignError subclass)
+REPRESENTATION_FILES = [
+    ("ok.npy", lambda p: np.save(p, _X), (N, D)),
+    ("fortran.npy", lambda p: np.save(p, np.asfortranarray(_X)), (N, D)),
+    ("bigendian.npy", lambda p: np.save(p, _X.astype(">f8")), (N, D)),
+    ("ints.npy", lambda p: np.save(p, np.arange(N * D).reshape(N, D)), (N, D)),
+    ("lying_37GiB.npy", lambda p: p.write_bytes(_npy_header((100000, 100000)) + _X.tobytes()), FileFormatError),
+    ("truncated.npy", lambda p: p.write_bytes(_npy_header((N, D)) + _X.tobytes()[:100]), FileFormatError),
+    ("negative_shape.npy", lambda p: p.write_bytes(_npy_header((-5, D)) + _X.tobytes()), FileFormatError),
+    ("bad_descr.npy", lambda p: p.write_bytes(_npy_header((N, D), "<zz") + _X.tobytes()), FileFormatError),
+    ("header_garbage.npy", lambda p: p.write_bytes(b"\x93NUMPY\x01\x00\x20\x00" + b"{" * 32 + _X.tobytes()), FileFormatError),
+    ("object.npy", lambda p: np.save(p, np.array([{}, None], dtype=object), allow_pickle=True), FileFormatError),
+    ("structured.npy", lambda p: np.save(p, np.zeros(N, dtype=[("a", "f4"), ("b", "i4")])), TopoAlignError),
+    ("scalar.npy", lambda p: np.save(p, np.float32(3)), TopoAlignError),
+    ("3d.npy", lambda p: np.save(p, np.zeros((N, 2, 2))), TopoAlignError),
+    ("complex.npy", lambda p: np.save(p, _X.astype(np.complex64)), TopoAlignError),
+    ("strings.npy", lambda p: np.save(p, _X.astype(str)), TopoAlignError),
+    ("nan.npy", lambda p: np.save(p, np.where(_X > 2, np.nan, _X)), TopoAlignError),
+    ("huge_f64.npy", lambda p: np.save(p, _X.astype(np.float64) * 1e300), TopoAlignError),
+    ("empty_rows.npy", lambda p: np.save(p, np.zeros((0, D))), TopoAlignError),
+    ("zero_bytes.npy", lambda p: p.write_bytes(b""), TopoAlignError),
+    ("ok.npz", lambda p: np.savez_compressed(p, emb=_X), (N, D)),
+    ("corrupt_member.npz", _corrupt_npz_member, FileFormatError),
+    ("bad_crc.npz", _stored_npz_bad_crc, FileFormatError),
+    ("truncated.npz", lambda p: (np.savez(p, emb=_X), p.write_bytes(p.read_bytes()[:300])), FileFormatError),
+    ("empty_archive.npz", lambda p: zipfile.ZipFile(p, "w").close(), TopoAlignError),
+    ("lying_member.npz", lambda p: zipfile.ZipFile(p, "w").writestr("emb.npy", _npy_header((10**6, 10**4)) + b"x"),
+     FileFormatError),
+    ("scalar_member.npz", lambda p: np.savez(p, emb=np.float32(1)), TopoAlignError),
+    ("ok.pt", _save_pt(torch.from_numpy(_X)), (N, D)),
+    ("parameter.pt", _save_pt(torch.nn.Parameter(torch.from_numpy(_X))), (N, D)),
+    ("parameter_dict.pt", _save_pt({"w": torch.nn.Parameter(torch.from_numpy(_X))}), (N, D)),
+    ("sparse.pt", _save_pt(torch.from_numpy(_X).to_sparse()), (N, D)),
+    ("bfloat16.pt", _save_pt(torch.from_numpy(_X).bfloat16()), (N, D)),
+    ("quantized.pt", lambda p: torch.save(_quantized(), p), (N, D)),
+    ("meta.pt", _save_pt(torch.empty(N, D, device="meta")), FileFormatError),
+    ("complex.pt", _save_pt(torch.from_numpy(_X).to(torch.complex64)), TopoAlignError),
+    ("list.pt", _save_pt([1, 2, 3]), FileFormatError),
+    ("truncated.pt", lambda p: (torch.save(torch.from_numpy(_X), p), p.write_bytes(p.read_bytes()[:200])),
+     FileFormatError),
+    ("pickle.pt", lambda p: p.write_bytes(b"\x80\x04\x95" + bytes(40)), FileFormatError),
+]
+
+
+@pytest.mark.parametrize("name, write, expected", REPRESENTATION_FILES, ids=[c[0] for c in REPRESENTATION_FILES])
+def test_representation_files(tmp_path, name, write, expected):
+    path = tmp_path / name
+    write(path)
+    if isinstance(expected, tuple):
+        rep = ta.load_representation(path)
+        assert rep.X.shape == expected and rep.X.dtype == np.float32
+        np.testing.assert_allclose(rep.X, np.asarray(ta.load_representation(path).X))
+    else:
+        with pytest.raises(expected):
+            ta.load_representation(path)
+
+
+# ============================================================================ tables
+
+
+def _frame(n=N, d=D):
+    return pd.DataFrame(_X[:n, :d].astype(np.float64), columns=[f"d{i}" for i in range(d)])
+
+
+def _csv(text: str):
+    return lambda p: p.write_text(text)
+
+
+dates = pd.date_range("2024-01-01", periods=N).astype(str)
+# (file name, writer, expected X shape or error, expected metadata columns)
+TABLE_FILES = [
+    ("pandas_default_header.csv", lambda p: pd.DataFrame(_X).to_csv(p, index=False), (N, D), None),
+    ("pandas_with_index.csv", lambda p: pd.DataFrame(_X).to_csv(p), (N, D), ["Unnamed: 0"]),
+    ("named_header.csv", lambda p: _frame().to_csv(p, index=False), (N, D), None),
+    ("no_header.csv", lambda p: np.savetxt(p, _X, delimiter=","), (N, D), None),
+    ("no_header_int.csv", lambda p: np.savetxt(p, np.arange(N * D).reshape(N, D) + 5, delimiter=",", fmt="%d"),
+     (N, D), None),
+    ("no_header_text_first.csv", lambda p: pd.DataFrame({"w": ["cat"] * N, **_frame()}).to_csv(p, index=False, header=False),
+     (N, D), ["f0"]),
+    ("header_label_then_ints.csv", lambda p: pd.DataFrame(_X).assign(label=1).to_csv(p, index=False), (N, D),
+     ["label"]),
+    ("bool_column.csv", lambda p: _frame().assign(train=[True, False] * (N // 2)).to_csv(p, index=False), (N, D),
+     ["train"]),
+    ("date_column.csv", lambda p: _frame().assign(when=dates).to_csv(p, index=False), (N, D), ["when"]),
+    ("text_column.csv", lambda p: _frame().assign(word=["w"] * N).to_csv(p, index=False), (N, D), ["word"]),
+    ("bool_column.parquet", lambda p: _frame().assign(train=[True, False] * (N // 2)).to_parquet(p), (N, D),
+     ["train"]),
+    ("date_column.parquet", lambda p: _frame().assign(when=pd.to_datetime(dates)).to_parquet(p), (N, D), ["when"]),
+    ("tabs.tsv", lambda p: _frame().to_csv(p, sep="\t", index=False), (N, D), None),
+    ("typo.csv", lambda p: _frame().astype(object).assign(d1=["oops"] + list(_X[1:, 1])).to_csv(p, index=False),
+     TopoAlignError, None),
+    ("only_header.csv", _csv("a,b,c\n"), TopoAlignError, None),
+    ("empty.csv", _csv(""), TopoAlignError, None),
+    ("ragged.csv", _csv("a,b\n1,2\n3,4,5,6\n"), TopoAlignError, None),
+    ("words.csv", _csv("a,b\nx,y\nz,w\n"), TopoAlignError, None),
+    ("latin1.csv", lambda p: p.write_bytes("a,b\n\xe9,1\n".encode("latin-1")), TopoAlignError, None),
+    ("binary.csv", lambda p: p.write_bytes(bytes(range(256))), TopoAlignError, None),
+]
+
+
+@pytest.mark.parametrize("name, write, expected, metadata", TABLE_FILES, ids=[c[0] for c in TABLE_FILES])
+def test_table_files(tmp_path, name, write, expected, metadata):
+    path = tmp_path / name
+    write(path)
+    if not isinstance(expected, tuple):
+        with pytest.raises(expected):
+            ta.load_representation(path)
+        return
+    if metadata:
+        with pytest.warns(TopoAlignWarning, match="metadata: " + ".*".join(repr(m) for m in metadata)):
+            rep = ta.load_representation(path)
+        assert list(rep.metadata.columns) == metadata
+    else:
+        rep = ta.load_representation(path)
+        assert rep.metadata is None
+    assert rep.X.shape == expected
+
+
+@FUZZ
+@given(n=st.integers(1, 12), d=st.integers(1, 6), header=st.sampled_from(["pandas", "named", "none"]),
+       label=st.booleans(), flag=st.booleans(), scale=st.sampled_from([1.0, 1e-6, 1e6]), seed=st.integers(0, 99))
+def test_tables_read_back_exactly(tmp_path_factory, n, d, header, label, flag, scale, seed):
+    """Whatever the header style and extra columns, the features come back as written, row for row."""
+    X = np.random.default_rng(seed).normal(size=(n, d)) * scale
+    df = pd.DataFrame(X, columns=list(range(d)) if header == "pandas" else [f"feat{i}" for i in range(d)])
+    if label:
+        df["label"] = np.arange(n) % 3
+    if flag:
+        df["flag"] = np.arange(n) % 2 == 0
+    path = tmp_path_factory.mktemp("t") / "t.csv"
+    df.to_csv(path, index=False, header=header != "none")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TopoAlignWarning)
+        rep = ta.load_representation(path)
+    if header == "none" and (label or flag):  # without names, only the true/false column is told apart
+        assert rep.X.shape[0] == n
+        return
+    np.testing.assert_allclose(rep.X, X.astype(np.float32), rtol=1e-6)

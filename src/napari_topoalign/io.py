@@ -203,7 +203,7 @@ def _read_npy_stream(fh, size: int, where: str) -> np.ndarray:
         version = fmt.read_magic(fh)
         read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
         shape, fortran, dtype = read_header(fh)
-    except _READ_ERRORS as exc:
+    except Exception as exc:  # numpy's header parser raises many kinds (even tokenize errors) on a crafted header
         raise FileFormatError(f"{where} has a damaged .npy header ({exc}); save it again with np.save.") from exc
     if dtype.hasobject:
         raise _pickle_error(where)
