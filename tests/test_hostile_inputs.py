@@ -515,3 +515,166 @@ def test_tables_read_back_exactly(tmp_path_factory, n, d, header, label, flag, s
         assert rep.X.shape[0] == n
         return
     np.testing.assert_allclose(rep.X, X.astype(np.float32), rtol=1e-6)
+
+
+# ============================================================================ API arguments
+
+
+@pytest.fixture(scope="module")
+def small():
+    """Two tiny graphs and their inputs."""
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 2 * np.pi, 60)
+    X = (np.c_[np.cos(t), np.sin(t)] + 0.05 * rng.normal(size=(60, 2))).astype(np.float32)
+    A = ta.build_mapper(X, MapperParams(n_intervals=4))
+    return X, A, ta.build_mapper(X, MapperParams(n_intervals=5))
+
+
+def _api_cases(X, A, B):
+    """(description, call) pairs, each a user mistake that must raise a TopoAlignError."""
+    pos = np.zeros((A.n_nodes, 2))
+    nan_pos = pos.copy()
+    nan_pos[0, 0] = np.nan
+    strings = np.array([["a", "b"]] * len(X))
+    return [
+        ("align params=None", lambda: ta.align(X, X, params=None)),
+        ("align params a string", lambda: ta.align(X, X, "pca")),
+        ("align params_b a dict", lambda: ta.align(X, X, params_b={"lens": "pca"})),
+        ("align seed -1", lambda: ta.align(X, X, seed=-1)),
+        ("align seed 2**64", lambda: ta.align(X, X, seed=2**64)),
+        ("align seed 1.5", lambda: ta.align(X, X, seed=1.5)),
+        ("align seed True", lambda: ta.align(X, X, seed=True)),
+        ("align names one string", lambda: ta.align(X, X, names="AB")),
+        ("align names three", lambda: ta.align(X, X, names=("a", "b", "c"))),
+        ("align progress not callable", lambda: ta.align(X, X, progress=3)),
+        ("align strings", lambda: ta.align(strings, X)),
+        ("align None", lambda: ta.align(None, X)),
+        ("align ragged list", lambda: ta.align([[1, 2], [3]], X)),
+        ("align 0-D", lambda: ta.align(np.float32(1), X)),
+        ("align lens of strings", lambda: ta.align(X, X, MapperParams(lens=np.array(["a"] * len(X))))),
+        ("align lens wrong length", lambda: ta.align(X, X, MapperParams(lens=np.zeros(3)))),
+        ("build_mapper params a string", lambda: ta.build_mapper(X, "pca")),
+        ("build_mapper eps inf", lambda: ta.build_mapper(X, MapperParams(eps=float("inf")))),
+        ("build_mapper eps -1", lambda: ta.build_mapper(X, MapperParams(eps=-1.0))),
+        ("build_mapper eps a string", lambda: ta.build_mapper(X, MapperParams(eps="1"))),
+        ("build_mapper unknown metric", lambda: ta.build_mapper(X, MapperParams(metric="manhattan"))),
+        ("build_mapper n_intervals 0", lambda: ta.build_mapper(X, MapperParams(n_intervals=0))),
+        ("build_mapper overlap 1", lambda: ta.build_mapper(X, MapperParams(overlap=1.0))),
+        ("build_mapper lens a tensor with NaN", lambda: ta.build_mapper(X, MapperParams(lens=torch.full((len(X),), float("nan"))))),
+        ("correspondence None", lambda: ta.correspondence(None, B)),
+        ("correspondence a dict", lambda: ta.correspondence(A, {"members": []})),
+        ("correspondence measure 3", lambda: ta.correspondence(A, B, measure=3)),
+        ("joint_layout seed -1", lambda: ta.joint_layout(A, B, seed=-1)),
+        ("joint_layout None", lambda: ta.joint_layout(None, B)),
+        ("joint_layout C of strings", lambda: ta.joint_layout(A, B, np.full((A.n_nodes, B.n_nodes), "x"))),
+        ("find_matching_regions None", lambda: ta.find_matching_regions(A, None)),
+        ("bubble_set NaN positions", lambda: ta.bubble_set(nan_pos, [0, 1])),
+        ("bubble_set positions (K, 3)", lambda: ta.bubble_set(np.zeros((4, 3)), [0])),
+        ("bubble_set string members", lambda: ta.bubble_set(pos, ["a"])),
+        ("bubble_set member out of range", lambda: ta.bubble_set(pos, [A.n_nodes])),
+        ("bubble_set no members", lambda: ta.bubble_set(pos, [])),
+        ("bubble_set radius a string", lambda: ta.bubble_set(pos, [0], radius="1")),
+        ("bubble_set radius NaN", lambda: ta.bubble_set(pos, [0], radius=float("nan"))),
+        ("membrane None", lambda: ta.membrane(None, None)),
+        ("linear_cka None", lambda: ta.linear_cka(None, X)),
+        ("linear_cka different N", lambda: ta.linear_cka(X, X[:5])),
+        ("mutual_knn k True", lambda: ta.mutual_knn(X, X, k=True)),
+        ("mutual_knn k N", lambda: ta.mutual_knn(X, X, k=len(X))),
+        ("load_representation None", lambda: ta.load_representation(None)),
+        ("load_representation 42", lambda: ta.load_representation(42)),
+        ("load_inputs missing", lambda: ta.load_inputs("no/such/file.csv")),
+        ("Alignment.load missing", lambda: Alignment.load("no/such/alignment.npz")),
+        ("Alignment.load None", lambda: Alignment.load(None)),
+        ("InputTable 0-D labels", lambda: ta.InputTable(n_inputs=3, labels=np.int64(3))),
+    ]
+
+
+def test_api_mistakes_raise_topoalign_errors(small):
+    X, A, B = small
+    cases = _api_cases(X, A, B)
+    for description, call in cases:
+        with pytest.raises(TopoAlignError):
+            call()
+            pytest.fail(f"{description}: no error")
+    assert len(cases) == 49
+
+
+def test_missing_files_are_file_not_found_errors_too():
+    for call in (lambda: Alignment.load("nothing.npz"), lambda: ta.load_representation("nothing.npy")):
+        with pytest.raises(MissingFileError) as info:
+            call()
+        assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, TopoAlignError)
+
+
+def test_tensor_and_series_lenses_can_be_saved(small, tmp_path):
+    X, _, _ = small
+    for lens in (torch.from_numpy(X[:, 0].copy()), pd.Series(X[:, 0]), list(X[:, 0].astype(float))):
+        al = ta.align(X, X, MapperParams(lens=lens, n_intervals=4), device="cpu", iterations=3)
+        assert isinstance(al.graph_a.params.lens, np.ndarray)
+        loaded = Alignment.load(al.save(tmp_path / "lens.npz"))
+        np.testing.assert_array_equal(loaded.graph_a.params.lens, np.asarray(X[:, 0], np.float64))
+
+
+# ============================================================================ extreme values
+
+
+@pytest.mark.parametrize("scale", [2.0**63, 1e19, 3e-21, 2.0**-70])
+def test_extreme_magnitudes_give_the_graph_of_the_rescaled_data(small, scale):
+    """float32 inputs near 1e19 (distances overflow float32) or 1e-20 (they underflow): the same graph as
+    at unit scale, with lens, cover and eps in the inputs' own units; never eps=inf."""
+    X, _, _ = small
+    for params in (MapperParams(n_intervals=4), MapperParams(lens="density", metric="cosine", n_intervals=4)):
+        G = ta.build_mapper(X, params)
+        H = ta.build_mapper((X.astype(np.float64) * scale).astype(np.float32), params)
+        assert np.isfinite(H.params.eps) and H.params.eps > 0
+        assert len(H.members) == len(G.members) and all(np.array_equal(a, b) for a, b in zip(G.members, H.members))
+        unit = scale if params.metric == "euclidean" else 1.0
+        np.testing.assert_allclose(H.params.eps, G.params.eps * unit, rtol=1e-4)  # 1e19, 3e-21: X rounds anew
+
+
+def test_alignment_of_huge_values_has_finite_scores(small, tmp_path):
+    X, _, _ = small
+    big = X * np.float32(1e19)
+    al = ta.align(big, big * np.float32(2), MapperParams(n_intervals=4), device="cpu", iterations=5)
+    assert al.graph_a.n_nodes > 0 and all(np.isfinite(v) for v in al.scores.values())
+    assert al.scores["mutual_knn"] == pytest.approx(1.0)
+    Alignment.load(al.save(tmp_path / "big.npz"))
+
+
+def test_values_beyond_float32_are_refused_clearly():
+    with pytest.raises(TopoAlignError, match="beyond the range of float32"):
+        ta.build_mapper(np.full((10, 2), 1e300) * np.arange(10)[:, None])
+
+
+# ============================================================================ writes
+
+
+def test_save_into_a_missing_folder_leaves_nothing(tmp_path, small):
+    al = hand_alignment(0, 2)
+    with pytest.raises(MissingFileError, match="does not exist"):
+        al.save(tmp_path / "missing" / "al.npz")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(TopoAlignError, match="is a folder"):
+        al.save(tmp_path)
+
+
+def test_interrupted_save_keeps_the_old_file_and_no_part_file(tmp_path, monkeypatch):
+    path = hand_alignment(0, 1).save(tmp_path / "al.npz")
+    before = path.read_bytes()
+
+    def disk_full(fh, **arrays):
+        fh.write(b"half an archive")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        hand_alignment(1, 3).save(path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["al.npz"]
+
+
+def test_unsaveable_alignment_is_refused_before_writing(tmp_path):
+    al = hand_alignment(0, 1)
+    al.scores = {"topology": "high"}
+    with pytest.raises((TopoAlignError, ValueError)):
+        al.save(tmp_path / "al.npz")
+    assert list(tmp_path.iterdir()) == []

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from .checks import check_seed
+from .checks import check_graph, check_seed
 from .correspond import as_correspondence
 from .errors import EmptyInputError, InputShapeError, InvalidValuesError, ParameterError
 
@@ -100,6 +100,8 @@ def joint_layout(
     if callback is not None and not callable(callback):
         raise ParameterError("callback must be callable as callback(iteration, pos_a, pos_b).")
     seed = check_seed(seed)
+    check_graph(A, "A")
+    check_graph(B, "B")
     dev = _resolve_device(device)
     for name, G in (("A", A), ("B", B)):
         if G.n_nodes == 0:
