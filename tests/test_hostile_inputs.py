@@ -678,3 +678,168 @@ def test_unsaveable_alignment_is_refused_before_writing(tmp_path):
     with pytest.raises((TopoAlignError, ValueError)):
         al.save(tmp_path / "al.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+# ============================================================================ the topoalign command
+
+
+@pytest.fixture()
+def cli_files(tmp_path):
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 2 * np.pi, 90)
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    np.save(a, (np.c_[np.cos(t), np.sin(t)] + 0.05 * rng.normal(size=(90, 2))).astype(np.float32))
+    np.save(b, (np.c_[np.cos(t), np.sin(t), t] + 0.05 * rng.normal(size=(90, 3))).astype(np.float32))
+    np.save(tmp_path / "strings.npy", np.array(["x"] * 90))
+    np.save(tmp_path / "wide_lens.npy", np.zeros((90, 3)))
+    np.save(tmp_path / "same.npy", np.ones((90, 2), np.float32))
+    np.savez(tmp_path / "scalar_labels.npz", labels=np.int64(3))
+    np.savez(tmp_path / "no_inputs.npz", emb=np.zeros((90, 2)))
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "typo.csv").write_text("x,y\n1,2\noops,3\n4,5\n6,7\n")
+    (tmp_path / "damaged.npz").write_bytes(b"PK\x03\x04" + bytes(100))
+    return tmp_path, str(a), str(b)
+
+
+FAST_RUN = ["--intervals", "4", "--iterations", "3", "--device", "cpu"]
+# (arguments after "run A B" with {t} the folder, the text the one-line error must contain)
+CLI_MISTAKES = [
+    ("--seed -1", "--seed"),
+    (f"--seed {2**64}", "--seed"),
+    ("--seed 1e3", "--seed"),
+    ("--lens {t}/strings.npy", "--lens"),
+    ("--lens {t}/wide_lens.npy", "--lens"),
+    ("--lens {t}/missing.npy", "no such file"),
+    ("--lens {t}/damaged.npz", "unknown lens"),
+    ("--metadata {t}/scalar_labels.npz", "single value"),
+    ("--metadata {t}/no_inputs.npz", "none of the arrays"),
+    ("--metadata {t}/missing.csv", "no such file"),
+    ("--images {t}/a.npy", "images"),
+    ("--intervals 0", "n_intervals"),
+    ("--intervals -3", "n_intervals"),
+    ("--overlap 1.5", "overlap"),
+    ("--overlap nan", "overlap"),
+    ("--eps -1", "eps"),
+    ("--eps inf", "eps"),
+    ("--eps nan", "eps"),
+    ("--min-samples 0", "min_samples"),
+    ("--iterations -1", "--iterations"),
+    ("--metric manhattan", "--metric"),
+    ("--device tpu", "--device"),
+    ("--key-a emb", "key="),
+]
+
+
+@pytest.mark.parametrize("extra, message", CLI_MISTAKES, ids=[c[0] for c in CLI_MISTAKES])
+def test_cli_mistakes_exit_2_on_one_line_and_leave_no_folder(cli_files, capsys, extra, message):
+    from napari_topoalign.cli import main
+
+    t, a, b = cli_files
+    out = t / "new" / "out"
+    argv = ["run", a, b, *FAST_RUN, *extra.format(t=t).split(), "--out", str(out)]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own checks
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("topoalign: error: "), err
+    assert message in err[0] and "Traceback" not in err[0]
+    assert not (t / "new").exists()
+
+
+@pytest.mark.parametrize("files", [
+    ("{t}/missing.npy", "{b}"), ("{b}", "{t}/missing.npy"), ("{t}/damaged.npz", "{b}"), ("{t}/typo.csv", "{b}"),
+    ("{t}", "{b}"), ("{t}/same.npy", "{t}/same.npy"),
+])
+def test_cli_bad_files_exit_2_and_leave_no_folder(cli_files, capsys, files):
+    """Including a failure inside the pipeline (identical inputs: no eps can be chosen) after --out was made."""
+    from napari_topoalign.cli import main
+
+    t, a, b = cli_files
+    out = t / "new"
+    code = main(["run", *(f.format(t=t, b=b) for f in files), *FAST_RUN, "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("topoalign: error: ") and not any("Traceback" in e for e in err)
+    assert not out.exists()
+
+
+def test_cli_out_is_a_file(cli_files, capsys):
+    from napari_topoalign.cli import main
+
+    t, a, b = cli_files
+    assert main(["run", a, b, *FAST_RUN, "--out", str(t / "a_file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_cli_existing_out_folder_is_kept_on_failure(cli_files, capsys):
+    from napari_topoalign.cli import main
+
+    t, a, b = cli_files
+    (t / "keep").mkdir()
+    (t / "keep" / "notes.txt").write_text("mine")
+    assert main(["run", str(t / "same.npy"), str(t / "same.npy"), *FAST_RUN, "--out", str(t / "keep")]) == 2
+    assert [p.name for p in (t / "keep").iterdir()] == ["notes.txt"]
+
+
+# ============================================================================ make test on a fresh machine
+
+
+def _fake_machine(tmp_path, root: bool):
+    """A PATH with the few tools .ci/test needs, no xvfb-run, a python that records how it was called,
+    and (``root``) an apt-get that records its arguments and provides xvfb-run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sed", "grep", "tr", "dirname", "env", "cat", "chmod"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    (bin_dir / "python").write_text('#!/bin/bash\necho "python $*"\n')
+    if root:
+        (bin_dir / "apt-get").write_text(
+            '#!/bin/bash\necho "apt-get $*" >> "$(dirname "$0")/apt.log"\n'
+            'printf \'#!/bin/bash\\necho "xvfb-run $*"\\n\' > "$(dirname "$0")/xvfb-run"\n'
+            'chmod +x "$(dirname "$0")/xvfb-run"\n'
+        )
+    for f in bin_dir.iterdir():
+        if not f.is_symlink():
+            f.chmod(0o755)
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+    return bin_dir, env
+
+
+def _run_make_test(env, bin_dir):
+    return subprocess.run([str(bin_dir / "bash"), str(ROOT / ".ci" / "test"), str(bin_dir / "python"), "-q"],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_make_test_without_xvfb_runs_core_tests_and_says_what_to_install(tmp_path):
+    bin_dir, env = _fake_machine(tmp_path, root=False)
+    proc = _run_make_test(env, bin_dir)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("topoalign: napari tests skipped") and "apt-get install xvfb xauth" in lines[0]
+    assert lines[1] == "python -m pytest --ignore=tests/napari -q"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the install path runs only as root")
+def test_make_test_as_root_installs_the_shared_package_list_then_uses_xvfb(tmp_path):
+    bin_dir, env = _fake_machine(tmp_path, root=True)
+    proc = _run_make_test(env, bin_dir)
+    assert proc.returncode == 0, proc.stderr
+    lines = (ROOT / ".ci" / "system-packages.txt").read_text().splitlines()
+    packages = [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+    installed = (bin_dir / "apt.log").read_text().splitlines()
+    assert installed[0].startswith("apt-get update") and "xvfb" in packages
+    assert installed[1].startswith("apt-get install") and installed[1].split()[-len(packages):] == packages
+    assert proc.stdout.strip().splitlines()[-1] == f"xvfb-run -a {bin_dir / 'python'} -m pytest -q"
+
+
+def test_make_test_with_a_display_runs_everything(tmp_path):
+    bin_dir, env = _fake_machine(tmp_path, root=False)
+    proc = _run_make_test({**env, "DISPLAY": ":0"}, bin_dir)
+    assert proc.stdout.strip() == "python -m pytest -q"
+
+
+def test_ci_run_and_make_test_share_one_package_list():
+    assert "install-system-packages" in (ROOT / ".ci" / "run").read_text()
+    assert "install-system-packages" in (ROOT / ".ci" / "test").read_text()
+    assert ".ci/test" in (ROOT / "Makefile").read_text()
