@@ -420,6 +420,7 @@ REPRESENTATION_FILES = [
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch, on the crafted pickle.pt
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")  # torch, loading quantized.pt
 @pytest.mark.parametrize("name, write, expected", REPRESENTATION_FILES, ids=[c[0] for c in REPRESENTATION_FILES])
 def test_representation_files(tmp_path, name, write, expected):
     path = tmp_path / name

@@ -13,6 +13,7 @@ from napari_topoalign.errors import (
     MissingDependencyError,
     MissingFileError,
     TopoAlignError,
+    TopoAlignWarning,
 )
 from napari_topoalign.io import (
     InputTable,
@@ -75,7 +76,8 @@ def test_table_round_trip(tmp_path, suffix):
         df.to_parquet(p, index=False)
     else:
         df.to_csv(p, sep="\t" if suffix == ".tsv" else ",", index=False)
-    rep = load_representation(p)
+    with pytest.warns(TopoAlignWarning, match=r"5 numeric columns.*'label' \(its name\), 'text' \(its name\)"):
+        rep = load_representation(p)
     np.testing.assert_allclose(rep.X, X, rtol=1e-6)
     assert list(rep.metadata.columns) == ["label", "text"]
     np.testing.assert_array_equal(rep.metadata["label"], LABELS)
@@ -89,7 +91,8 @@ def test_csv_numeric_label_and_index_columns_are_metadata(tmp_path):
     df["label"] = np.arange(12) % 3
     p = tmp_path / "emb.csv"
     df.to_csv(p)  # with the index, as pandas does by default
-    rep = load_representation(p)
+    with pytest.warns(TopoAlignWarning, match=r"'Unnamed: 0' \(an unnamed index column\)"):
+        rep = load_representation(p)
     assert rep.X.shape == (12, 5)
     assert list(rep.metadata.columns) == ["Unnamed: 0", "label"]
 
@@ -260,6 +263,7 @@ def test_bad_values(tmp_path):
         load_representation(tmp_path / "str.npy")
 
 
+@pytest.mark.filterwarnings("ignore::napari_topoalign.errors.TopoAlignWarning")
 def test_bad_tables(tmp_path):
     df = _frame()
     df["d2"] = df["d2"].astype(object)
