@@ -235,3 +235,76 @@ def test_bad_input_says_what_to_fix(layers):
         ta.align_chain(layers[:3], [PARAMS, PARAMS])
     with pytest.raises(ParameterError, match="track kind"):
         ta.align_chain(layers[:2], PARAMS, iterations=1, device="cpu").tracks("ring")
+
+
+# ---------------------------------------------------------------------- CLI and report
+FAST_CLI = ["--lens", "pca", "--intervals", "8", "--overlap", "0.3", "--eps", "0.25", "--iterations", "30",
+            "--device", "cpu"]
+
+
+def _cli(argv):
+    from napari_topoalign.cli import main
+
+    return main(argv)
+
+
+def test_cli_chain_of_files_writes_chain_and_report(layers, tmp_path, capsys):
+    files = []
+    for i, X in enumerate(layers):
+        files.append(str(tmp_path / f"L{i}.npy"))
+        np.save(files[-1], X)
+    out = tmp_path / "out"
+    assert _cli(["chain", *files, "--out", str(out), *FAST_CLI]) == 0
+    ch = ta.Chain.load(out / "chain.npz")
+    assert ch.names == tuple(f"L{i}" for i in range(N_LAYERS)) and ch.pairs == [(i, i + 1) for i in range(N_LAYERS - 1)]
+    assert [t.start for t in ch.tracks("loop")] == [LOOP_FROM]
+    text = (out / "report.html").read_text()
+    for part in ("Scores by pair", "Tracked regions", "Tracked motifs", "L0 → L1", "chain_graphs.png"):
+        assert part in text
+    assert (out / "chain_scores.png").stat().st_size > 0 and (out / "chain_graphs.png").stat().st_size > 0
+    assert "topoalign: error" not in capsys.readouterr().err
+
+
+def test_cli_chain_from_one_npz_and_keys(layers, tmp_path):
+    np.savez(tmp_path / "model.npz", **{f"layer{i}": X for i, X in enumerate(layers)},
+             labels=np.repeat(["a", "b"], len(layers[0]) // 2))
+    out = tmp_path / "out"
+    assert _cli(["chain", str(tmp_path / "model.npz"), "--keys", "layer3,layer1,layer0", "--pairs", "all",
+                 "--out", str(out), *FAST_CLI]) == 0
+    ch = ta.Chain.load(out / "chain.npz")
+    assert ch.names == ("layer3", "layer1", "layer0") and ch.pairs == [(0, 1), (0, 2), (1, 2)]
+
+
+def test_cli_chain_from_h5ad_obsm(layers, tmp_path):
+    anndata = pytest.importorskip("anndata")
+    adata = anndata.AnnData(X=layers[0], obsm={f"layer{i}": X for i, X in enumerate(layers[1:], 1)})
+    adata.write_h5ad(tmp_path / "cells.h5ad")
+    out = tmp_path / "out"
+    assert _cli(["chain", str(tmp_path / "cells.h5ad"), "--out", str(out), *FAST_CLI]) == 0
+    assert ta.Chain.load(out / "chain.npz").names == ("X", *(f"layer{i}" for i in range(1, N_LAYERS)))
+
+
+def test_cli_chain_errors(layers, tmp_path, capsys):
+    np.save(tmp_path / "one.npy", layers[0])
+    assert _cli(["chain", str(tmp_path / "one.npy"), "--out", str(tmp_path / "o")]) == 1
+    assert "at least two representations" in capsys.readouterr().err
+    assert _cli(["chain", str(tmp_path / "one.npy"), "--sample", "sentences_layers", "--out", str(tmp_path)]) == 1
+    assert "not both" in capsys.readouterr().err
+    np.save(tmp_path / "short.npy", layers[1][:-3])
+    assert _cli(["chain", str(tmp_path / "one.npy"), str(tmp_path / "short.npy"), "--out", str(tmp_path)]) == 1
+    assert "topoalign: error" in capsys.readouterr().err
+    assert _cli(["chain", str(tmp_path / "one.npy"), str(tmp_path / "one.npy"), "--keys", "nope",
+                 "--out", str(tmp_path)]) == 1
+    assert "no representation named 'nope'" in capsys.readouterr().err
+
+
+def test_chain_report_lists_tracks_with_labels(chain, tmp_path):
+    from types import SimpleNamespace
+
+    from napari_topoalign.report import write_chain_report
+
+    labels = np.where(np.arange(chain.n_inputs) < chain.n_inputs // 2, "first half", "second half")
+    path = write_chain_report(chain, tmp_path, inputs=SimpleNamespace(labels=labels))
+    text = path.read_text()
+    assert "dominant labels" in text and "first half" in text
+    assert text.count("<tr>") >= 1 + (N_LAYERS - 1) + len(chain.tracks("region")) + len(chain.tracks("loop"))

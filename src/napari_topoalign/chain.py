@@ -372,7 +372,8 @@ def _params_list(params, n: int) -> list[MapperParams]:
     plist = list(params)
     if len(plist) != n or not all(isinstance(p, MapperParams) for p in plist):
         raise ParameterError(
-            f"params must be one MapperParams or a sequence of {n} (one per representation), got {params!r}."
+            f"params must be one MapperParams or a sequence of {n} (one per representation), "
+            f"got {len(plist)} item(s) of types {sorted({type(p).__name__ for p in plist})}."
         )
     return plist
 
