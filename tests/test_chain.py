@@ -146,6 +146,9 @@ def test_region_tracks_follow_the_regions(chain):
     assert tracks and tracks[0].start == 0 and tracks[0].stop == N_LAYERS - 1
     r = chain.alignments[0].regions[0]
     assert set(r.nodes_a) <= set(tracks[0].nodes[0]) and set(r.nodes_b) <= set(tracks[0].nodes[1])
+    for t in range(N_LAYERS - 1):
+        ids = chain.item_tracks(t)
+        assert len(ids) == len(chain.alignments[t].regions) and (ids >= 0).all()
     labels = chain.node_tracks("region")
     assert [len(lab) for lab in labels] == [G.n_nodes for G in chain.graphs]
     assert (labels[0][tracks[0].nodes[0]] == 0).all()
@@ -161,6 +164,7 @@ def test_tracks_split_and_merge():
     assert [(t.start, t.stop) for t in tracks] == [(0, 2), (1, 1)]
     assert tracks[1].split_from == 0 and tracks[1].merges_into == 0
     assert tracks[0].split_from is None and tracks[0].merges_into is None
+    assert tracks[0].items == [(0, 0), (1, 0), (2, 0)] and tracks[1].items == [(1, 1)]
     # below the overlap threshold nothing links: each structure is its own track
     assert len(chain_module._follow(steps, "branch", 100, 0.7)) == 4
 

@@ -48,7 +48,9 @@ class Track:
     ``nodes[r]`` are its nodes in graph ``start + r`` (it spans representations ``start`` to
     ``stop``); ``inputs`` the inputs it holds over its whole span. ``split_from``: the index of
     the track it split off (None if it appeared on its own); ``merges_into``: the track it ends in
-    by merging (None if it ends on its own or at the end of the chain).
+    by merging (None if it ends on its own or at the end of the chain). ``items``: the structures
+    it links, as (step, index): (t, k) is region k of representations (t, t + 1), or motif
+    instance k of graph t.
     """
 
     kind: str
@@ -57,6 +59,7 @@ class Track:
     inputs: np.ndarray
     split_from: int | None = None
     merges_into: int | None = None
+    items: list = field(default_factory=list)
 
     @property
     def stop(self) -> int:
@@ -177,6 +180,18 @@ class Chain:
             })
         return pd.DataFrame(rows, columns=["track", "kind", "appears in", "last in", "representations", "nodes",
                                            "inputs", "split from", "merges into"])
+
+    def item_tracks(self, step: int, kind: str = "region", min_overlap: float = MIN_TRACK_OVERLAP) -> np.ndarray:
+        """The track of each structure of one step: of each region of representations (``step``,
+        ``step + 1``) for ``kind="region"``, else of each motif instance of graph ``step``."""
+        tracks = self.tracks(kind, min_overlap)
+        n_items = max([k + 1 for tr in tracks for t, k in tr.items if t == step], default=0)
+        out = np.full(n_items, -1, dtype=np.int64)
+        for index, tr in enumerate(tracks):
+            for t, k in tr.items:
+                if t == step:
+                    out[k] = index
+        return out
 
     def node_tracks(self, kind: str = "region", min_overlap: float = MIN_TRACK_OVERLAP) -> list[np.ndarray]:
         """Per graph: the index of the track holding each node (-1 for none; the earlier track wins)."""
@@ -404,7 +419,7 @@ def _follow(steps, kind: str, n_inputs: int, min_overlap: float) -> list[Track]:
     tracks: list[dict] = []
     previous: list[int] = []  # the track of each structure of the previous step
     prev_inputs = None
-    for items in steps:
+    for step, items in enumerate(steps):
         inputs = _indicator([inp for _, inp in items], n_inputs)
         best_prev = np.full(len(items), -1)
         best_next = np.full(len(previous), -1)
@@ -419,13 +434,14 @@ def _follow(steps, kind: str, n_inputs: int, min_overlap: float) -> list[Track]:
             if u >= 0 and best_next[u] == v:  # the best link of both: the track continues
                 tid = previous[u]
             else:
-                tracks.append({"nodes": {}, "inputs": [], "split_from": previous[u] if u >= 0 else None,
+                tracks.append({"nodes": {}, "inputs": [], "items": [], "split_from": previous[u] if u >= 0 else None,
                                "merges_into": None})
                 tid = len(tracks) - 1
             current.append(tid)
             for rep, nn in nodes.items():
                 tracks[tid]["nodes"][rep] = np.union1d(tracks[tid]["nodes"].get(rep, np.zeros(0, np.int64)), nn)
             tracks[tid]["inputs"].append(inp)
+            tracks[tid]["items"].append((step, v))
         for u, tid in enumerate(previous):
             if best_next[u] >= 0 and tid not in current:
                 tracks[tid]["merges_into"] = current[best_next[u]]
@@ -437,7 +453,7 @@ def _follow(steps, kind: str, n_inputs: int, min_overlap: float) -> list[Track]:
             kind=kind, start=reps[0], nodes=[tr["nodes"].get(r, np.zeros(0, np.int64))
                                                    for r in range(reps[0], reps[-1] + 1)],
             inputs=np.unique(np.concatenate(tr["inputs"])).astype(np.int64),
-            split_from=tr["split_from"], merges_into=tr["merges_into"],
+            split_from=tr["split_from"], merges_into=tr["merges_into"], items=tr["items"],
         ))
     # order by first appearance, then size; renumber the split/merge references
     order = sorted(range(len(out)), key=lambda k: (out[k].start, -len(out[k].inputs), k))
