@@ -437,12 +437,21 @@ def plot_chain_scores(ax, chain, current: int | None = None) -> None:
     if current is not None and 0 <= current < len(table):
         ax.axvline(current, color="#d62728", lw=1.5, alpha=0.8, zorder=0)
     ax.set_xticks(x)
-    ax.set_xticklabels(list(table.index), rotation=30 if len(x) > 4 else 0, ha="right" if len(x) > 4 else "center",
-                       fontsize=8)
+    ax.set_xticklabels(_short_pair_labels(chain), rotation=30 if len(x) > 4 else 0,
+                       ha="right" if len(x) > 4 else "center", fontsize=8)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("score")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+def _short_pair_labels(chain) -> list[str]:
+    """Pair labels without the prefix all names share ("MiniLM layer 0 → MiniLM layer 1" -> "0 → 1")."""
+    import os
+
+    prefix = os.path.commonprefix(list(chain.names)) if len(chain.names) > 1 else ""
+    names = [n[len(prefix):] for n in chain.names] if all(len(n) > len(prefix) for n in chain.names) else chain.names
+    return [f"{names[i]} → {names[j]}" for i, j in chain.pairs]
 
 
 def draw_chain_strip(chain, path) -> Path:

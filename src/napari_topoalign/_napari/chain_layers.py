@@ -9,7 +9,7 @@ the slider on the first representation. At slider position ``i``:
   track holding them (the same colour all along the chain), grey for none; features
   representation, node, size, track (1-based, 0 for none);
 - ``TopoAlign chain edges`` (``Vectors``, lines): graph i's edges;
-- ``TopoAlign chain next`` (``Points``): graph i + 1's nodes, faint, where the slider goes next;
+- ``TopoAlign chain next`` (``Points``): graph i + 1's nodes as faint rings, where the slider goes next;
 - ``TopoAlign chain regions`` (``Shapes``): the matching regions of representations i and i + 1 as
   Bubble Sets, filled around graph i's nodes and outlined around graph i + 1's (the last position
   shows the regions of the last pair on the last graph).
@@ -84,8 +84,8 @@ def chain_layer_data(chain) -> list[tuple]:
 
     ghost = [_at(i, chain.positions[i + 1]) for i in range(n - 1)]
     nxt = (np.concatenate(ghost) if ghost else np.zeros((0, 3), np.float32), {
-        "name": f"{PREFIX} chain next", "face_color": "#d8d8d8", "size": 0.6 * size, "opacity": 0.5,
-        "border_width": 0, "metadata": {ROLE_KEY: "chain_next"}, **meta,
+        "name": f"{PREFIX} chain next", "face_color": "transparent", "size": 0.7 * size, "opacity": 0.6,
+        "border_color": "#e0e0e0", "border_width": 0.12, "metadata": {ROLE_KEY: "chain_next"}, **meta,
     }, "points")
 
     polygons, faces, outlines = [], [], []

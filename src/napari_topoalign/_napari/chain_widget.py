@@ -218,7 +218,7 @@ class ChainWidget(QWidget):
         self.figure.clear()
         ax = self.figure.add_subplot(1, 1, 1)
         plot_chain_scores(ax, self.chain, current=k)
-        self.figure.subplots_adjust(left=0.12, right=0.7, bottom=0.3, top=0.96)
+        self.figure.subplots_adjust(left=0.12, right=0.64, bottom=0.22, top=0.96)
         self.canvas.draw_idle()
         if i is None:
             self.current.setText("")
