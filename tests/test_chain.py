@@ -312,3 +312,24 @@ def test_chain_report_lists_tracks_with_labels(chain, tmp_path):
     text = path.read_text()
     assert "dominant labels" in text and "first half" in text
     assert text.count("<tr>") >= 1 + (N_LAYERS - 1) + len(chain.tracks("region")) + len(chain.tracks("loop"))
+
+
+def test_neighbours_are_computed_once_per_representation(layers, monkeypatch):
+    from napari_topoalign import neighbours
+
+    calls = []
+    compute = neighbours._nearest
+
+    def counting(Z, k, queries):
+        calls.append((Z.shape, k, queries is None))
+        return compute(Z, k, queries)
+
+    monkeypatch.setattr(neighbours, "_nearest", counting)
+    ch = ta.align_chain(layers, PARAMS, iterations=2, device="cpu")
+    assert sum(all_rows for *_, all_rows in calls) == N_LAYERS  # 2 (N - 1) without reuse
+    assert ch.alignments[1].scores["mutual_knn"] == ta.mutual_knn(layers[1], layers[2], k=10)
+    # outside the chain nothing is kept
+    calls.clear()
+    ta.mutual_knn(layers[0], layers[1])
+    ta.mutual_knn(layers[0], layers[1])
+    assert len(calls) == 4

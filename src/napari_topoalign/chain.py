@@ -287,7 +287,8 @@ def align_chain(
     ``"consecutive"`` (i, i + 1), ``"to_last"`` (i, last) or ``"all"`` (every i < j), or a list
     of (i, j). ``names`` default to the representations' own names, else "R0", "R1", ...
 
-    Each mapper graph is built once and reused by every pair; the graphs are laid out together
+    Each mapper graph is built once and reused by every pair, as are each representation's nearest
+    neighbours (mutual kNN); the graphs are laid out together
     in one frame, consecutive graphs coupled through their correspondence (``chain_layout``), and
     each pair's ``Alignment`` uses those positions (j beside i). ``iterations``, ``device`` and
     ``seed`` go to the layout; ``progress(stage, fraction)`` is called as each stage starts and
@@ -298,6 +299,7 @@ def align_chain(
     from .layout import chain_layout
     from .mapper import build_mapper
     from .metrics import alignment_scores
+    from .neighbours import reuse_neighbours
     from .regions import find_matching_regions
 
     arrays, given_names = _unpack(representations)
@@ -330,13 +332,14 @@ def align_chain(
     lay = chain_layout(graphs, [corr[(i, i + 1)] for i in range(n - 1)], iterations=iterations, device=device,
                        seed=seed)
     alignments = []
-    for k, (i, j) in enumerate(pair_list):
-        report(f"regions and scores of {names[i]} → {names[j]}", 0.8 + 0.2 * k / len(pair_list))
-        A, B, C = graphs[i], graphs[j], corr[(i, j)]
-        layout = _pair_layout(lay.positions[i], lay.positions[j], lay.energy, lay.device)
-        regions = find_matching_regions(A, B, C)
-        scores = alignment_scores(Xs[i], Xs[j], A, B, C)
-        alignments.append(Alignment(A, B, C, layout, list(regions), dict(scores), (names[i], names[j])))
+    with reuse_neighbours():  # each representation's neighbours serve every pair it is in
+        for k, (i, j) in enumerate(pair_list):
+            report(f"regions and scores of {names[i]} → {names[j]}", 0.8 + 0.2 * k / len(pair_list))
+            A, B, C = graphs[i], graphs[j], corr[(i, j)]
+            layout = _pair_layout(lay.positions[i], lay.positions[j], lay.energy, lay.device)
+            regions = find_matching_regions(A, B, C)
+            scores = alignment_scores(Xs[i], Xs[j], A, B, C)
+            alignments.append(Alignment(A, B, C, layout, list(regions), dict(scores), (names[i], names[j])))
     report("done", 1.0)
     return Chain(names, graphs, pair_list, alignments, lay.positions, lay.energy, lay.device)
 
