@@ -1,5 +1,8 @@
 """Joint force-directed layout of two mapper graphs, coupled through their correspondence (torch).
 
+``chain_layout`` lays out a sequence of graphs with the same energy, each graph coupled to the
+previous and the next one, all in one frame.
+
 Both graphs are optimised at once on one ((K_A + K_B), 2) tensor. Energy, with unit edge length:
 
 - each graph: attraction ``w_e d³ / 3`` along its edges (``w_e`` the edge's Jaccard weight over the
