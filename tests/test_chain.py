@@ -333,3 +333,14 @@ def test_neighbours_are_computed_once_per_representation(layers, monkeypatch):
     ta.mutual_knn(layers[0], layers[1])
     ta.mutual_knn(layers[0], layers[1])
     assert len(calls) == 4
+
+
+def test_region_tracks_without_consecutive_pairs(layers):
+    """With pairs="to_last" the tracks still follow the regions of consecutive representations."""
+    ch = ta.align_chain(layers, PARAMS, pairs="to_last", iterations=5, device="cpu")
+    assert (0, 1) not in ch.pairs
+    regions = ch.consecutive_regions(0)
+    assert regions and ch.consecutive_regions(0) is regions  # computed once
+    ref = ta.find_matching_regions(ch.graphs[0], ch.graphs[1])
+    assert regions == ref
+    assert [t.start for t in ch.tracks("region")][0] == 0

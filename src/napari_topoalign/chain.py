@@ -83,6 +83,7 @@ class Chain:
     energy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     device: str = "cpu"
     _tracks: dict = field(default_factory=dict, init=False, repr=False)
+    _regions: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def n_inputs(self) -> int:
@@ -111,14 +112,16 @@ class Chain:
             raise KeyError(f"the pair ({i}, {j}) was not aligned; aligned pairs: {self.pairs}") from None
 
     def consecutive_regions(self, t: int) -> list:
-        """The matching regions of representations ``t`` and ``t + 1`` (computed if that pair was not aligned)."""
+        """The matching regions of representations ``t`` and ``t + 1`` (computed once if that pair was not aligned)."""
         if (t, t + 1) in self.pairs:
             return self.alignment(t, t + 1).regions
-        from .correspond import correspondence
-        from .regions import find_matching_regions
+        if t not in self._regions:
+            from .correspond import correspondence
+            from .regions import find_matching_regions
 
-        A, B = self.graphs[t], self.graphs[t + 1]
-        return find_matching_regions(A, B, correspondence(A, B))
+            A, B = self.graphs[t], self.graphs[t + 1]
+            self._regions[t] = find_matching_regions(A, B, correspondence(A, B))
+        return self._regions[t]
 
     def tracks(self, kind: str = "region", min_overlap: float = MIN_TRACK_OVERLAP) -> list[Track]:
         """Structures of ``kind`` followed along the chain, ordered by first appearance then size.

@@ -455,7 +455,9 @@ def _short_pair_labels(chain) -> list[str]:
 
 
 def draw_chain_strip(chain, path) -> Path:
-    """PNG of every graph of the chain in order, in the shared frame (same axes), nodes coloured by region track."""
+    """PNG of every graph of the chain in order, in the shared frame (same axes), nodes coloured by
+    region track; the edges of each tracked loop drawn thick in black and labelled "L<track>"."""
+    from matplotlib import patheffects
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 
@@ -483,6 +485,15 @@ def draw_chain_strip(chain, path) -> Path:
         sizes = np.array([len(m) for m in g.members], dtype=float)
         ax.scatter(pos[:, 0], pos[:, 1], s=4 + 40 * np.sqrt(sizes / max_size), c=face, edgecolors="#333333",
                    linewidths=0.3, zorder=2)
+        for k, tr in enumerate(chain.tracks("loop")):
+            if not tr.start <= i <= tr.stop:
+                continue
+            nodes = np.asarray(tr.nodes[i - tr.start], dtype=np.int64)
+            inside = np.isin(g.edges, nodes).all(axis=1) if len(g.edges) else np.zeros(0, bool)
+            ax.add_collection(LineCollection(pos[g.edges[inside]], colors="#111111", linewidths=2.2, zorder=1.5))
+            x, y = pos[nodes].mean(axis=0)
+            ax.text(x, y, f"L{k + 1}", ha="center", va="center", fontsize=9, fontweight="bold", zorder=3,
+                    path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
         ax.set_title(f"{chain.names[i]}  ({g.n_nodes} nodes)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, facecolor="white")
@@ -517,14 +528,16 @@ def _section_chain_tracks(chain, inputs) -> str:
            "track's nodes in each representation it spans.</p>")
     out += _table(header, rows) if rows else "<p>No matching regions between consecutive representations.</p>"
     out += "<h2>Tracked motifs</h2><p>Each motif instance (a loop: an independent cycle; a branch: a node of " \
-           "degree 3 or more) followed from graph to graph by the inputs it holds.</p>"
+           "degree 3 or more) followed from graph to graph by the inputs it holds. Loop tracks are drawn in the " \
+           "graphs above as thick black cycles labelled L and their track number.</p>"
     motif_rows = []
     for kind in ("loop", "branch"):
         for _, rec in chain.track_table(kind).iterrows():
-            motif_rows.append([html.escape(str(rec[c])) for c in ("kind", "appears in", "last in", "representations",
-                                                                  "inputs", "split from", "merges into")]
-                              + [str(rec["track"])])
-    header = ["kind", "appears in", "last in", "representations", "inputs", "split from", "merges into", "track"]
+            tag = kind[0].upper()
+            motif_rows.append([f"{tag}{rec['track']}"] + [
+                html.escape(str(rec[c])) for c in ("kind", "appears in", "last in", "representations", "inputs")
+            ] + [f"{tag}{rec[c]}" if rec[c] != "" else "" for c in ("split from", "merges into")])
+    header = ["track", "kind", "appears in", "last in", "representations", "inputs", "split from", "merges into"]
     return out + (_table(header, motif_rows) if motif_rows else "<p>No loops or branches in any graph.</p>")
 
 
