@@ -101,26 +101,6 @@ class Alignment:
         The file is written under a temporary name in the same folder and renamed when complete,
         so a failed save leaves neither a partial file nor the temporary one.
         """
-        path = Path(path)
-        if path.is_dir():
-            raise ParameterError(f"{path} is a folder; give the alignment file's name, e.g. {path / 'alignment.npz'}")
-        if not path.parent.is_dir():
-            raise MissingFileError(f"cannot save to {path}: the folder {path.parent} does not exist; create it first")
-        arrays = self._to_arrays()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
-
-    def _to_arrays(self) -> dict[str, np.ndarray]:
-        """The arrays of the file format, the JSON header included as the 0-D string array ``header``."""
-        from .checks import as_lens_values
-
         arrays: dict[str, np.ndarray] = {}
         header = {
             "format": FORMAT_NAME,
@@ -131,17 +111,8 @@ class Alignment:
             "layout": {"device": str(self.layout.device), "mode": str(self.layout.mode)},
         }
         for side, g in (("a", self.graph_a), ("b", self.graph_b)):
-            header[f"graph_{side}"] = {"n_inputs": int(g.n_inputs), "params": _params_to_json(g.params)}
-            if not isinstance(g.params.lens, str):
-                arrays[f"{side}_params_lens"] = as_lens_values(g.params.lens, name=f"graph {side.upper()}'s lens")
-            _put_ragged(arrays, f"{side}_members", g.members)
-            for name in _GRAPH_ARRAYS:
-                arrays[f"{side}_{name}"] = np.asarray(getattr(g, name))
-            arrays[f"{side}_edges"] = arrays[f"{side}_edges"].reshape(-1, 2)
-        C = sp.csr_matrix(self.correspondence)
-        arrays.update(
-            corr_data=C.data, corr_indices=C.indices, corr_indptr=C.indptr, corr_shape=np.asarray(C.shape, np.int64)
-        )
+            header[f"graph_{side}"] = put_graph(arrays, side, g)
+        put_sparse(arrays, "corr", self.correspondence)
         lay = self.layout
         arrays.update(
             layout_pos_a=np.asarray(lay.pos_a),
@@ -149,13 +120,8 @@ class Alignment:
             layout_offset=np.asarray(lay.offset),
             layout_energy=np.asarray(lay.energy),
         )
-        for part in ("nodes_a", "nodes_b", "inputs"):
-            _put_ragged(arrays, f"region_{part}", [np.asarray(getattr(r, part)) for r in self.regions])
-        try:
-            arrays["header"] = np.array(json.dumps(header, default=_json_scalar, allow_nan=True))
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"the alignment cannot be saved: {exc}") from exc
-        return arrays
+        put_regions(arrays, "region", self.regions)
+        return write_npz(path, arrays, header)
 
     @classmethod
     def load(cls, path) -> "Alignment":
@@ -165,92 +131,228 @@ class Alignment:
         parameter values) before anything is built from it: a damaged, crafted or too-new file
         raises ``FileFormatError`` naming what is wrong; a missing one ``MissingFileError``.
         """
-        from .io import read_npz
-
         path = existing_file(path, "alignment file")
-        try:
-            with open(path, "rb") as fh:
-                if fh.read(6) == b"\x93NUMPY":
-                    raise FileFormatError(f"{path} is a single .npy array, not an alignment file (.npz)")
-            arrays = read_npz(path)
-        except (FileFormatError, EmptyInputError) as exc:
-            raise FileFormatError(
-                f"{path} is not a readable alignment file (damaged or not an .npz written by Alignment.save): {exc}"
-            ) from exc
-        return cls._from_arrays(arrays, path)
+        return cls._from_arrays(read_npz(path, "alignment", "Alignment.save"), path)
 
     @classmethod
     def _from_arrays(cls, arrays: dict, path: Path) -> "Alignment":
         from .layout import JointLayout
-        from .regions import Region
 
+        header = read_header(arrays, path, FORMAT_NAME, FORMAT_VERSION, "alignment")
         check = _FileCheck(arrays, path)
-        header = check.header()
-        graphs = []
-        for side in "ab":
-            meta = header[f"graph_{side}"]
-            n = meta["n_inputs"]
-            members = check.ragged(f"{side}_members", n)
-            k = len(members)
-            intervals = check.floats(f"{side}_intervals", (None, 2))
-            if (intervals[:, 0] > intervals[:, 1]).any():
-                check.fail(f"{side}_intervals", "has intervals whose start is after their end")
-            edges = check.ints(f"{side}_edges", (None, 2), k)
-            if (edges[:, 0] >= edges[:, 1]).any():
-                check.fail(f"{side}_edges", "must list each edge as (i, j) with i < j")
-            lens_array = check.floats(f"{side}_params_lens", (n,)) if isinstance(meta["params"]["lens"], dict) else None
-            graphs.append(
-                MapperGraph(
-                    members=members,
-                    edges=edges,
-                    edge_weight=check.floats(f"{side}_edge_weight", (len(edges),)),
-                    intervals=intervals,
-                    node_interval=check.ints(f"{side}_node_interval", (k,), len(intervals)),
-                    lens=check.floats(f"{side}_lens", (n,)),
-                    n_inputs=n,
-                    uncovered=check.ints(f"{side}_uncovered", (None,), n),
-                    params=check.params(side, meta["params"], lens_array),
-                )
-            )
-        A, B = graphs
+        names = header.get("names")
+        if not isinstance(names, list) or len(names) != 2 or not all(isinstance(n, str) for n in names):
+            check.fail("header field names", "must be two strings")
+        scores = check.score_dict("scores", header.get("scores"))
+        layout_meta = header.get("layout")
+        if (
+            not isinstance(layout_meta, dict)
+            or not isinstance(layout_meta.get("device"), str)
+            or layout_meta.get("mode") not in ("side_by_side", "overlay")
+        ):
+            check.fail("header field layout", "must give the device and a mode side_by_side or overlay")
+        A, B = (get_graph(arrays, side, header.get(f"graph_{side}"), path) for side in "ab")
         if A.n_inputs != B.n_inputs:
-            check.fail("header", f"graph A has {A.n_inputs} inputs but graph B has {B.n_inputs}")
-        C = check.csr(A.n_nodes, B.n_nodes)
+            check.fail("header", f"gives graph A {A.n_inputs} inputs but graph B {B.n_inputs}")
+        C = get_sparse(arrays, "corr", path, shape=(A.n_nodes, B.n_nodes))
         layout = JointLayout(
             pos_a=check.floats("layout_pos_a", (A.n_nodes, 2)),
             pos_b=check.floats("layout_pos_b", (B.n_nodes, 2)),
             offset=check.floats("layout_offset", (2,)),
             energy=check.floats("layout_energy", (None,), finite=False),
-            device=header["layout"]["device"],
-            mode=header["layout"]["mode"],
+            device=layout_meta["device"],
+            mode=layout_meta["mode"],
         )
-        parts = [
-            check.ragged("region_nodes_a", A.n_nodes, strict=False),
-            check.ragged("region_nodes_b", B.n_nodes, strict=False),
-            check.ragged("region_inputs", A.n_inputs, strict=False),
-        ]
-        scores = header["region_scores"]
-        if not len(scores) == len(parts[0]) == len(parts[1]) == len(parts[2]):
-            check.fail(
-                "region_*", f"region arrays ({', '.join(str(len(p)) for p in parts)} regions) and "
-                f"region scores ({len(scores)}) disagree in length",
-            )
-        regions = [Region(nodes_a=na, nodes_b=nb, inputs=inp, score=s) for na, nb, inp, s in zip(*parts, scores)]
-        return cls(A, B, C, layout, regions, dict(header["scores"]), tuple(header["names"]))
+        regions = get_regions(arrays, "region", header.get("region_scores"), A, B, path)
+        return cls(A, B, C, layout, regions, scores, tuple(names))
+
+
+# ---------------------------------------------------------------------- file format helpers
+# (shared with chain.Chain: one .npz of named arrays plus a JSON header, never a pickle). The
+# readers check every array and header field before anything is built: FileFormatError naming it.
+def write_npz(path, arrays: dict, header: dict) -> Path:
+    """Write ``arrays`` and the JSON ``header`` to one compressed ``.npz`` at ``path``, atomically:
+    under a temporary name in the same folder, renamed when complete, removed on any failure."""
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{path} is a folder; give the file's name, e.g. {path / 'alignment.npz'}")
+    if not path.parent.is_dir():
+        raise MissingFileError(f"cannot save to {path}: the folder {path.parent} does not exist; create it first")
+    try:
+        arrays = dict(arrays, header=np.array(json.dumps(header, default=_json_scalar)))
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{path.name} cannot be saved: {exc}") from exc
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_npz(path, what: str, writer: str) -> dict:
+    """Every array of the ``.npz`` at ``path`` through ``io.read_npz`` (never unpickled, sizes checked
+    before decompressing); ``MissingFileError`` when absent, ``FileFormatError`` when unreadable."""
+    from .io import read_npz as read_arrays
+
+    path = existing_file(path, f"{what} file")
+    with open(path, "rb") as fh:
+        if fh.read(6) == b"\x93NUMPY":
+            raise FileFormatError(f"{path} is a single .npy array, not an {what} file (.npz)")
+    try:
+        return read_arrays(path)
+    except (FileFormatError, EmptyInputError) as exc:
+        raise FileFormatError(
+            f"{path} is not a readable {what} file (damaged or not an .npz written by {writer}): {exc}"
+        ) from exc
+
+
+def read_header(arrays: dict, path: Path, format_name: str, max_version: int, what: str) -> dict:
+    """The JSON header of a file read by ``read_npz``, checked to be of ``format_name`` and not too new."""
+    if "header" not in arrays:
+        raise FileFormatError(f"{path} has no {what} header; it was not written by napari-topoalign")
+    raw = arrays["header"]
+    if raw.dtype.kind != "U" or raw.ndim != 0:
+        raise FileFormatError(f"{path} is damaged: its header must be one string, not a {raw.dtype} array "
+                              f"of shape {raw.shape}")
+    try:
+        header = json.loads(str(raw[()]))
+    except ValueError as exc:
+        raise FileFormatError(f"{path} has a damaged header (bad JSON: {exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != format_name:
+        raise FileFormatError(f"{path} is an .npz file but not a napari-topoalign {what}")
+    version = header.get("version")
+    if not _is_int(version) or version < 1:
+        raise FileFormatError(f"{path} has no valid format version in its header")
+    if version > max_version:
+        raise FileFormatError(
+            f"{path} was written in {what} format version {version}, newer than this "
+            f"napari-topoalign reads (up to {max_version}); upgrade napari-topoalign to open it"
+        )
+    return header
+
+
+def put_graph(arrays: dict, prefix: str, g: MapperGraph) -> dict:
+    """Store graph ``g``'s arrays under ``prefix``; returns its JSON part (inputs, parameters).
+    A lens given as values (array, tensor, Series, list) is stored as a float64 array."""
+    from .checks import as_lens_values
+
+    if not isinstance(g.params.lens, str):
+        arrays[f"{prefix}_params_lens"] = as_lens_values(g.params.lens, name=f"the lens of graph {prefix}")
+    _put_ragged(arrays, f"{prefix}_members", g.members)
+    for name in _GRAPH_ARRAYS:
+        arrays[f"{prefix}_{name}"] = np.asarray(getattr(g, name))
+    arrays[f"{prefix}_edges"] = arrays[f"{prefix}_edges"].reshape(-1, 2)
+    return {"n_inputs": int(g.n_inputs), "params": _params_to_json(g.params)}
+
+
+def get_graph(arrays: dict, prefix: str, meta, path: Path | None = None) -> MapperGraph:
+    """The graph stored by ``put_graph`` under ``prefix`` with JSON part ``meta``, every array checked."""
+    check = _FileCheck(arrays, path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("params"), dict):
+        check.fail(f"header field of graph {prefix}", "must hold n_inputs and params")
+    n = meta.get("n_inputs")
+    if not _is_int(n) or n < 1:
+        check.fail(f"header field of graph {prefix}: n_inputs", "must be a whole number >= 1")
+    members = check.ragged(f"{prefix}_members", n)
+    k = len(members)
+    intervals = check.floats(f"{prefix}_intervals", (None, 2))
+    if (intervals[:, 0] > intervals[:, 1]).any():
+        check.fail(f"{prefix}_intervals", "has intervals whose start is after their end")
+    edges = check.ints(f"{prefix}_edges", (None, 2), k)
+    if (edges[:, 0] >= edges[:, 1]).any():
+        check.fail(f"{prefix}_edges", "must list each edge as (i, j) with i < j")
+    lens_array = check.floats(f"{prefix}_params_lens", (n,)) if isinstance(meta["params"].get("lens"), dict) else None
+    return MapperGraph(
+        members=members,
+        edges=edges,
+        edge_weight=check.floats(f"{prefix}_edge_weight", (len(edges),)),
+        intervals=intervals,
+        node_interval=check.ints(f"{prefix}_node_interval", (k,), len(intervals)),
+        lens=check.floats(f"{prefix}_lens", (n,)),
+        n_inputs=n,
+        uncovered=check.ints(f"{prefix}_uncovered", (None,), n),
+        params=check.params(prefix, meta["params"], lens_array),
+    )
+
+
+def put_sparse(arrays: dict, prefix: str, C) -> None:
+    C = sp.csr_matrix(C)
+    arrays.update({f"{prefix}_data": C.data, f"{prefix}_indices": C.indices, f"{prefix}_indptr": C.indptr,
+                   f"{prefix}_shape": np.asarray(C.shape, np.int64)})
+
+
+def get_sparse(arrays: dict, prefix: str, path: Path | None = None, shape: tuple | None = None) -> sp.csr_matrix:
+    """The csr matrix stored by ``put_sparse``, checked (and of ``shape`` when given) before scipy sees it."""
+    check = _FileCheck(arrays, path)
+    stored = tuple(int(s) for s in check.ints(f"{prefix}_shape", (2,)))
+    if shape is not None and stored != tuple(shape):
+        check.fail(f"{prefix}_shape", f"is {stored} but the graphs have {shape[0]} and {shape[1]} nodes")
+    n_rows, n_cols = stored
+    indptr = check.ints(f"{prefix}_indptr", (n_rows + 1,))
+    data = check.floats(f"{prefix}_data", (None,))
+    indices = check.ints(f"{prefix}_indices", (len(data),), n_cols)
+    if indptr[0] != 0 or indptr[-1] != len(data) or (np.diff(indptr) < 0).any():
+        check.fail(f"{prefix}_indptr", f"is inconsistent with the {len(data)} stored values")
+    if (data < 0).any():
+        check.fail(f"{prefix}_data", "has negative values")
+    return sp.csr_matrix((data, indices, indptr), shape=stored)
+
+
+def put_regions(arrays: dict, prefix: str, regions) -> None:
+    """Store the regions' node and input arrays (their scores go into the JSON header)."""
+    for part in ("nodes_a", "nodes_b", "inputs"):
+        _put_ragged(arrays, f"{prefix}_{part}", [np.asarray(getattr(r, part)) for r in regions])
+
+
+def get_regions(arrays: dict, prefix: str, scores, A=None, B=None, path: Path | None = None) -> list:
+    """The regions stored by ``put_regions`` with their ``scores``; node and input indices are checked
+    against the graphs ``A`` and ``B`` when given."""
+    from .regions import Region
+
+    check = _FileCheck(arrays, path)
+    if not isinstance(scores, list) or not all(_is_number(s) for s in scores):
+        check.fail("header field region_scores", "must be a list of numbers")
+    parts = [
+        check.ragged(f"{prefix}_nodes_a", None if A is None else A.n_nodes, strict=False),
+        check.ragged(f"{prefix}_nodes_b", None if B is None else B.n_nodes, strict=False),
+        check.ragged(f"{prefix}_inputs", None if A is None else A.n_inputs, strict=False),
+    ]
+    if not len(scores) == len(parts[0]) == len(parts[1]) == len(parts[2]):
+        check.fail(
+            f"{prefix}_*", f"region arrays ({', '.join(str(len(p)) for p in parts)} regions) and "
+            f"region scores ({len(scores)}) disagree in length",
+        )
+    return [Region(nodes_a=na, nodes_b=nb, inputs=inp, score=s) for na, nb, inp, s in zip(*parts, scores)]
+
+
+def check_pair(A: MapperGraph, B: MapperGraph, C, pos_a, pos_b) -> None:
+    """``FileFormatError`` unless the correspondence and the (finite, (K, 2)) positions fit the two graphs."""
+    if C.shape != (A.n_nodes, B.n_nodes):
+        raise FileFormatError(f"correspondence is {C.shape} but the graphs have {A.n_nodes} and {B.n_nodes} nodes")
+    for pos, k in ((pos_a, A.n_nodes), (pos_b, B.n_nodes)):
+        pos = np.asarray(pos)
+        if pos.dtype.kind not in "fiu" or pos.shape != (k, 2) or not np.isfinite(pos).all():
+            raise FileFormatError(f"layout positions must be finite numbers of shape ({k}, 2), got {pos.dtype} {pos.shape}")
 
 
 class _FileCheck:
-    """Checks of the arrays and the header of an alignment file; each failure a ``FileFormatError``."""
+    """Checks of the arrays of a file read by ``read_npz``; each failure a ``FileFormatError`` naming the array."""
 
-    def __init__(self, arrays: dict, path: Path):
+    def __init__(self, arrays: dict, path: Path | None):
         self.arrays, self.path = arrays, path
 
     def fail(self, key: str, problem: str):
-        raise FileFormatError(f"{self.path} is damaged: {key} {problem}")
+        where = f"{self.path} is damaged: " if self.path is not None else ""
+        raise FileFormatError(f"{where}{key} {problem}")
 
     def get(self, key: str) -> np.ndarray:
         if key not in self.arrays:
-            raise FileFormatError(f"{self.path} is incomplete: missing array {key}")
+            where = f"{self.path} is incomplete: " if self.path is not None else ""
+            raise FileFormatError(f"{where}missing array {key}")
         return self.arrays[key]
 
     def _shaped(self, key: str, shape: tuple, kinds: str, what: str) -> np.ndarray:
@@ -262,11 +364,11 @@ class _FileCheck:
             self.fail(key, f"has shape {a.shape}, expected {want}")
         return a
 
-    def ints(self, key: str, shape: tuple, bound: int | None = None, low: int = 0) -> np.ndarray:
-        """An integer array of ``shape`` (None: any length) with values in [low, bound)."""
+    def ints(self, key: str, shape: tuple, bound: int | None = None) -> np.ndarray:
+        """An integer array of ``shape`` (None: any length) with values in [0, bound)."""
         a = self._shaped(key, shape, "iu", "integers")
-        if a.size and (a.min() < low or (bound is not None and a.max() >= bound)):
-            self.fail(key, f"has values {a.min()}..{a.max()} outside [{low}, {bound})")
+        if a.size and (a.min() < 0 or (bound is not None and a.max() >= bound)):
+            self.fail(key, f"has values {a.min()}..{a.max()} outside [0, {bound if bound is not None else 'inf'})")
         return a
 
     def floats(self, key: str, shape: tuple, finite: bool = True) -> np.ndarray:
@@ -276,7 +378,7 @@ class _FileCheck:
             self.fail(key, f"has {int((~np.isfinite(a)).sum())} NaN or infinite values")
         return a
 
-    def ragged(self, key: str, bound: int, strict: bool = True) -> list[np.ndarray]:
+    def ragged(self, key: str, bound: int | None, strict: bool = True) -> list[np.ndarray]:
         """The groups stored by ``_put_ragged`` under ``key``, values in [0, bound); ``strict``:
         each group strictly increasing (sorted member indices)."""
         offsets = self.ints(f"{key}_offsets", (None,))
@@ -290,67 +392,16 @@ class _FileCheck:
                 self.fail(f"{key}_indices", "must be sorted and without repeats within each group")
         return [indices[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
-    def csr(self, n_rows: int, n_cols: int) -> sp.csr_matrix:
-        shape = self.ints("corr_shape", (2,))
-        if tuple(int(s) for s in shape) != (n_rows, n_cols):
-            self.fail("corr_shape", f"is {tuple(shape)} but the graphs have {n_rows} and {n_cols} nodes")
-        indptr = self.ints("corr_indptr", (n_rows + 1,))
-        data = self.floats("corr_data", (None,))
-        indices = self.ints("corr_indices", (len(data),), n_cols)
-        if indptr[0] != 0 or indptr[-1] != len(data) or (np.diff(indptr) < 0).any():
-            self.fail("corr_indptr", f"is inconsistent with the {len(data)} stored values")
-        if (data < 0).any():
-            self.fail("corr_data", "has negative values")
-        return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
-
-    def header(self) -> dict:
-        """The JSON header, with the type of every field checked."""
-        raw = self.get("header")
-        if raw.dtype.kind != "U" or raw.ndim != 0:
-            self.fail("header", f"must be one string, not a {raw.dtype} array of shape {raw.shape}")
-        try:
-            header = json.loads(str(raw[()]))
-        except ValueError as exc:
-            raise FileFormatError(f"{self.path} has a damaged header (bad JSON: {exc})") from exc
-        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
-            raise FileFormatError(f"{self.path} is an .npz file but not a napari-topoalign alignment")
-        version = header.get("version")
-        if not _is_int(version) or version < 1:
-            raise FileFormatError(f"{self.path} has no valid format version in its header")
-        if version > FORMAT_VERSION:
-            raise FileFormatError(
-                f"{self.path} was written in alignment format version {version}, newer than this "
-                f"napari-topoalign reads (up to {FORMAT_VERSION}); upgrade napari-topoalign to open it"
-            )
-        names = header.get("names")
-        if not isinstance(names, list) or len(names) != 2 or not all(isinstance(n, str) for n in names):
-            self.fail("header field names", "must be two strings")
-        scores = header.get("scores")
+    def score_dict(self, key: str, scores) -> dict:
         if not isinstance(scores, dict) or not all(_is_number(v) for v in scores.values()):
-            self.fail("header field scores", "must map score names to numbers")
-        region_scores = header.get("region_scores")
-        if not isinstance(region_scores, list) or not all(_is_number(v) for v in region_scores):
-            self.fail("header field region_scores", "must be a list of numbers")
-        layout = header.get("layout")
-        if (
-            not isinstance(layout, dict)
-            or not isinstance(layout.get("device"), str)
-            or layout.get("mode") not in ("side_by_side", "overlay")
-        ):
-            self.fail("header field layout", "must give the device and a mode side_by_side or overlay")
-        for side in "ab":
-            meta = header.get(f"graph_{side}")
-            if not isinstance(meta, dict) or not isinstance(meta.get("params"), dict):
-                self.fail(f"header field graph_{side}", "must hold n_inputs and params")
-            if not _is_int(meta.get("n_inputs")) or meta["n_inputs"] < 1:
-                self.fail(f"header field graph_{side}.n_inputs", "must be a whole number >= 1")
-        return header
+            self.fail(f"header field {key}", "must map score names to numbers")
+        return {str(k): float(v) for k, v in scores.items()}
 
-    def params(self, side: str, data: dict, lens_array) -> MapperParams:
-        """The MapperParams of graph ``side``, every value checked by ``check_params``."""
+    def params(self, prefix: str, data: dict, lens_array) -> MapperParams:
+        """The MapperParams of graph ``prefix``, every value checked by ``check_params``."""
         from .mapper import check_params
 
-        key = f"header field graph_{side}.params"
+        key = f"header field of graph {prefix}: params"
         unknown = set(data) - {f.name for f in fields(MapperParams)}
         if unknown:
             self.fail(key, f"has unknown fields {', '.join(sorted(map(str, unknown)))}")
