@@ -148,6 +148,7 @@ COVERS = ("uniform", "balanced")
 CLUSTERERS = ("dbscan", "single")
 METRICS = ("euclidean", "cosine")
 _GRAPH_BLOCK = 128
+_KDTREE_MAX_DIM = 8
 _KNEE_SAMPLE = 2000
 _KNEE_FACTOR = 1.5
 
@@ -408,22 +409,50 @@ def _kepler_intervals(vmin: float, vmax: float, n: int, overlap: float) -> tuple
 def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted by (r, c).
 
-    Rows are taken in blocks of lens-sorted inputs; each block is compared only with the later
-    inputs its cover elements reach (and, for a 1-Lipschitz lens, whose lens is within eps)
-    whose distances to 8 pivot inputs can be within eps of the block's (triangle inequality),
-    so every pair is computed at most once. Pairs within float32 rounding of the threshold are
-    re-checked in float64.
+    In at most ``_KDTREE_MAX_DIM`` euclidean dimensions a k-d tree finds all pairs within
+    eps (float64). Otherwise rows are taken in blocks of lens-sorted inputs; each block is
+    compared only with the later inputs its cover elements reach (and, for a 1-Lipschitz lens,
+    whose lens is within eps) whose distances to 8 pivot inputs can be within eps of the
+    block's (triangle inequality), so every pair is computed at most once. Pairs within
+    float32 rounding of the threshold are re-checked in float64.
     """
-    import torch
-
     n = len(order)
     first = np.searchsorted(hi, sorted_lens, side="left")
     last = np.searchsorted(lo, sorted_lens, side="right") - 1
     # a later position c shares a cover element with r iff c < lim[r] (cover elements are intervals)
     lim = np.where(first <= last, ends[np.clip(last, 0, len(lo) - 1)], 0)
+    if metric == "euclidean" and X.shape[1] <= _KDTREE_MAX_DIM:
+        return _kdtree_pairs(X[order], eps, lim)
     if lipschitz:
         slack = eps * (1 + 1e-6) + 1e-9 * np.abs(sorted_lens).max()
         lim = np.minimum(lim, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
+    rows, cols = [], []
+    for a, r, c in _block_pairs(X, Z, order, lim, eps, metric):
+        rows.append(r.astype(np.int32) + a)
+        cols.append(c.astype(np.int32))
+    empty = [np.zeros(0, np.int32)]
+    return np.concatenate(rows + empty), np.concatenate(cols + empty)
+
+
+def _kdtree_pairs(Xo: np.ndarray, eps: float, lim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``r < c < lim[r]`` of rows of ``Xo`` within euclidean ``eps`` (float64), sorted by (r, c)."""
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(Xo.astype(np.float64)).query_pairs(eps, output_type="ndarray")  # rows i < j
+    r, c = pairs[:, 0], pairs[:, 1]
+    keep = c < lim[r]
+    A = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (r[keep], c[keep])), shape=(len(Xo), len(Xo)))
+    A.sort_indices()
+    r = np.repeat(np.arange(len(Xo), dtype=np.int32), np.diff(A.indptr))
+    return r, A.indices.astype(np.int32)
+
+
+def _block_pairs(X, Z, order, lim, eps, metric):
+    """Yield ``(a, r, c)`` per block of ``_GRAPH_BLOCK`` lens-sorted positions from ``a``: pairs
+    ``a + r < c < lim[a + r]`` within eps (local row ``r``, global position ``c``), sorted by (r, c)."""
+    import torch
+
+    n = len(order)
     thr = _eps_sq(eps, metric)
     Zo = Z[order]
     sq = np.einsum("ij,ij->i", Zo, Zo, dtype=np.float64)
@@ -431,12 +460,11 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
     # Z is X rounded to float32 (u = 2^-24): distances in Z and in X differ by < 4 u max|z|
     zround = 4 * 2.0**-24 * float(np.sqrt(sq.max()))
     radius = np.sqrt(thr) * (1 + 1e-4) + zround
-    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 2 D u (|a|^2 + |b|^2)
+    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 2 D u (|a|^2 + |b|^2): pairs with
+    # d2 - rel S <= thr + tol0 are candidates, those with d2 + rel S < thr - tol0 are certain
     rel = 2.2 * Z.shape[1] * 2.0**-24
     tol0 = 1e-6 * thr + 2 * zround * np.sqrt(thr)
     Zs = torch.from_numpy(Zo)
-    lim_t = torch.from_numpy(lim)
-    rows, cols = [], []
     for a in range(0, n, _GRAPH_BLOCK):
         b = min(a + _GRAPH_BLOCK, n)
         c_end = int(lim[a:b].max())
@@ -445,27 +473,26 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
         ok = (p_lo[a:c_end] <= p_hi[a:b].max(0) + radius) & (p_hi[a:c_end] >= p_lo[a:b].min(0) - radius)
         ok = ok.all(1)
         ok[: b - a] = True
-        idx = torch.from_numpy(np.flatnonzero(ok) + a)
-        C = torch.index_select(Zs, 0, idx).sub_(Zs[a:b].mean(0))
+        idx = np.flatnonzero(ok) + a
+        C = torch.index_select(Zs, 0, torch.from_numpy(idx)).sub_(Zs[a:b].mean(0))
         csq = torch.linalg.vector_norm(C, dim=1).square_()
-        S = csq[: b - a, None] + csq[None, :]
-        d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0).sub_(thr)  # d2 - thr
-        tol = S.mul_(rel).add_(tol0)
-        hit = d2 <= tol
+        low = csq * (1 - rel)
+        v = torch.addmm(low[: b - a, None] + low[None, :], C[: b - a], C.T, alpha=-2.0)  # d2 - rel S
+        hit = v <= thr + tol0
         hit[:, : b - a].triu_(1)
-        if int(lim[a:b].min()) < c_end:
-            hit &= idx[None, :] < lim_t[a:b, None]
-        ur, uc = torch.nonzero(d2.abs_() <= tol, as_tuple=True)  # near the threshold
-        inside = hit[ur, uc]
-        ur, uc = ur[inside], uc[inside]
-        if len(ur):
-            i, j = order[ur.numpy() + a], order[idx[uc].numpy()]
-            hit[ur, uc] = torch.from_numpy(_exact_within(X, i, j, eps, metric))
-        r, c = torch.nonzero(hit, as_tuple=True)
-        rows.append(r.to(torch.int32).add_(a).numpy())
-        cols.append(idx.to(torch.int32)[c].numpy())
-    empty = [np.zeros(0, np.int32)]
-    return np.concatenate(rows + empty), np.concatenate(cols + empty)
+        r, c = (t.numpy() for t in torch.nonzero(hit, as_tuple=True))
+        c_pos = idx[c]
+        keep = c_pos < lim[a + r]
+        r, c, c_pos = r[keep], c[keep], c_pos[keep]
+        csq = csq.numpy().astype(np.float64)
+        s = csq[r] + csq[c]
+        near = v.numpy()[r, c] + 2 * rel * s >= thr - tol0
+        if near.any():
+            exact = _exact_within(X, order[r[near] + a], order[c_pos[near]], eps, metric)
+            keep = np.ones(len(r), dtype=bool)
+            keep[np.flatnonzero(near)[~exact]] = False
+            r, c_pos = r[keep], c_pos[keep]
+        yield a, r, c_pos
 
 
 def _pivot_distances(Z: np.ndarray, sq: np.ndarray, n_pivots: int = 8) -> tuple[np.ndarray, np.ndarray]:
