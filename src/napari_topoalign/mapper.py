@@ -164,21 +164,20 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     """
     from .checks import as_matrix
 
+    if _is_dask_array(X):
+        from .mapper_dask import build_mapper_dask
+
+        return build_mapper_dask(X, params)
     X = as_matrix(X, "X")
     check_params(params)
-    n = X.shape[0]
     Z = _working_space(X, params.metric)
     lens = _lens(X, params, Z)
     lo, hi = _cover(lens, params)
     eps = _auto_eps(Z, params) if params.eps is None else float(params.eps)
     params = params.with_eps(eps)
 
-    order = np.argsort(lens, kind="stable")
-    sorted_lens = lens[order]
-    starts = np.searchsorted(sorted_lens, lo, side="left")
-    ends = np.searchsorted(sorted_lens, hi, side="right")
-    lipschitz = params.metric == "euclidean" and isinstance(params.lens, str) and params.lens in ("l2norm", "pca")
-    r, c = _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, params.metric, lipschitz)
+    order, sorted_lens, starts, ends = _element_ranges(lens, lo, hi)
+    r, c = _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, params.metric, _lipschitz(params))
 
     members: list[np.ndarray] = []
     node_interval: list[int] = []
@@ -188,11 +187,56 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
             continue
         j0, j1 = np.searchsorted(r, np.array([s, e], dtype=r.dtype))
         inside = c[j0:j1] < e  # pairs are sorted by r, so those with r in [s, e) are one run
-        labels = _cluster_element(r[j0:j1][inside] - s, c[j0:j1][inside] - s, order[s:e], params)
-        clusters = _split_by_label(order[s:e], labels)
+        pairs = (r[j0:j1][inside] - s, c[j0:j1][inside] - s)
+        clusters = element_clusters(X, order[s:e], sorted_lens[s:e], params, pairs)
         members.extend(clusters)
         node_interval.extend([k] * len(clusters))
+    return assemble_graph(members, node_interval, lo, hi, lens, params)
 
+
+def _is_dask_array(X) -> bool:
+    import sys
+
+    da = sys.modules.get("dask.array")
+    return da is not None and isinstance(X, da.Array)
+
+
+def _lipschitz(p: MapperParams) -> bool:
+    """Whether the lens is 1-Lipschitz in the metric (lens gaps bound distances, so they prune pairs)."""
+    return p.metric == "euclidean" and isinstance(p.lens, str) and p.lens in ("l2norm", "pca")
+
+
+def _element_ranges(lens: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """``order`` (stable lens order), the sorted lens, and each cover element's ``[start, end)`` in it."""
+    order = np.argsort(lens, kind="stable")
+    sorted_lens = lens[order]
+    starts = np.searchsorted(sorted_lens, lo, side="left")
+    ends = np.searchsorted(sorted_lens, hi, side="right")
+    return order, sorted_lens, starts, ends
+
+
+def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: MapperParams, pairs=None) -> list[np.ndarray]:
+    """The clusters of one cover element: sorted int64 arrays of input indices, ordered by smallest member.
+
+    ``X[rows]`` are the element's inputs in lens order (``lens`` their sorted lens values) and
+    ``rows`` their input indices. ``pairs`` are its eps-graph edges ``u < v`` (local
+    positions, sorted by (u, v)) when already known; otherwise they are computed from
+    ``X[rows]``. Both the in-memory and the dask build cluster every element here.
+    """
+    if pairs is None:
+        Xk = X[rows]
+        m = len(rows)
+        ends = np.array([m])
+        local = np.arange(m)
+        eps, metric = float(p.eps), p.metric
+        pairs = _radius_graph(Xk, _working_space(Xk, metric), local, lens, lens[:1], lens[-1:], ends, eps, metric, _lipschitz(p))
+    u, v = pairs
+    return _split_by_label(rows, _cluster_element(u, v, rows, p))
+
+
+def assemble_graph(members, node_interval, lo, hi, lens, params: MapperParams) -> MapperGraph:
+    """The MapperGraph of the clusters ``members`` (node k from cover element ``node_interval[k]``)."""
+    n = len(lens)
     covered = np.zeros(n, dtype=bool)
     if members:
         covered[np.concatenate(members)] = True
