@@ -215,14 +215,15 @@ def _element_ranges(lens: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     return order, sorted_lens, starts, ends
 
 
-def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: MapperParams, pairs=None) -> list[np.ndarray]:
+def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: MapperParams, pairs=None, inputs=None) -> list[np.ndarray]:
     """The clusters of one cover element: sorted int64 arrays of input indices, ordered by smallest member.
 
     ``X[rows]`` are the element's inputs in lens order (``lens`` their sorted lens values) and
-    ``rows`` their input indices. ``pairs`` are its eps-graph edges ``u < v`` (local
-    positions, sorted by (u, v)) when already known; otherwise they are computed from
-    ``X[rows]``. Both the in-memory and the dask build cluster every element here.
+    ``inputs`` their input indices (default ``rows``). ``pairs`` are its eps-graph edges
+    ``u < v`` (local positions, sorted by (u, v)) when already known; otherwise they are
+    computed from ``X[rows]``. Both the in-memory and the dask build cluster every element here.
     """
+    inputs = rows if inputs is None else inputs
     if pairs is None:
         Xk = X[rows]
         m = len(rows)
@@ -231,7 +232,7 @@ def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: Mappe
         eps, metric = float(p.eps), p.metric
         pairs = _radius_graph(Xk, _working_space(Xk, metric), local, lens, lens[:1], lens[-1:], ends, eps, metric, _lipschitz(p))
     u, v = pairs
-    return _split_by_label(rows, _cluster_element(u, v, rows, p))
+    return _split_by_label(inputs, _cluster_element(u, v, inputs, p))
 
 
 def assemble_graph(members, node_interval, lo, hi, lens, params: MapperParams) -> MapperGraph:
@@ -323,7 +324,7 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
                 f"lens array has {int((~np.isfinite(lens)).sum())} NaN or infinite values; every input needs a finite lens value."
             )
     elif p.lens == "l2norm":
-        lens = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+        lens = _l2norm(X)
     elif p.lens == "pca":
         lens = _pca_lens(X)
     elif p.lens == "density":
@@ -340,6 +341,11 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
             "separate them; choose lens='pca', 'density', 'eccentricity' or pass an (N,) array."
         )
     return lens
+
+
+def _l2norm(X: np.ndarray) -> np.ndarray:
+    """Euclidean norm of every row (float64 sums)."""
+    return np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
 
 
 def _pca_lens(X: np.ndarray) -> np.ndarray:
