@@ -536,11 +536,18 @@ def _block_pairs(X, Z, order, lim, eps, metric):
         r, c, c_pos = r[keep], c[keep], c_pos[keep]
         csq = csq.numpy().astype(np.float64)
         s = csq[r] + csq[c]
-        near = v.numpy()[r, c] + 2 * rel * s >= thr - tol0
-        if near.any():
-            exact = _exact_within(X, order[r[near] + a], order[c_pos[near]], eps, metric)
+        near = np.flatnonzero(v.numpy()[r, c] + 2 * rel * s >= thr - tol0)
+        if len(near):
+            # sums of squared float32 differences err by at most (D + 3) u of the sum: a far tighter
+            # band than the product form's; only pairs still inside it are computed in float64
+            diff = torch.index_select(Zs, 0, torch.from_numpy(a + r[near])) - torch.index_select(Zs, 0, torch.from_numpy(c_pos[near]))
+            d2 = torch.linalg.vector_norm(diff, dim=1).square_().numpy().astype(np.float64)
+            e = 1.1 * (Z.shape[1] + 3) * 2.0**-24
+            within = d2 * (1 + e) < (np.sqrt(thr) - zround) ** 2
+            unsure = np.flatnonzero(~within & (d2 * (1 - e) <= (np.sqrt(thr) + zround) ** 2))
+            within[unsure] = _exact_within(X, order[r[near[unsure]] + a], order[c_pos[near[unsure]]], eps, metric)
             keep = np.ones(len(r), dtype=bool)
-            keep[np.flatnonzero(near)[~exact]] = False
+            keep[near[~within]] = False
             r, c_pos = r[keep], c_pos[keep]
         yield a, r, c_pos
 

@@ -180,6 +180,10 @@ def _take_rows(block: np.ndarray, local: list[np.ndarray]) -> tuple[np.ndarray, 
 
 def _cluster_element_task(pieces: list[np.ndarray], rows: np.ndarray, lens: np.ndarray, p: MapperParams):
     """Gather one element's rows (pieces in storage order; ``rows`` its inputs in lens order) and cluster them."""
-    stored = np.concatenate(pieces) if pieces else np.zeros((0, 0), np.float32)
-    Xk = np.ascontiguousarray(stored[np.searchsorted(np.sort(rows), rows)])
+    Xk = np.empty((len(rows), pieces[0].shape[1]), dtype=np.float32)
+    lens_position = np.argsort(rows, kind="stable")  # the lens position of each row in storage order
+    start = 0
+    for piece in pieces:
+        Xk[lens_position[start : start + len(piece)]] = piece
+        start += len(piece)
     return element_clusters(Xk, np.arange(len(rows)), lens, p, inputs=rows)
