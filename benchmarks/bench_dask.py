@@ -72,7 +72,7 @@ def main() -> None:
     params = MapperParams(lens="l2norm", n_intervals=intervals, overlap=0.5, eps=EPS, min_samples=5)
 
     with LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, memory_limit=args.memory_limit, dashboard_address=None
+        n_workers=args.workers, threads_per_worker=1, memory_limit=args.memory_limit, dashboard_address=":0"
     ) as cluster, Client(cluster) as client:
         client.run(lambda: __import__("napari_topoalign.mapper_dask"))  # imports (torch) before timing
         X = da.from_zarr(str(store))

@@ -50,7 +50,7 @@ def test_local_cluster_equals_in_memory_and_loads_elements_in_waves():
     lens = np.random.default_rng(2).permutation(np.linalg.norm(X, axis=1))  # a given lens array
     params = MapperParams(n_intervals=10, eps=0.3, lens=lens)
     expected = build_mapper(X, params)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         with distributed.Client(cluster):
             Xd = da.from_array(X, chunks=(500, 16))
             assert_same_graph(expected, build_mapper(Xd, params))

@@ -220,7 +220,7 @@ def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: Mappe
 
     ``X[rows]`` are the element's inputs in lens order (``lens`` their sorted lens values) and
     ``inputs`` their input indices (default ``rows``). ``pairs`` are its eps-graph edges
-    ``u < v`` (local positions, sorted by (u, v)) when already known; otherwise they are
+    ``u < v`` (local positions, sorted by u) when already known; otherwise they are
     computed from ``X[rows]``. Both the in-memory and the dask build cluster every element here.
     """
     inputs = rows if inputs is None else inputs
@@ -457,7 +457,7 @@ def _kepler_intervals(vmin: float, vmax: float, n: int, overlap: float) -> tuple
 
 
 def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted by (r, c).
+    """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted by r.
 
     In at most ``_KDTREE_MAX_DIM`` euclidean dimensions a k-d tree finds all pairs within
     eps (float64). Otherwise rows are taken in blocks of lens-sorted inputs; each block is
@@ -485,14 +485,13 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
 
 
 def _kdtree_pairs(Xo: np.ndarray, eps: float, lim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``r < c < lim[r]`` of rows of ``Xo`` within euclidean ``eps`` (float64), sorted by (r, c)."""
+    """Pairs ``r < c < lim[r]`` of rows of ``Xo`` within euclidean ``eps`` (float64), sorted by r."""
     from scipy.spatial import cKDTree
 
     pairs = cKDTree(Xo.astype(np.float64)).query_pairs(eps, output_type="ndarray")  # rows i < j
     r, c = pairs[:, 0], pairs[:, 1]
     keep = c < lim[r]
     A = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (r[keep], c[keep])), shape=(len(Xo), len(Xo)))
-    A.sort_indices()
     r = np.repeat(np.arange(len(Xo), dtype=np.int32), np.diff(A.indptr))
     return r, A.indices.astype(np.int32)
 
@@ -591,7 +590,7 @@ def _exact_within(X: np.ndarray, i: np.ndarray, j: np.ndarray, eps: float, metri
 def _cluster_element(u: np.ndarray, v: np.ndarray, idx: np.ndarray, p: MapperParams) -> np.ndarray:
     """Cluster labels (-1: noise) of one cover element's inputs from its eps-graph edges.
 
-    ``u < v`` are local positions sorted by (u, v); ``idx`` are the inputs' global indices.
+    ``u < v`` are local positions sorted by u; ``idx`` are the inputs' global indices.
     DBSCAN: core points have >= min_samples neighbours counting themselves; clusters are
     components of core points; a border point joins the adjacent cluster whose smallest core
     index is smallest (scikit-learn's expansion order). "single": components of the whole
@@ -639,7 +638,7 @@ def _dbscan_with_border(u: np.ndarray, v: np.ndarray, idx: np.ndarray, core: np.
 
 
 def _upper_csr(u: np.ndarray, v: np.ndarray, m: int) -> sp.csr_matrix:
-    """m×m csr matrix of edges u -> v given sorted by (u, v), built without sorting."""
+    """m×m csr matrix of edges u -> v given sorted by u, built without sorting."""
     indptr = np.searchsorted(u, np.arange(m + 1, dtype=u.dtype))
     return sp.csr_matrix((np.ones(len(u)), v, indptr), shape=(m, m))  # float64: what csgraph works in
 
