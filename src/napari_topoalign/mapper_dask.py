@@ -45,7 +45,6 @@ def build_mapper_dask(X, params: MapperParams = MapperParams(), wave: int | None
 
     check_params(params)
     X = _check_dask_matrix(X)
-    n = X.shape[0]
     lens = _dask_lens(X, params)
     lo, hi = _cover(lens, params)
     if params.eps is None:
@@ -57,13 +56,14 @@ def build_mapper_dask(X, params: MapperParams = MapperParams(), wave: int | None
     if wave is None:
         element_bytes = 4 * X.shape[1] * max((int(ends[k] - starts[k]) for k in elements), default=1)
         wave = _wave_size(element_bytes)
+    wave = max(int(wave), 1)
 
     # a given lens array stays on the client (clustering needs only to know it is not a named lens)
     task_params = params if isinstance(params.lens, str) else replace(params, lens=None)
     members: list[np.ndarray] = []
     node_interval: list[int] = []
-    for w in range(0, len(elements), max(int(wave), 1)):
-        batch = elements[w : w + max(int(wave), 1)]
+    for w in range(0, len(elements), wave):
+        batch = elements[w : w + wave]
         rows = [np.sort(order[starts[k] : ends[k]]) for k in batch]  # each element's rows in storage order
         cuts = [np.searchsorted(r, bounds) for r in rows]
         pieces = {}
