@@ -135,7 +135,7 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     rect = L.visible_rect(viewer)
     assert (nodes >= rect[0]).all() and (nodes <= rect[1]).all()
     assert ((nodes.max(0) - nodes.min(0)) / (rect[1] - rect[0])).max() > 0.4
-    assert (find_layer(viewer, "bubbles").features["label"] == "1").sum() == 2  # region 1 numbered in A and B
+    assert (find_layer(viewer, "region_labels").features["text"] == "1").sum() == 2  # region 1 numbered in A and B
     table.sortItems(1)  # by score, ascending
     scores = [table.item(r, 1).value for r in range(table.rowCount())]
     assert scores == sorted(scores)

@@ -48,6 +48,7 @@ from napari.layers import Image, Points, Shapes, Vectors
 from napari.utils.colormaps import ensure_colormap
 from scipy.spatial import cKDTree
 
+from ..node_stats import CATEGORICAL, colour_columns, node_table
 from ..regions import region_colours, region_of
 
 PREFIX = "TopoAlign"
@@ -61,6 +62,24 @@ MOTIF_COLOURS = {
 }
 #: Links are drawn but hidden by default above this many.
 MAX_VISIBLE_LINKS = 60
+#: Each graph's own look: node symbol, and the hue of its node outlines, edges and title.
+SIDE_SYMBOL = {"a": "disc", "b": "square"}
+SIDE_HUE = {"a": np.array([0.40, 0.72, 1.00, 1.0]), "b": np.array([1.00, 0.62, 0.28, 1.0])}
+SIDE_MARK = {"a": "●", "b": "■"}
+#: Gap between the side-by-side panels, as a fraction of the larger panel's extent.
+PANEL_GAP = 0.15
+#: Colours of categorical node values (dominant labels): Okabe–Ito, then lighter extras; cycled.
+LABEL_PALETTE = np.array(
+    [
+        [0.90, 0.62, 0.00, 1.0], [0.34, 0.71, 0.91, 1.0], [0.00, 0.62, 0.45, 1.0], [0.94, 0.89, 0.26, 1.0],
+        [0.00, 0.45, 0.70, 1.0], [0.84, 0.37, 0.00, 1.0], [0.80, 0.47, 0.65, 1.0], [0.95, 0.95, 0.95, 1.0],
+        [0.60, 0.87, 0.54, 1.0], [0.99, 0.70, 0.80, 1.0], [0.70, 0.60, 0.95, 1.0], [0.55, 0.35, 0.20, 1.0],
+    ]
+)
+#: Screen pixels kept free left of the drawing for the legend (when not on top of it).
+LEGEND_ROOM_PX = 230.0
+#: Text size (screen pixels) of titles, legend entries and region numbers.
+TEXT_SIZE = {"title": 15, "legend": 12, "region": 14}
 
 
 def to_napari(xy) -> np.ndarray:
@@ -79,12 +98,6 @@ def _canvas_size(viewer) -> np.ndarray:
     canvas = getattr(viewer, "canvas", None)
     size = canvas.size if canvas is not None else viewer._canvas_size
     return np.asarray(size, dtype=float)
-
-
-def _canvas_aspect(viewer) -> float:
-    """The canvas's width / height (1 when unknown)."""
-    h, w = _canvas_size(viewer)
-    return float(w / h) if h > 0 and w > 0 else 1.0
 
 
 def find_layer(viewer, role: str):
@@ -181,27 +194,29 @@ def mosaic(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return tiles.reshape((rows * h, cols * w) + images.shape[3:]), (rows, cols)
 
 
-def _placement(shape, beside, aspect=1.0) -> tuple[float, np.ndarray]:
-    """Scale and translate putting an image of ``shape`` (h, w) beside the bbox ``beside``.
+def _beside(height: float, width: float, aspect_in: float, canvas_aspect: float) -> str:
+    """Where the inputs' picture (width / height ``aspect_in``) goes next to a drawing of this
+    height and width: "right" (at its height) or "below" (at its width), whichever makes the
+    whole drawing's width / height closer to the canvas's."""
+    gap = 0.05 * max(width, height)
+    right = (width + gap + aspect_in * height) / height
+    below = width / (height + gap + width / aspect_in)
+    return "right" if abs(np.log(right / canvas_aspect)) <= abs(np.log(below / canvas_aspect)) else "below"
 
-    The image's longer side matches one graph panel (the bbox's height, or half its width
-    when the graphs sit side by side); it goes right of the bbox or below it, whichever
-    makes the whole drawing's width / height closer to ``aspect`` (the canvas's), and is
-    centred along the bbox.
-    """
+
+def _placement(shape, beside, canvas_aspect=1.0) -> tuple[float, np.ndarray]:
+    """Scale and translate putting an image of ``shape`` (h, w) beside the bbox ``beside`` (the
+    graphs): right of it at its height, top-aligned, or below it at its width, left-aligned
+    (``_beside``), 5% of the bbox's larger side apart."""
     if beside is None:
         return 1.0, np.zeros(2)
     (r0, c0), (r1, c1) = np.asarray(beside, dtype=float)
     height, width = max(r1 - r0, 1e-6), max(c1 - c0, 1e-6)
-    scale = max(height, width / 2) / max(shape)
-    h, w = scale * np.asarray(shape[:2], dtype=float)
-    gap = 0.08 * max(width, height)
-    right = (width + gap + w) / max(height, h)
-    below = max(width, w) / (height + gap + h)
-    if abs(np.log(right / aspect)) <= abs(np.log(below / aspect)):
-        corner = np.array([(r0 + r1 - h) / 2, c1 + gap])
+    gap = 0.05 * max(width, height)
+    if _beside(height, width, shape[1] / shape[0], canvas_aspect) == "right":
+        scale, corner = height / shape[0], np.array([r0, c1 + gap])
     else:
-        corner = np.array([r1 + gap, (c0 + c1 - w) / 2])
+        scale, corner = width / shape[1], np.array([r1 + gap, c0])
     return scale, corner + 0.5 * scale
 
 
@@ -210,14 +225,13 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     ``inputs.images``.
 
     Returns None when the table has neither. ``beside``: a world bbox (the graphs) to place
-    the drawing next to, at a comparable size (``_placement``).
+    the drawing next to, at the same height or width (``_placement``).
     """
-    aspect = _canvas_aspect(viewer)
     source = getattr(inputs, "source_image", None)
     coords = getattr(inputs, "coords", None)
     if source is not None and coords is not None:
         source = np.asarray(source)
-        scale, translate = _placement(source.shape[:2], beside, aspect)
+        scale, translate = _placement(source.shape[:2], beside, _canvas_aspect(viewer))
         image = _image_layer(source, scale, translate)
         size = max(source.shape[:2]) / 120.0
         points = Points(
@@ -235,7 +249,7 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     images = np.asarray(images)
     tiles, grid = mosaic(images)
     h, w = images.shape[1:3]
-    scale, translate = _placement(tiles.shape[:2], beside, aspect)
+    scale, translate = _placement(tiles.shape[:2], beside, _canvas_aspect(viewer))
     layer = put_layer(viewer, _image_layer(tiles, scale, translate), "inputs")
     remove_roles(viewer, ("input_points",))
     idx = np.arange(len(images))
@@ -263,7 +277,13 @@ def _image_layer(data, scale, translate) -> Image:
 
 @dataclass(eq=False)
 class AlignmentLayers:
-    """The plugin's layers for one alignment (``alignment`` is None for ``show_graphs``)."""
+    """The plugin's layers for one alignment (``alignment`` is None for ``show_graphs``).
+
+    ``graphs``, ``names`` and ``table`` (the ``InputTable`` or None) describe what is drawn;
+    ``delta`` is the (row, col) shift setting graph B's panel apart from A's (``panel_delta``,
+    by ``arrangement``);
+    ``colour_by`` the active colouring and ``legend_entries`` its legend (``colour_nodes``).
+    """
 
     viewer: object
     alignment: object
@@ -277,6 +297,17 @@ class AlignmentLayers:
     motifs: Shapes | None = None
     inputs: InputsView | None = None
     bubble_style: dict = field(default_factory=dict, repr=False)
+    graphs: tuple = ()
+    names: tuple = ("A", "B")
+    table: object = None
+    delta: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    arrangement: str = "row"
+    titles: Points | None = None
+    legend: Points | None = None
+    region_labels: Points | None = None
+    colour_by: str = "region"
+    legend_entries: list = field(default_factory=list, repr=False)
+    hover: object = None
 
     @property
     def graph_layers(self) -> list:
@@ -309,17 +340,72 @@ def _node_sizes(graph_a, graph_b, unit) -> tuple[np.ndarray, np.ndarray]:
     return tuple(np.minimum(c * np.sqrt(n), 2.5 * unit) for n in counts)
 
 
-def _node_lens(graph) -> np.ndarray:
-    M = graph.membership()
-    counts = np.maximum(np.asarray(M.sum(axis=1)).ravel(), 1)
-    return (M @ np.asarray(graph.lens, dtype=float)) / counts
+def _box(pos, size) -> np.ndarray:
+    pos = np.asarray(pos, float).reshape(-1, 2)
+    r = np.asarray(size, float).reshape(-1)[:, None] / 2
+    return np.stack([(pos - r).min(axis=0), (pos + r).max(axis=0)])
 
 
-def _node_regions(k: int, regions, side: str) -> tuple[np.ndarray, np.ndarray]:
-    """Region of each node (the best region holding it; -1 for none) and that region's score."""
-    region = region_of(regions, k, f"nodes_{side}")
-    scores = np.array([float(r.score) for r in regions] + [np.nan])
-    return region, scores[region]  # -1 picks the trailing NaN
+def panel_delta(pa, pb, size_a, size_b, arrangement="row", offset=None) -> np.ndarray:
+    """(row, col) added to graph B's napari positions to set its panel apart from A's.
+
+    Only for side-by-side layouts (B's nodes all right of A's; overlay gives zeros). "row": B
+    right of A, ``PANEL_GAP`` × the larger panel's extent apart (node discs included), rows
+    unchanged. "column": B below A as far apart, back in A's frame along the columns (minus
+    the layout's ``offset`` (x, y) when given, else B's centre under A's)."""
+    pa, pb = np.asarray(pa, float).reshape(-1, 2), np.asarray(pb, float).reshape(-1, 2)
+    if not len(pa) or not len(pb) or pb[:, 1].min() <= pa[:, 1].max():
+        return np.zeros(2)
+    box_a, box_b = _box(pa, size_a), _box(pb, size_b)
+    gap = PANEL_GAP * max(float(np.ptp(pa, axis=0).max()), float(np.ptp(pb, axis=0).max()))
+    if arrangement == "row":
+        return np.array([0.0, box_a[1, 1] + gap - box_b[0, 1]])
+    if arrangement != "column":
+        raise ValueError(f"arrangement must be 'row' or 'column', got {arrangement!r}")
+    back = float(offset[0]) if offset is not None else box_b[:, 1].mean() - box_a[:, 1].mean()
+    return np.array([box_a[1, 0] + gap - box_b[0, 0], -back])
+
+
+def choose_arrangement(pa, pb, size_a, size_b, canvas_aspect: float, inputs_aspect=None, offset=None) -> str:
+    """"row" or "column" (``panel_delta``): whichever makes the drawing's width / height closest
+    to the canvas's, counting the inputs drawn beside the graphs (``_beside``; ``inputs_aspect``:
+    their width / height, None when there are none)."""
+    best, best_cost = "row", np.inf
+    for arrangement in ("row", "column"):
+        delta = panel_delta(pa, pb, size_a, size_b, arrangement, offset)
+        if not delta.any():
+            return "row"
+        box = np.concatenate([_box(pa, size_a), _box(np.asarray(pb, float) + delta, size_b)])
+        height, width = np.ptp(box, axis=0)
+        if inputs_aspect is not None:
+            gap = 0.05 * max(width, height)
+            if _beside(height, width, inputs_aspect, canvas_aspect) == "right":
+                width += gap + inputs_aspect * height
+            else:
+                height += gap + width / inputs_aspect
+        cost = abs(np.log(max(width, 1e-9) / max(height, 1e-9) / canvas_aspect))
+        if cost < best_cost:
+            best, best_cost = arrangement, cost
+    return best
+
+
+def _inputs_aspect(inputs):
+    """Width / height of the inputs' picture (source image or mosaic), None without one."""
+    source = getattr(inputs, "source_image", None)
+    if source is not None and getattr(inputs, "coords", None) is not None:
+        return source.shape[1] / source.shape[0]
+    images = getattr(inputs, "images", None)
+    if images is None:
+        return None
+    n, h, w = np.asarray(images).shape[:3]
+    cols = int(np.ceil(np.sqrt(n)))
+    return cols * w / (int(np.ceil(n / cols)) * h)
+
+
+def _canvas_aspect(viewer) -> float:
+    """The canvas's width / height (1 when unknown)."""
+    h, w = _canvas_size(viewer)
+    return float(w / h) if h > 0 and w > 0 else 1.0
 
 
 def _edge_vectors(edges, pos) -> np.ndarray:
@@ -328,69 +414,266 @@ def _edge_vectors(edges, pos) -> np.ndarray:
     return np.stack([start, pos[edges[:, 1]] - start], axis=1)
 
 
-def _edge_colours(weight) -> np.ndarray:
+def _edge_colours(weight, side) -> np.ndarray:
+    """Edges in a pale version of the side's hue, more opaque for a larger Jaccard weight."""
     w = np.clip(np.asarray(weight, dtype=float), 0, 1)
-    colours = np.tile([0.85, 0.85, 0.85, 1.0], (len(w), 1))
+    colours = np.tile(0.45 * np.array([0.85, 0.85, 0.85, 1.0]) + 0.55 * SIDE_HUE[side], (len(w), 1))
     colours[:, 3] = 0.35 + 0.65 * w
     return colours
 
 
-def _graph_layers(graph, pos, sizes, region, score, name, side, unit):
+def _graph_layers(graph, pos, sizes, features, name, side, unit):
     nodes = Points(
-        pos, name=f"{PREFIX} {name} nodes", size=sizes, border_width=0.08, border_color=[0.1, 0.1, 0.1, 1],
-        features=pd.DataFrame(
-            {
-                "node": np.arange(graph.n_nodes),
-                "size": np.fromiter((len(m) for m in graph.members), np.int64, graph.n_nodes),
-                "lens": _node_lens(graph),
-                "region": region,
-                "score": score,
-            }
-        ),
+        pos, name=f"{PREFIX} {side.upper()} nodes: {name}", size=sizes, symbol=SIDE_SYMBOL[side],
+        border_width=0.12, border_color=SIDE_HUE[side], features=features,
+        metadata={"graph": side, "title": f"{side.upper()}: {name}"},
     )
     edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
     weight = np.asarray(graph.edge_weight, dtype=float)
-    kwargs = {"edge_color": _edge_colours(weight)} if len(edges) else {}
+    kwargs = {"edge_color": _edge_colours(weight, side)} if len(edges) else {}
     vectors = Vectors(
-        _edge_vectors(edges, pos), name=f"{PREFIX} {name} edges", edge_width=0.12 * unit,
+        _edge_vectors(edges, pos), name=f"{PREFIX} {side.upper()} edges: {name}", edge_width=0.12 * unit,
         vector_style="line", features=pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "jaccard": weight}),
         **kwargs,
     )
     return nodes, vectors
 
 
-def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=()) -> AlignmentLayers:
-    """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame)."""
+def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=(), inputs=None,
+                correspondence=None, colour_by="region", arrangement=None, offset=None) -> AlignmentLayers:
+    """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame),
+    panel titles, the colouring ``colour_by`` with its legend, and node descriptions on hover.
+
+    Side by side, B's panel goes right of A's or below it (``arrangement`` "row" or "column";
+    None: whichever fits the canvas best, ``choose_arrangement``), ``PANEL_GAP`` apart
+    (``panel_delta``; ``offset`` is the layout's panel offset when known).
+
+    Node ``features`` are ``node_stats.node_table`` (size, lens, region, counterpart, the
+    dominant value and purity of each categorical input column, the mean of each numeric one).
+    """
+    from .hover import NodeHover
+
     pa, pb = to_napari(pos_a), to_napari(pos_b)
     unit = _unit(pa, pb)
     sizes = _node_sizes(graph_a, graph_b, unit)
+    if arrangement is None:
+        arrangement = choose_arrangement(pa, pb, *sizes, _canvas_aspect(viewer), _inputs_aspect(inputs), offset)
+    delta = panel_delta(pa, pb, *sizes, arrangement, offset)
+    pb = pb + delta
     made = []
     for graph, pos, size, name, side in ((graph_a, pa, sizes[0], names[0], "a"), (graph_b, pb, sizes[1], names[1], "b")):
-        region, score = _node_regions(graph.n_nodes, regions, side)
-        made.append(_graph_layers(graph, pos, size, region, score, name, side, unit))
+        features = node_table(graph, inputs, side=side, correspondence=correspondence, regions=regions)
+        made.append(_graph_layers(graph, pos, size, features, name, side, unit))
     (nodes_a, edges_a), (nodes_b, edges_b) = made
     for layer, role in ((edges_a, "edges_a"), (edges_b, "edges_b"), (nodes_a, "nodes_a"), (nodes_b, "nodes_b")):
         put_layer(viewer, layer, role)
-    layers = AlignmentLayers(viewer, None, nodes_a, nodes_b, edges_a, edges_b, unit)
-    colour_nodes(layers, "region")
+    layers = AlignmentLayers(viewer, None, nodes_a, nodes_b, edges_a, edges_b, unit, graphs=(graph_a, graph_b),
+                             names=tuple(names), table=inputs, delta=delta, arrangement=arrangement)
+    nodes_b.metadata["arrangement"] = arrangement
+    layers.titles = put_layer(viewer, _titles_layer(layers), "titles")
+    colour_nodes(layers, colour_by)
+    layers.hover = NodeHover(viewer, layers)
     return layers
 
 
-def colour_nodes(layers: AlignmentLayers, by: str = "region") -> None:
-    """Colour nodes by "region" (matched colours, grey for none) or by a numeric feature via viridis."""
+# ---------------------------------------------------------------------------- text on the canvas
+
+
+def text_layer(positions, strings, colours, name, size, anchor="center") -> Points:
+    """A Points layer that shows only text: ``strings[i]`` at ``positions[i]`` in ``colours[i]``."""
+    positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    colours = np.asarray(colours, dtype=float).reshape(-1, 4)
+    features = pd.DataFrame({"text": list(strings), "colour": list(colours)})
+    text = {"string": "{text}", "color": {"feature": "colour"}, "size": size, "anchor": anchor} if len(positions) else None
+    return Points(
+        positions, name=name, size=1e-6, face_color="transparent", border_width=0, features=features, text=text,
+        canvas_size_limits=(0, 1),
+    )
+
+
+def _panel_boxes(layers) -> list[np.ndarray]:
+    """World bboxes ``[[row0, col0], [row1, col1]]`` of each graph's nodes (empty graph: a unit box)."""
+    boxes = []
     for nodes in (layers.nodes_a, layers.nodes_b):
-        values = np.asarray(nodes.features[by], dtype=float)
-        if by == "region":
-            colours = np.where((values >= 0)[:, None], region_colours(np.maximum(values, 0).astype(int)), GREY)
+        if len(nodes.data):
+            r = np.asarray(nodes.size, dtype=float).reshape(len(nodes.data), -1)[:, :1] / 2
+            boxes.append(np.stack([(nodes.data - r).min(axis=0), (nodes.data + r).max(axis=0)]))
         else:
-            both = np.concatenate([np.asarray(n.features[by], float) for n in (layers.nodes_a, layers.nodes_b)])
-            finite = both[np.isfinite(both)]
-            lo, hi = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
-            t = (values - lo) / (hi - lo) if hi > lo else np.full(len(values), 0.5)
-            colours = ensure_colormap("viridis").map(np.nan_to_num(t, nan=0.0))
-            colours[~np.isfinite(values)] = GREY
-        if len(values):
-            nodes.face_color = colours
+            boxes.append(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    return boxes
+
+
+def _title_positions(layers) -> np.ndarray:
+    """Above each panel's centre (side by side), or above the left and right thirds of the
+    drawing (overlay), ``2 * unit`` over the topmost node."""
+    box_a, box_b = _panel_boxes(layers)
+    tops = np.array([box_a[0, 0], box_b[0, 0]]) - 2 * layers.unit
+    if not layers.delta.any():
+        lo, hi = min(box_a[0, 1], box_b[0, 1]), max(box_a[1, 1], box_b[1, 1])
+        cols = [lo + (hi - lo) / 4, lo + 3 * (hi - lo) / 4]
+    else:
+        cols = [box_a[:, 1].mean(), box_b[:, 1].mean()]
+    if layers.arrangement == "row" or not layers.delta.any():
+        tops[:] = tops.min()
+    return np.column_stack([tops, cols])
+
+
+def _titles_layer(layers) -> Points:
+    strings = [f"{SIDE_MARK[s]} {s.upper()}: {n}" for s, n in zip("ab", layers.names)]
+    colours = [SIDE_HUE["a"], SIDE_HUE["b"]]
+    return text_layer(_title_positions(layers), strings, colours, f"{PREFIX} titles", TEXT_SIZE["title"])
+
+
+def _move_titles(layers) -> None:
+    if layers.titles is not None and layers.titles in layers.viewer.layers:
+        layers.titles.data = _title_positions(layers)
+
+
+def _legend_positions(viewer, n: int) -> np.ndarray:
+    """World positions of ``n`` legend lines at the canvas's top-left corner, one text line apart."""
+    zoom = max(float(camera_of(viewer).zoom), 1e-12)
+    rect = visible_rect(viewer)
+    step = 1.5 * TEXT_SIZE["legend"] / zoom
+    top_left = rect[0] + np.array([0.6, 0.4]) * step
+    return np.column_stack([top_left[0] + step * np.arange(n), np.full(n, top_left[1])])
+
+
+def show_legend(layers, entries=None) -> Points:
+    """The legend as text pinned to the canvas's top-left corner (it follows pan and zoom), one
+    entry per line: ``entries`` [(text, rgba)] (default: the active colouring's and, when motifs
+    are shown, their statuses)."""
+    if entries is None:
+        entries = list(layers.legend_entries) + _motif_legend(layers)
+    viewer = layers.viewer
+    layer = text_layer(
+        _legend_positions(viewer, len(entries)), [t for t, _ in entries], [c for _, c in entries],
+        f"{PREFIX} legend", TEXT_SIZE["legend"], anchor="lower_left",
+    )
+    layers.legend = put_layer(viewer, layer, "legend")
+    camera = camera_of(viewer)
+
+    def follow(*_):
+        if layer not in viewer.layers:  # replaced by a newer legend: stop following
+            camera.events.center.disconnect(follow)
+            camera.events.zoom.disconnect(follow)
+        elif len(layer.data):
+            layer.data = _legend_positions(viewer, len(layer.data))
+
+    camera.events.center.connect(follow)
+    camera.events.zoom.connect(follow)
+    return layer
+
+
+def _motif_legend(layers) -> list:
+    if layers.motifs is None or layers.motifs not in layers.viewer.layers or not len(layers.motifs.features):
+        return []
+    f = layers.motifs.features
+    shown = f.drop_duplicates("match")
+    kind = str(shown["kind"].iloc[0])
+    entries = [(f"{kind} motifs (outlined in A and B):", np.array([0.9, 0.9, 0.9, 1.0]))]
+    for status, colour in MOTIF_COLOURS.items():
+        n = int((shown["status"] == status).sum())
+        if n:
+            entries.append((f"{status} ({n})", colour))
+    return entries
+
+
+# ---------------------------------------------------------------------------- colouring
+
+
+def colour_choices(layers) -> dict[str, str]:
+    """What nodes can be coloured by: "region", each input column (categorical or numeric,
+    ``node_stats.colour_columns``), then the numeric node statistics lens, size and strength."""
+    out = {"region": CATEGORICAL}
+    for name, kind in colour_columns(layers.table).items():
+        out[name if name not in ("node", "size", "lens", "region", "score") else f"input_{name}"] = kind
+    out.update({"lens": "numeric", "size": "numeric", "strength": "numeric"})
+    return out
+
+
+def _mix(colours, weight, base=GREY) -> np.ndarray:
+    """``colours`` mixed with ``base``: weight 1 keeps the colour, 0 gives ``base``."""
+    w = np.clip(np.nan_to_num(np.asarray(weight, dtype=float), nan=1.0), 0, 1)[:, None]
+    out = base * (1 - w) + np.asarray(colours, dtype=float) * w
+    out[:, 3] = 1.0
+    return out
+
+
+def colour_nodes(layers: AlignmentLayers, by: str = "region") -> list:
+    """Colour both graphs' nodes by ``by`` (``colour_choices``) and show its legend.
+
+    "region": matched region colours, grey for none. A categorical column: the node's dominant
+    value (one colour per value, the same in A and B), paler towards grey the less pure the
+    node. A numeric column or statistic: its node mean through viridis over both graphs' range;
+    NaN grey. Returns the legend entries [(text, rgba)].
+    """
+    nodes_layers = (layers.nodes_a, layers.nodes_b)
+    if any(by not in n.features.columns for n in nodes_layers):
+        raise ValueError(f"cannot colour by {by!r}; choose one of {list(colour_choices(layers))}")
+    if by == "region":
+        colours, entries = _region_colouring(layers, nodes_layers)
+    elif not pd.api.types.is_numeric_dtype(nodes_layers[0].features[by]):
+        colours, entries = _category_colouring(by, nodes_layers)
+    else:
+        colours, entries = _numeric_colouring(by, nodes_layers)
+    for nodes, colour in zip(nodes_layers, colours):
+        if len(nodes.data):
+            nodes.face_color = colour
+    layers.colour_by, layers.legend_entries = by, entries
+    show_legend(layers)
+    return entries
+
+
+def _region_colouring(layers, nodes_layers):
+    colours = []
+    for nodes in nodes_layers:
+        values = nodes.features["region"].to_numpy()
+        colours.append(np.where((values >= 0)[:, None], region_colours(np.maximum(values, 0)), GREY))
+    regions = getattr(layers.alignment, "regions", ())
+    entries = [("colour: matching region (score)", np.array([0.9, 0.9, 0.9, 1.0]))]
+    entries += [(f"region {i + 1} ({float(r.score):.2f})", region_colours([i])[0]) for i, r in enumerate(regions[:9])]
+    if len(regions) > 9:
+        entries.append((f"… {len(regions) - 9} more", np.array([0.9, 0.9, 0.9, 1.0])))
+    entries.append(("in no region", GREY))
+    return colours, entries
+
+
+def _category_colouring(by, nodes_layers):
+    both = pd.concat([n.features[[by, "size"]] for n in nodes_layers])
+    both = both[both[by] != ""]
+    order = both.groupby(by)["size"].sum().sort_values(ascending=False, kind="stable").index.tolist()
+    palette = {v: LABEL_PALETTE[i % len(LABEL_PALETTE)] for i, v in enumerate(order)}
+    colours = []
+    for nodes in nodes_layers:
+        f = nodes.features
+        base = np.array([palette.get(v, GREY) for v in f[by]]).reshape(-1, 4)
+        purity = f[f"{by}_purity"].to_numpy() if f"{by}_purity" in f.columns else np.ones(len(f))
+        colours.append(_mix(base, purity))
+    entries = [(f"colour: most common {by} (paler = mixed)", np.array([0.9, 0.9, 0.9, 1.0]))]
+    entries += [(str(v), palette[v]) for v in order[:12]]
+    if len(order) > 12:
+        entries.append((f"… {len(order) - 12} more (colours repeat)", np.array([0.9, 0.9, 0.9, 1.0])))
+    return colours, entries
+
+
+def _numeric_colouring(by, nodes_layers):
+    cmap = ensure_colormap("viridis")
+    both = np.concatenate([np.asarray(n.features[by], float) for n in nodes_layers])
+    finite = both[np.isfinite(both)]
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    colours = []
+    for nodes in nodes_layers:
+        values = np.asarray(nodes.features[by], dtype=float)
+        t = (values - lo) / (hi - lo) if hi > lo else np.full(len(values), 0.5)
+        c = cmap.map(np.nan_to_num(t, nan=0.0)).reshape(-1, 4)
+        c[~np.isfinite(values)] = GREY
+        colours.append(c)
+    entries = [(f"colour: {by} (node mean)", np.array([0.9, 0.9, 0.9, 1.0]))]
+    for t in (1.0, 0.75, 0.5, 0.25, 0.0):
+        entries.append((f"{lo + t * (hi - lo):.3g}", cmap.map(np.array([t]))[0]))
+    if not np.isfinite(both).all():
+        entries.append(("no value", GREY))
+    return colours, entries
 
 
 # ---------------------------------------------------------------------------- alignment
@@ -421,19 +704,42 @@ def _polygon_rings(geom, tolerance) -> list[np.ndarray]:
     return [to_napari(np.asarray(p.exterior.coords)[:-1]) for p in parts if not p.is_empty and len(p.exterior.coords) > 3]
 
 
-def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
-    """Bubble Sets and membranes, each region's bubbles numbered (rank, 1 = best) in its colour."""
+def _shifted_bubbles(alignment, delta) -> list:
+    """``alignment.bubbles()`` with B's bubbles moved by the panel ``delta`` (napari (row, col))
+    and the membranes rebuilt between the moved bubbles."""
     bubbles = alignment.bubbles()
-    shapes, rows = [], []
+    if not np.any(delta):
+        return bubbles
+    from shapely.affinity import translate
+
+    from ..bubbles import membrane
+
+    out = []
+    for poly_a, poly_b, _ in bubbles:
+        moved = translate(poly_b, xoff=float(delta[1]), yoff=-float(delta[0]))
+        out.append((poly_a, moved, membrane(poly_a, moved)))
+    return out
+
+
+def _bubble_layer(alignment, unit, delta=(0.0, 0.0)) -> tuple[Shapes, dict, Points]:
+    """Bubble Sets and membranes (one ``Shapes`` layer) and each bubble's region number (rank,
+    1 = best) in its colour at the bubble's visual centre (pole of inaccessibility of its largest part)."""
+    from shapely.geometry import Polygon
+    from shapely.ops import polylabel
+
+    shapes, rows, label_pos, label_region = [], [], [], []
     for part, k in (("membrane", 2), ("a", 0), ("b", 1)):  # membranes first: drawn underneath
-        for r, triple in enumerate(bubbles):
+        for r, triple in enumerate(_shifted_bubbles(alignment, delta)):
             rings = _polygon_rings(triple[k], 0.03 * unit)
-            areas = [_ring_area(ring) for ring in rings]
-            for j, ring in enumerate(rings):
+            for ring in rings:
                 shapes.append(ring)
-                label = str(r + 1) if part != "membrane" and j == int(np.argmax(areas)) else ""
-                rows.append((r, part, float(alignment.regions[r].score), label))
-    features = pd.DataFrame(rows, columns=["region", "part", "score", "label"]).astype({"region": np.int64})
+                rows.append((r, part, float(alignment.regions[r].score)))
+            if part != "membrane" and rings:
+                largest = Polygon(rings[int(np.argmax([_ring_area(ring) for ring in rings]))])
+                centre = polylabel(largest, tolerance=0.02 * unit) if largest.is_valid else largest.representative_point()
+                label_pos.append([centre.x, centre.y])
+                label_region.append(r)
+    features = pd.DataFrame(rows, columns=["region", "part", "score"]).astype({"region": np.int64})
     region = features["region"].to_numpy()
     edge = region_colours(region)
     face = edge.copy()
@@ -441,14 +747,18 @@ def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
     face[:, 3] = np.where(membrane, 0.12, 0.45)  # membranes: a faint band without outline, as in the report
     edge[membrane, 3] = 0.0
     style = {"face": face, "edge": edge, "width": 0.15 * unit}
-    text = {"string": "{label}", "color": _lighter(edge) if len(shapes) > 1 else "white", "size": 14,
-            "anchor": "upper_left"}
     layer = Shapes(
         shapes, shape_type="polygon", name=f"{PREFIX} bubbles", features=features,
         face_color=face if len(shapes) else "transparent", edge_color=edge if len(shapes) else "white",
-        edge_width=style["width"], text=text if len(shapes) else None,
+        edge_width=style["width"],
     )
-    return layer, style
+    labels = text_layer(
+        label_pos, [str(r + 1) for r in label_region],
+        _lighter(region_colours(label_region)) if label_region else np.zeros((0, 4)),
+        f"{PREFIX} region numbers", TEXT_SIZE["region"],
+    )
+    labels.features["region"] = np.asarray(label_region, dtype=np.int64)
+    return layer, style, labels
 
 
 def _ring_area(ring) -> float:
@@ -476,12 +786,14 @@ def _paint_regions(view: InputsView, regions) -> None:
 
 def drawing_bbox(layers) -> np.ndarray:
     """World bbox ``[[row0, col0], [row1, col1]]`` of the plugin's drawing: nodes (with their
-    size), Bubble Sets and the inputs drawn beside the graphs (when visible)."""
+    size), panel titles, Bubble Sets and the inputs drawn beside the graphs (when visible)."""
     corners = []
     for nodes in (layers.nodes_a, layers.nodes_b):
         if len(nodes.data):
             r = np.asarray(nodes.size, dtype=float).reshape(len(nodes.data), -1)[:, :1] / 2
             corners += [(nodes.data - r).min(axis=0), (nodes.data + r).max(axis=0)]
+    if layers.titles is not None and layers.titles.visible and len(layers.titles.data):
+        corners += [layers.titles.data.min(axis=0) - layers.unit, layers.titles.data.max(axis=0)]
     if layers.bubbles is not None and layers.bubbles.nshapes and layers.bubbles.visible:
         pts = np.concatenate(layers.bubbles.data)
         corners += [pts.min(axis=0), pts.max(axis=0)]
@@ -502,8 +814,28 @@ def visible_rect(viewer) -> np.ndarray:
 
 
 def fit_view(viewer, layers, margin: float = 0.1) -> None:
-    """Centre and zoom the view on the plugin's drawing (``drawing_bbox``), whatever else is loaded."""
-    centre_on(viewer, drawing_bbox(layers), margin)
+    """Centre and zoom the view on the plugin's drawing (``drawing_bbox``), whatever else is
+    loaded, keeping the legend's corner free: a strip on top or ``LEGEND_ROOM_PX`` on the
+    left, whichever leaves the drawing larger (neither when it would take over 30% of the canvas)."""
+    box = drawing_bbox(layers)
+    lines = len(layers.legend.data) if layers.legend is not None and layers.legend.visible else 0
+    if not lines:
+        centre_on(viewer, box, margin)
+        return
+    canvas = _canvas_size(viewer)
+    extent = np.maximum(box[1] - box[0], 1e-9)
+    options = []
+    for room in (np.array([(lines + 1) * 1.5 * TEXT_SIZE["legend"], 0.0]), np.array([0.0, LEGEND_ROOM_PX])):
+        free = canvas - room
+        if (room <= 0.3 * canvas).all():  # on a small canvas the legend may cover the drawing instead
+            options.append(((1 - margin) * float(np.min(free / extent)), tuple(room)))
+    if not options:
+        centre_on(viewer, box, margin)
+        return
+    zoom, room = max(options)
+    camera = camera_of(viewer)
+    camera.center = tuple(box.mean(axis=0) - np.asarray(room) / (2 * zoom))
+    camera.zoom = zoom
 
 
 def keep_in_view(viewer, layers) -> None:
@@ -514,13 +846,19 @@ def keep_in_view(viewer, layers) -> None:
         fit_view(viewer, layers)
 
 
-def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
+def show_alignment(viewer, alignment, inputs=None, *, colour_by="region") -> AlignmentLayers:
     """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
     lay = alignment.layout
     remove_roles(viewer, ("motifs", "selection", "input_selection"))
-    bubble_layer, style = _bubble_layer(alignment, _unit(to_napari(lay.pos_a), to_napari(lay.pos_b)))
+    pa, pb = to_napari(lay.pos_a), to_napari(lay.pos_b)
+    unit = _unit(pa, pb)
+    sizes = _node_sizes(alignment.graph_a, alignment.graph_b, unit)
+    offset = getattr(lay, "offset", None)
+    arrangement = choose_arrangement(pa, pb, *sizes, _canvas_aspect(viewer), _inputs_aspect(inputs), offset)
+    delta = panel_delta(pa, pb, *sizes, arrangement, offset)
+    bubble_layer, style, labels = _bubble_layer(alignment, unit, delta)
     put_layer(viewer, bubble_layer, "bubbles")
-    vectors, pairs, weight = _links(alignment.correspondence, to_napari(lay.pos_a), to_napari(lay.pos_b))
+    vectors, pairs, weight = _links(alignment.correspondence, pa, pb + delta)
     colours = np.tile([1.0, 1.0, 1.0, 1.0], (len(weight), 1))
     colours[:, 3] = 0.1 + 0.5 * np.clip(weight, 0, 1)
     links = Vectors(
@@ -531,10 +869,14 @@ def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
     put_layer(viewer, links, "links")
     layers = show_graphs(
         viewer, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b,
-        tuple(getattr(alignment, "names", ("A", "B"))), regions=alignment.regions,
+        tuple(getattr(alignment, "names", ("A", "B"))), regions=alignment.regions, inputs=inputs,
+        correspondence=alignment.correspondence, colour_by=colour_by, arrangement=arrangement, offset=offset,
     )
     links.edge_width = 0.08 * layers.unit
     layers.alignment, layers.links, layers.bubbles, layers.bubble_style = alignment, links, bubble_layer, style
+    layers.region_labels = put_layer(viewer, labels, "region_labels")
+    if colour_by == "region":
+        colour_nodes(layers, "region")  # the legend lists the regions now that the alignment is known
     layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=drawing_bbox(layers))
     if layers.inputs is None:
         remove_roles(viewer, ("inputs", "input_points"))
@@ -555,6 +897,14 @@ def update_positions(viewer_or_layers, pos_a, pos_b) -> None:
     """Move nodes, edges and links to new layout positions in place (no layer is re-created)."""
     found = _layers_of(viewer_or_layers)
     pa, pb = to_napari(pos_a), to_napari(pos_b)
+    if found["nodes_a"] is not None and found["nodes_b"] is not None and (
+        (len(found["nodes_a"].data), len(found["nodes_b"].data)) == (len(pa), len(pb))
+    ):
+        arrangement = found["nodes_b"].metadata.get("arrangement", "row")
+        delta = panel_delta(pa, pb, found["nodes_a"].size, found["nodes_b"].size, arrangement)
+        pb = pb + delta
+        if isinstance(viewer_or_layers, AlignmentLayers):
+            viewer_or_layers.delta = delta
     for side, pos in (("a", pa), ("b", pb)):
         nodes = found[f"nodes_{side}"]
         if nodes is None:
@@ -574,6 +924,8 @@ def update_positions(viewer_or_layers, pos_a, pos_b) -> None:
         f = links.features
         start = pa[f["node_a"].to_numpy()]
         links.data = np.stack([start, pb[f["node_b"].to_numpy()] - start], axis=1)
+    if isinstance(viewer_or_layers, AlignmentLayers):
+        _move_titles(viewer_or_layers)
 
 
 # ---------------------------------------------------------------------------- emphasis
@@ -617,26 +969,29 @@ def centre_on(viewer, bbox, margin: float = 0.15) -> None:
     camera.zoom = float((1 - margin) * np.min(_canvas_size(viewer) / extent))
 
 
-def show_motifs(layers: AlignmentLayers, matches) -> Shapes:
-    """Outline each motif instance (in A) and its counterpart (in B), coloured by status.
+def show_motifs(layers: AlignmentLayers, matches, *, indices=None) -> Shapes:
+    """Outline each motif instance (in A) and its counterpart (in B), coloured by status, and
+    list the statuses in the legend.
 
-    ``matches``: ``MotifMatch`` objects (``.motif.nodes``, ``.motif.kind``, ``.counterpart``,
-    ``.status``). Features per shape: match, kind, side, status.
+    ``matches``: ``MotifMatch`` or ``node_stats.MotifInstance`` objects; ``indices``: the number
+    of each (default 0, 1, ...; the motif browser passes the instances' own). Features per
+    shape: match, kind, side, status.
     """
     from shapely.geometry import MultiPoint
 
     pad = 0.9 * layers.unit
+    indices = range(len(matches)) if indices is None else indices
     shapes, rows = [], []
     for side, nodes_layer in (("a", layers.nodes_a), ("b", layers.nodes_b)):
         pos = np.asarray(nodes_layer.data, dtype=float)
-        for i, m in enumerate(matches):
-            nodes = np.asarray(m.motif.nodes if side == "a" else m.counterpart, dtype=np.int64)
+        for i, m in zip(indices, matches):
+            nodes = np.asarray(_motif_nodes(m, side), dtype=np.int64)
             if len(nodes) == 0:
                 continue
             hull = MultiPoint(pos[nodes][:, ::-1] * [1, -1]).convex_hull.buffer(pad, quad_segs=4)
             for ring in _polygon_rings(hull, 0.05 * layers.unit):
                 shapes.append(ring)
-                rows.append((i, m.motif.kind, side, m.status))
+                rows.append((i, _motif_kind(m), side, m.status))
     features = pd.DataFrame(rows, columns=["match", "kind", "side", "status"])
     edge = np.array([MOTIF_COLOURS[s] for s in features["status"]]).reshape(-1, 4)
     face = edge.copy()
@@ -646,4 +1001,27 @@ def show_motifs(layers: AlignmentLayers, matches) -> Shapes:
         edge_width=0.25 * layers.unit, **({"edge_color": edge, "face_color": face} if len(shapes) else {}),
     )
     layers.motifs = put_layer(layers.viewer, layer, "motifs")
+    show_legend(layers)
     return layer
+
+
+def _motif_nodes(m, side) -> tuple:
+    if hasattr(m, "nodes_a"):  # a node_stats.MotifInstance
+        return m.nodes_a if side == "a" else m.nodes_b
+    return m.motif.nodes if side == "a" else m.counterpart
+
+
+def _motif_kind(m) -> str:
+    return m.kind if hasattr(m, "kind") else m.motif.kind
+
+
+def focus_motif(layers: AlignmentLayers, instance) -> np.ndarray:
+    """Show only this motif instance (A) and its counterpart (B), centre and zoom the view on
+    both and return their world bbox ``[[row0, col0], [row1, col1]]``."""
+    layer = show_motifs(layers, [instance], indices=[getattr(instance, "index", 0)])
+    pts = np.concatenate(layer.data) if layer.nshapes else np.zeros((0, 2))
+    if not len(pts):
+        raise ValueError("this motif instance has no nodes to show")
+    bbox = np.stack([pts.min(axis=0), pts.max(axis=0)])
+    centre_on(layers.viewer, bbox, margin=0.3)
+    return bbox
