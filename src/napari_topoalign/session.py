@@ -211,7 +211,7 @@ class Session:
         new = (params_a or self.params_a, params_b or self.params_b,
                self.shared_lens if shared_lens is None else bool(shared_lens))
         old = (self.params_a, self.params_b, self.shared_lens)
-        if all(_same(x, y) for x, y in zip(new, old)):
+        if all(same_params(x, y) for x, y in zip(new, old)):
             return
         self.params_a, self.params_b, self.shared_lens = new
         self.set_graphs(None, None)
@@ -305,7 +305,7 @@ class Session:
         return selection
 
 
-def _same(x, y) -> bool:
+def same_params(x, y) -> bool:
     """Equal settings (MapperParams may hold a lens array, which ``==`` cannot compare)."""
     if x is y:
         return True
