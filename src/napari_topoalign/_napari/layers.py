@@ -6,35 +6,53 @@ use the same conversion. Sizes and widths are in layout units, scaled by the typ
 nearest-neighbour distance between nodes.
 
 Every layer made here is named ``"TopoAlign ..."`` (``PREFIX``) and carries
-``layer.metadata["topoalign"] = <role>`` (``ROLE_KEY``); re-running replaces the layer of the
-same role at its place in the layer list and never touches the user's own layers.
+``layer.metadata["topoalign"] = <role>`` (``ROLE_KEY``); it never touches the user's own layers.
+The drawing layers (``DRAWING_ROLES``: bubbles, links, edges and nodes of each graph) are made
+once per viewer and then updated in place: napari needs 0.1-0.8 s of the GUI thread to add a
+layer and runs a full garbage collection to remove one. Other layers of a role are replaced at
+their place in the layer list.
 
 API (called by the widgets):
 
-- ``show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers``: node ``Points`` and edge
-  ``Vectors`` per graph (features node, size, lens, region, score; colour by region, matched
-  across A and B, grey for none), correspondence links (``Vectors``, strongest link per node,
-  hidden when there are more than ``MAX_VISIBLE_LINKS``), Bubble Sets + membranes (``Shapes``, under the graphs, each
-  region's bubbles numbered by rank in its colour), and the inputs (``show_inputs_mosaic``)
-  beside the graphs when ``inputs`` is given (input positions on a source image coloured by
-  region). Stale plugin layers of a previous alignment (motifs, selections, and inputs when
-  ``inputs`` has nothing to draw) are removed. The view is fitted to the drawing (``fit_view``).
-- ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"))``: the same node and
-  edge layers before an alignment exists (e.g. to animate a layout while it runs).
-- ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges and links in place
-  (sets ``.data`` only; cheap enough for a layout callback). Bubbles are not moved.
-- ``colour_nodes(layers, by="region"|"lens"|"score"|"size")``: re-colours the nodes.
+- ``show_alignment(viewer, alignment, inputs=None, colour_by="region") -> AlignmentLayers``: node
+  ``Points`` and edge ``Vectors`` per graph (features: ``node_stats.node_table``; A's nodes discs,
+  B's squares, each side's outlines, edges and title in its hue ``SIDE_HUE``; B's panel
+  ``PANEL_GAP`` × the extent right of A's or below it, whichever fits the canvas), panel titles
+  (``"TopoAlign titles"``), correspondence links (``Vectors``, strongest link per node, hidden
+  when there are more than ``MAX_VISIBLE_LINKS``), Bubble Sets + membranes (``Shapes``, under the
+  graphs) with each region's number (rank) at its bubbles' visual centre (``"TopoAlign region
+  numbers"``), a legend pinned to the canvas's top-left corner (``"TopoAlign legend"``), node
+  descriptions on hover (``hover.NodeHover``), and the inputs (``show_inputs_mosaic``) beside the
+  graphs when ``inputs`` is given (input positions on a source image coloured by region). Stale
+  plugin layers of a previous alignment (motifs, selections, and inputs when ``inputs`` has
+  nothing to draw) are removed. The view is fitted to the drawing (``fit_view``).
+- ``show_alignment_steps(viewer, alignment, inputs, prepared=None, graphs_drawn=False)``: the same
+  as a generator of short steps for a GUI that must not block; ``prepare(alignment, canvas_aspect,
+  inputs)`` computes its heavy parts (Bubble Set polygons, links) in a worker;
+  ``drawing_layers_steps(viewer)`` makes the drawing layers one per step; ``empty_drawing(viewer)``
+  empties them.
+- ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), **kwargs)`` /
+  ``draw_graphs(layers, ...)``: the node and edge layers, titles, colouring and hover before an
+  alignment exists (e.g. to animate a layout while it runs, or a preview after Build).
+- ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges, links and titles in
+  place (sets ``.data`` only; cheap enough for a layout callback). Bubbles are not moved.
+- ``colour_nodes(layers, by)``: colours both graphs by ``by``, one of ``colour_choices(layers)``
+  ("region", an input column — dominant value paled by impurity, or numeric mean —, lens, size,
+  strength), and shows its legend (``show_legend``).
 - ``highlight_region(layers, index) -> bbox`` emphasises one region's bubbles and membrane
   (``index=None`` resets); ``centre_on(viewer, bbox)`` centres and zooms the view on a bbox
   ``((row0, col0), (row1, col1))``; ``fit_view(viewer, layers)`` fits it to the plugin's drawing
-  (``drawing_bbox``: nodes, bubbles, inputs), ignoring other layers such as the hidden
-  representation matrices; ``keep_in_view`` refits only when the drawing left the view or became small in it.
+  (``drawing_bbox``: nodes, titles, bubbles, inputs), ignoring other layers such as the hidden
+  representation matrices, and keeps the legend's corner free; ``keep_in_view`` refits only when
+  the drawing left the view or became small in it.
 - ``show_motifs(layers, matches)``: a ``"TopoAlign motifs"`` ``Shapes`` layer outlining each
-  motif instance in A and its counterpart in B, coloured by status (``MOTIF_COLOURS``).
+  motif instance in A and its counterpart in B, coloured by status (``MOTIF_COLOURS``), listed in
+  the legend; ``focus_motif(layers, instance)`` shows one instance and its counterpart only and
+  zooms to both.
 - ``show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView``: ``inputs.source_image``
   with a ``Points`` layer of ``inputs.coords``, else an image mosaic of ``inputs.images``,
-  placed right of or below the ``beside`` bbox at a graph panel's size; ``InputsView`` maps
-  inputs <-> world positions.
+  placed right of the ``beside`` bbox at its height or below it at its width (whichever fits
+  the canvas); ``InputsView`` maps inputs <-> world positions.
 """
 
 from __future__ import annotations
@@ -100,6 +118,12 @@ def _canvas_size(viewer) -> np.ndarray:
     return np.asarray(size, dtype=float)
 
 
+def canvas_aspect(viewer) -> float:
+    """The canvas's width / height (1 when unknown)."""
+    h, w = _canvas_size(viewer)
+    return float(w / h) if h > 0 and w > 0 else 1.0
+
+
 def find_layer(viewer, role: str):
     """The plugin layer with this role in the viewer, or None."""
     for layer in viewer.layers:
@@ -108,22 +132,33 @@ def find_layer(viewer, role: str):
     return None
 
 
-def put_layer(viewer, layer, role: str):
-    """Add ``layer`` with ``role``, replacing the plugin layer of the same role in place.
-
-    The user's active layer stays active.
+def put_layer(viewer, layer, role: str, *, below=None):
+    """Add ``layer`` with ``role``, replacing the plugin layer of the same role in place (else on
+    top, or right under the layer ``below`` when given). The user's active layer stays active.
     """
     layer.metadata[ROLE_KEY] = role
     active = viewer.layers.selection.active
     old = find_layer(viewer, role)
-    if old is None:
-        viewer.add_layer(layer)
-    else:
-        index = viewer.layers.index(old)
-        viewer.layers.remove(old)
-        viewer.layers.insert(index, layer)
-    if active is not None and active in viewer.layers:
-        viewer.layers.selection.active = active
+    layers = viewer.layers
+    # napari makes an inserted layer the active one, which rebuilds the layer controls (0.1-0.3 s
+    # per layer under Xvfb): switched off while the plugin inserts its own layers
+    activate = getattr(layers, "_activate_on_insert", None)
+    if activate is not None:
+        layers._activate_on_insert = False
+    try:
+        if old is None and below is not None and below in layers:
+            layers.insert(layers.index(below), layer)
+        elif old is None:
+            layers.append(layer)
+        else:
+            index = layers.index(old)
+            layers.remove(old)
+            layers.insert(index, layer)
+    finally:
+        if activate is not None:
+            layers._activate_on_insert = activate
+    if active is not None and active in layers and layers.selection.active is not active:
+        layers.selection.active = active
     return layer
 
 
@@ -225,21 +260,21 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     ``inputs.images``.
 
     Returns None when the table has neither. ``beside``: a world bbox (the graphs) to place
-    the drawing next to, at the same height or width (``_placement``).
+    the drawing next to, at a comparable size (``_placement``).
     """
+    aspect = canvas_aspect(viewer)
     source = getattr(inputs, "source_image", None)
     coords = getattr(inputs, "coords", None)
     if source is not None and coords is not None:
         source = np.asarray(source)
-        scale, translate = _placement(source.shape[:2], beside, _canvas_aspect(viewer))
-        image = _image_layer(source, scale, translate)
+        scale, translate = _placement(source.shape[:2], beside, aspect)
+        image = _image_layer(viewer, source, scale, translate)
         size = max(source.shape[:2]) / 120.0
         points = Points(
             np.asarray(coords, dtype=np.float32), name=f"{PREFIX} input positions", size=size,
             face_color=[0.9, 0.9, 0.9, 0.7], border_width=0, scale=(scale, scale), translate=tuple(translate),
             features=pd.DataFrame({"input": np.arange(len(coords))}),
         )
-        put_layer(viewer, image, "inputs")
         put_layer(viewer, points, "input_points")
         positions = translate + scale * np.asarray(coords, dtype=float)
         return InputsView("source", [image, points], scale, translate, positions, point_size=scale * size)
@@ -249,8 +284,8 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     images = np.asarray(images)
     tiles, grid = mosaic(images)
     h, w = images.shape[1:3]
-    scale, translate = _placement(tiles.shape[:2], beside, _canvas_aspect(viewer))
-    layer = put_layer(viewer, _image_layer(tiles, scale, translate), "inputs")
+    scale, translate = _placement(tiles.shape[:2], beside, aspect)
+    layer = _image_layer(viewer, tiles, scale, translate)
     remove_roles(viewer, ("input_points",))
     idx = np.arange(len(images))
     centres = np.column_stack([(idx // grid[1] + 0.5) * h, (idx % grid[1] + 0.5) * w]) - 0.5
@@ -268,8 +303,15 @@ def image_kwargs(data) -> dict:
     return kwargs
 
 
-def _image_layer(data, scale, translate) -> Image:
-    return Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
+def _image_layer(viewer, data, scale, translate) -> Image:
+    """The "inputs" image layer showing ``data``: the existing one moved into place when it already
+    shows the same pixels (no new layer), else a new one replacing it."""
+    old = find_layer(viewer, "inputs")
+    if isinstance(old, Image) and old.data.shape == data.shape and np.array_equal(old.data, data):
+        old.scale, old.translate, old.visible = (scale, scale), tuple(translate), True
+        return old
+    layer = Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
+    return put_layer(viewer, layer, "inputs")
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -340,6 +382,10 @@ def _node_sizes(graph_a, graph_b, unit) -> tuple[np.ndarray, np.ndarray]:
     return tuple(np.minimum(c * np.sqrt(n), 2.5 * unit) for n in counts)
 
 
+
+
+
+
 def _box(pos, size) -> np.ndarray:
     pos = np.asarray(pos, float).reshape(-1, 2)
     r = np.asarray(size, float).reshape(-1)[:, None] / 2
@@ -401,13 +447,6 @@ def _inputs_aspect(inputs):
     cols = int(np.ceil(np.sqrt(n)))
     return cols * w / (int(np.ceil(n / cols)) * h)
 
-
-def _canvas_aspect(viewer) -> float:
-    """The canvas's width / height (1 when unknown)."""
-    h, w = _canvas_size(viewer)
-    return float(w / h) if h > 0 and w > 0 else 1.0
-
-
 def _edge_vectors(edges, pos) -> np.ndarray:
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     start = pos[edges[:, 0]]
@@ -422,73 +461,155 @@ def _edge_colours(weight, side) -> np.ndarray:
     return colours
 
 
-def _graph_layers(graph, pos, sizes, features, name, side, unit):
-    nodes = Points(
-        pos, name=f"{PREFIX} {side.upper()} nodes: {name}", size=sizes, symbol=SIDE_SYMBOL[side],
-        border_width=0.12, border_color=SIDE_HUE[side], features=features,
-        metadata={"graph": side, "title": f"{side.upper()}: {name}"},
-    )
-    edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
-    weight = np.asarray(graph.edge_weight, dtype=float)
-    kwargs = {"edge_color": _edge_colours(weight, side)} if len(edges) else {}
-    vectors = Vectors(
-        _edge_vectors(edges, pos), name=f"{PREFIX} {side.upper()} edges: {name}", edge_width=0.12 * unit,
-        vector_style="line", features=pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "jaccard": weight}),
-        **kwargs,
-    )
-    return nodes, vectors
+#: The plugin's drawing layers, bottom to top, made once per viewer and then updated in place
+#: (adding a layer costs napari 0.1-0.8 s on the GUI thread, removing one a full gc.collect).
+DRAWING_ROLES = ("bubbles", "links", "edges_a", "edges_b", "nodes_a", "nodes_b", "region_labels", "titles", "legend")
+#: The drawing layers that only show text (``text_layer``): their names and text sizes.
+_TEXT_ROLES = {"region_labels": ("region numbers", "region"), "titles": ("titles", "title"), "legend": ("legend", "legend")}
+_NODE_COLUMNS = ("node", "size", "lens", "region", "score")
 
 
-def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=(), inputs=None,
-                correspondence=None, colour_by="region", arrangement=None, offset=None) -> AlignmentLayers:
-    """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame),
-    panel titles, the colouring ``colour_by`` with its legend, and node descriptions on hover.
+def _empty_layer(role: str):
+    """An empty layer for ``role`` with its features' columns, to be filled by ``draw_graphs`` & co."""
+    empty = np.zeros((0, 2))
+    if role in _TEXT_ROLES:
+        name, size = _TEXT_ROLES[role]
+        return text_layer(empty, [], [], f"{PREFIX} {name}", TEXT_SIZE[size])
+    if role.startswith("nodes"):
+        features = pd.DataFrame({c: np.zeros(0, float if c in ("lens", "score") else np.int64) for c in _NODE_COLUMNS})
+        side = role[-1]
+        return Points(empty, name=f"{PREFIX} {side.upper()} nodes", symbol=SIDE_SYMBOL[side], border_width=0.12,
+                      border_color=SIDE_HUE[side], features=features)
+    if role.startswith("edges") or role == "links":
+        columns = ("source", "target", "jaccard") if role != "links" else ("node_a", "node_b", "jaccard")
+        features = pd.DataFrame({c: np.zeros(0, float if c == "jaccard" else np.int64) for c in columns})
+        return Vectors(np.zeros((0, 2, 2)), name=f"{PREFIX} {role}", vector_style="line", features=features)
+    features = pd.DataFrame({"region": np.zeros(0, np.int64), "part": np.zeros(0, object), "score": np.zeros(0)})
+    return Shapes(name=f"{PREFIX} bubbles", features=features)
 
-    Side by side, B's panel goes right of A's or below it (``arrangement`` "row" or "column";
-    None: whichever fits the canvas best, ``choose_arrangement``), ``PANEL_GAP`` apart
-    (``panel_delta``; ``offset`` is the layout's panel offset when known).
 
-    Node ``features`` are ``node_stats.node_table`` (size, lens, region, counterpart, the
-    dominant value and purity of each categorical input column, the mean of each numeric one).
+def drawing_layers_steps(viewer):
+    """The plugin's drawing layers (``DRAWING_ROLES``) in ``viewer``: the existing ones, and empty
+    new ones where missing, one per step (a generator; returns the ``AlignmentLayers``)."""
+    found = {}
+    for role in DRAWING_ROLES:
+        layer = find_layer(viewer, role)
+        if layer is None or not isinstance(layer, _KIND[role]):
+            layer = put_layer(viewer, _empty_layer(role), role)
+            yield
+        found[role] = layer
+    return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
+                           links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
+                           legend=found["legend"], region_labels=found["region_labels"])
+
+
+_KIND = {role: Points if role.startswith("nodes") or role in _TEXT_ROLES else Shapes if role == "bubbles" else Vectors
+         for role in DRAWING_ROLES}
+
+
+def empty_drawing(viewer) -> None:
+    """Empty the plugin's drawing layers in place (nothing aligned to show)."""
+    for role in DRAWING_ROLES:
+        layer = find_layer(viewer, role)
+        if isinstance(layer, Shapes):
+            if layer.nshapes:
+                layer.data = []
+        elif layer is not None:
+            layer.data = np.zeros((0, 2) if isinstance(layer, Points) else (0, 2, 2))
+
+
+def drain(steps):
+    """Run a generator of drawing steps to its end; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=(),
+                inputs=None, correspondence=None, colour_by="region", arrangement=None, offset=None) -> None:
+    """Put both graphs into the node and edge layers (in place) at layout positions ``pos_a``,
+    ``pos_b`` (shared frame), with panel titles, the colouring ``colour_by`` and its legend, and
+    node descriptions on hover (``hover.NodeHover``).
+
+    Node ``features`` are ``node_stats.node_table`` (size, lens, region, counterpart, the dominant
+    value and purity of each categorical input column of ``inputs``, the mean of each numeric one).
+    Side by side, B's panel goes right of A's or below it (``arrangement`` "row" or "column"; None:
+    whichever fits the canvas best, ``choose_arrangement``), ``PANEL_GAP`` apart (``panel_delta``;
+    ``offset``: the layout's panel offset when known). Nodes of A are discs, of B squares, each
+    side's outlines and edges in its hue (``SIDE_HUE``).
     """
     from .hover import NodeHover
 
+    viewer = layers.viewer
     pa, pb = to_napari(pos_a), to_napari(pos_b)
     unit = _unit(pa, pb)
     sizes = _node_sizes(graph_a, graph_b, unit)
     if arrangement is None:
-        arrangement = choose_arrangement(pa, pb, *sizes, _canvas_aspect(viewer), _inputs_aspect(inputs), offset)
+        arrangement = choose_arrangement(pa, pb, *sizes, canvas_aspect(viewer), _inputs_aspect(inputs), offset)
     delta = panel_delta(pa, pb, *sizes, arrangement, offset)
     pb = pb + delta
-    made = []
     for graph, pos, size, name, side in ((graph_a, pa, sizes[0], names[0], "a"), (graph_b, pb, sizes[1], names[1], "b")):
-        features = node_table(graph, inputs, side=side, correspondence=correspondence, regions=regions)
-        made.append(_graph_layers(graph, pos, size, features, name, side, unit))
-    (nodes_a, edges_a), (nodes_b, edges_b) = made
-    for layer, role in ((edges_a, "edges_a"), (edges_b, "edges_b"), (nodes_a, "nodes_a"), (nodes_b, "nodes_b")):
-        put_layer(viewer, layer, role)
-    layers = AlignmentLayers(viewer, None, nodes_a, nodes_b, edges_a, edges_b, unit, graphs=(graph_a, graph_b),
-                             names=tuple(names), table=inputs, delta=delta, arrangement=arrangement)
-    nodes_b.metadata["arrangement"] = arrangement
-    layers.titles = put_layer(viewer, _titles_layer(layers), "titles")
+        nodes, vectors = getattr(layers, f"nodes_{side}"), getattr(layers, f"edges_{side}")
+        nodes.data = pos
+        nodes.features = node_table(graph, inputs, side=side, correspondence=correspondence, regions=regions)
+        if len(pos):
+            nodes.size = size
+            nodes.symbol = SIDE_SYMBOL[side]
+            nodes.border_color = SIDE_HUE[side]
+            nodes.border_width = 0.12
+        nodes.name = f"{PREFIX} {side.upper()} nodes: {name}"
+        edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
+        weight = np.asarray(graph.edge_weight, dtype=float)
+        vectors.data = _edge_vectors(edges, pos)
+        vectors.features = pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "jaccard": weight})
+        if len(edges):
+            vectors.edge_color = _edge_colours(weight, side)
+        vectors.edge_width = 0.12 * unit
+        vectors.name = f"{PREFIX} {side.upper()} edges: {name}"
+    layers.nodes_b.metadata["arrangement"] = arrangement
+    layers.unit, layers.delta, layers.arrangement = unit, delta, arrangement
+    layers.graphs, layers.names, layers.table = (graph_a, graph_b), tuple(names), inputs
+    layers.titles = _put_titles(layers)
     colour_nodes(layers, colour_by)
     layers.hover = NodeHover(viewer, layers)
+
+
+def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), **kwargs) -> AlignmentLayers:
+    """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame);
+    ``kwargs`` as for ``draw_graphs``."""
+    layers = drain(drawing_layers_steps(viewer))
+    draw_graphs(layers, graph_a, graph_b, pos_a, pos_b, names, **kwargs)
     return layers
-
-
-# ---------------------------------------------------------------------------- text on the canvas
 
 
 def text_layer(positions, strings, colours, name, size, anchor="center") -> Points:
     """A Points layer that shows only text: ``strings[i]`` at ``positions[i]`` in ``colours[i]``."""
+    layer = Points(np.zeros((0, 2)), name=name, size=1e-6, face_color="transparent", border_width=0,
+                   canvas_size_limits=(0, 1))
+    _set_text(layer, positions, strings, colours, size, anchor)
+    return layer
+
+
+def _set_text(layer, positions, strings, colours, size, anchor) -> None:
     positions = np.asarray(positions, dtype=float).reshape(-1, 2)
     colours = np.asarray(colours, dtype=float).reshape(-1, 4)
-    features = pd.DataFrame({"text": list(strings), "colour": list(colours)})
-    text = {"string": "{text}", "color": {"feature": "colour"}, "size": size, "anchor": anchor} if len(positions) else None
-    return Points(
-        positions, name=name, size=1e-6, face_color="transparent", border_width=0, features=features, text=text,
-        canvas_size_limits=(0, 1),
-    )
+    layer.data = positions
+    layer.features = pd.DataFrame({"text": list(strings), "colour": list(colours)})
+    if len(positions):
+        layer.text = {"string": "{text}", "color": {"feature": "colour"}, "size": size, "anchor": anchor}
+
+
+def put_text(viewer, role, positions, strings, colours, name, size, anchor="center") -> Points:
+    """The text layer of ``role`` showing these strings: the existing one updated in place (adding a
+    layer costs napari a GUI slice), else a new ``text_layer``."""
+    old = find_layer(viewer, role)
+    if isinstance(old, Points):
+        _set_text(old, positions, strings, colours, size, anchor)
+        old.name = name
+        return old
+    return put_layer(viewer, text_layer(positions, strings, colours, name, size, anchor), role)
 
 
 def _panel_boxes(layers) -> list[np.ndarray]:
@@ -518,10 +639,14 @@ def _title_positions(layers) -> np.ndarray:
     return np.column_stack([tops, cols])
 
 
-def _titles_layer(layers) -> Points:
-    strings = [f"{SIDE_MARK[s]} {s.upper()}: {n}" for s, n in zip("ab", layers.names)]
+def _title_strings(layers) -> list[str]:
+    return [f"{SIDE_MARK[s]} {s.upper()}: {n}" for s, n in zip("ab", layers.names)]
+
+
+def _put_titles(layers) -> Points:
     colours = [SIDE_HUE["a"], SIDE_HUE["b"]]
-    return text_layer(_title_positions(layers), strings, colours, f"{PREFIX} titles", TEXT_SIZE["title"])
+    return put_text(layers.viewer, "titles", _title_positions(layers), _title_strings(layers), colours,
+                    f"{PREFIX} titles", TEXT_SIZE["title"])
 
 
 def _move_titles(layers) -> None:
@@ -545,22 +670,22 @@ def show_legend(layers, entries=None) -> Points:
     if entries is None:
         entries = list(layers.legend_entries) + _motif_legend(layers)
     viewer = layers.viewer
-    layer = text_layer(
-        _legend_positions(viewer, len(entries)), [t for t, _ in entries], [c for _, c in entries],
-        f"{PREFIX} legend", TEXT_SIZE["legend"], anchor="lower_left",
-    )
-    layers.legend = put_layer(viewer, layer, "legend")
-    camera = camera_of(viewer)
+    layer = put_text(viewer, "legend", _legend_positions(viewer, len(entries)), [t for t, _ in entries],
+                     [c for _, c in entries], f"{PREFIX} legend", TEXT_SIZE["legend"], anchor="lower_left")
+    layers.legend = layer
+    if not layer.metadata.get("follows_camera"):
+        layer.metadata["follows_camera"] = True
+        camera = camera_of(viewer)
 
-    def follow(*_):
-        if layer not in viewer.layers:  # replaced by a newer legend: stop following
-            camera.events.center.disconnect(follow)
-            camera.events.zoom.disconnect(follow)
-        elif len(layer.data):
-            layer.data = _legend_positions(viewer, len(layer.data))
+        def follow(*_):
+            if layer not in viewer.layers:  # removed: stop following
+                camera.events.center.disconnect(follow)
+                camera.events.zoom.disconnect(follow)
+            elif len(layer.data):
+                layer.data = _legend_positions(viewer, len(layer.data))
 
-    camera.events.center.connect(follow)
-    camera.events.zoom.connect(follow)
+        camera.events.center.connect(follow)
+        camera.events.zoom.connect(follow)
     return layer
 
 
@@ -576,9 +701,6 @@ def _motif_legend(layers) -> list:
         if n:
             entries.append((f"{status} ({n})", colour))
     return entries
-
-
-# ---------------------------------------------------------------------------- colouring
 
 
 def colour_choices(layers) -> dict[str, str]:
@@ -704,6 +826,20 @@ def _polygon_rings(geom, tolerance) -> list[np.ndarray]:
     return [to_napari(np.asarray(p.exterior.coords)[:-1]) for p in parts if not p.is_empty and len(p.exterior.coords) > 3]
 
 
+@dataclass(eq=False)
+class BubbleParts:
+    """The Bubble Sets and membranes of an alignment as napari polygons, ready to add: ``rings``
+    (napari coordinates), ``features`` (region, part, score), ``style`` (face, edge, width) and
+    the region numbers (rank, 1 = best): ``label_positions`` (each bubble's visual centre) and
+    ``label_regions``."""
+
+    rings: list
+    features: pd.DataFrame
+    style: dict
+    label_positions: np.ndarray
+    label_regions: np.ndarray
+
+
 def _shifted_bubbles(alignment, delta) -> list:
     """``alignment.bubbles()`` with B's bubbles moved by the panel ``delta`` (napari (row, col))
     and the membranes rebuilt between the moved bubbles."""
@@ -721,9 +857,10 @@ def _shifted_bubbles(alignment, delta) -> list:
     return out
 
 
-def _bubble_layer(alignment, unit, delta=(0.0, 0.0)) -> tuple[Shapes, dict, Points]:
-    """Bubble Sets and membranes (one ``Shapes`` layer) and each bubble's region number (rank,
-    1 = best) in its colour at the bubble's visual centre (pole of inaccessibility of its largest part)."""
+def bubble_parts(alignment, unit, delta=(0.0, 0.0)) -> BubbleParts:
+    """Bubble Sets and membranes of ``alignment`` (B's moved by the panel ``delta``) as
+    ``BubbleParts``; each bubble's number goes to the pole of inaccessibility of its largest part
+    (its visual centre). numpy and shapely only: safe off the GUI thread."""
     from shapely.geometry import Polygon
     from shapely.ops import polylabel
 
@@ -747,18 +884,40 @@ def _bubble_layer(alignment, unit, delta=(0.0, 0.0)) -> tuple[Shapes, dict, Poin
     face[:, 3] = np.where(membrane, 0.12, 0.45)  # membranes: a faint band without outline, as in the report
     edge[membrane, 3] = 0.0
     style = {"face": face, "edge": edge, "width": 0.15 * unit}
-    layer = Shapes(
-        shapes, shape_type="polygon", name=f"{PREFIX} bubbles", features=features,
-        face_color=face if len(shapes) else "transparent", edge_color=edge if len(shapes) else "white",
-        edge_width=style["width"],
-    )
-    labels = text_layer(
-        label_pos, [str(r + 1) for r in label_region],
-        _lighter(region_colours(label_region)) if label_region else np.zeros((0, 4)),
-        f"{PREFIX} region numbers", TEXT_SIZE["region"],
-    )
-    labels.features["region"] = np.asarray(label_region, dtype=np.int64)
-    return layer, style, labels
+    return BubbleParts(shapes, features, style, np.asarray(label_pos, dtype=float).reshape(-1, 2),
+                       np.asarray(label_region, dtype=np.int64))
+
+
+def _put_region_numbers(viewer, parts: BubbleParts) -> Points:
+    """The region numbers as a text layer, each in its region's colour lightened."""
+    regions = parts.label_regions
+    colours = _lighter(region_colours(regions)) if len(regions) else np.zeros((0, 4))
+    layer = put_text(viewer, "region_labels", parts.label_positions, [str(r + 1) for r in regions], colours,
+                     f"{PREFIX} region numbers", TEXT_SIZE["region"])
+    layer.features["region"] = regions
+    return layer
+
+
+#: Polygons added to the bubbles layer per GUI slice (napari triangulates them as they are added).
+BUBBLES_PER_STEP = 4
+
+
+def draw_bubbles_steps(layers: AlignmentLayers, parts: BubbleParts):
+    """Replace the bubbles layer's polygons with ``parts``, ``BUBBLES_PER_STEP`` per step (a generator)."""
+    shapes = layers.bubbles
+    shapes.visible = False
+    if shapes.nshapes:
+        shapes.data = []
+    style = parts.style
+    for i in range(0, len(parts.rings), BUBBLES_PER_STEP):
+        chunk = slice(i, i + BUBBLES_PER_STEP)
+        shapes.feature_defaults = parts.features.iloc[chunk][:1].reset_index(drop=True)
+        shapes.add_polygons(parts.rings[chunk], edge_width=style["width"], edge_color=style["edge"][chunk],
+                            face_color=style["face"][chunk])
+        yield
+    shapes.features = parts.features
+    shapes.visible = True
+    layers.bubble_style = style
 
 
 def _ring_area(ring) -> float:
@@ -846,37 +1005,84 @@ def keep_in_view(viewer, layers) -> None:
         fit_view(viewer, layers)
 
 
-def show_alignment(viewer, alignment, inputs=None, *, colour_by="region") -> AlignmentLayers:
-    """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
+@dataclass(eq=False)
+class Prepared:
+    """What ``show_alignment_steps`` draws that can be computed off the GUI thread (``prepare``)."""
+
+    alignment: object
+    unit: float
+    bubbles: BubbleParts
+    links: tuple  # (vectors (L, 2, 2), pairs (L, 2), weights (L,))
+    arrangement: str = "row"
+
+
+def prepare(alignment, canvas_aspect: float = 1.0, inputs=None) -> Prepared:
+    """Bubble Sets and correspondence links of ``alignment`` ready to draw, with B's panel placed
+    for a canvas of this width / height (``choose_arrangement``; ``inputs`` drawn beside). numpy
+    and shapely only: safe in a worker."""
     lay = alignment.layout
-    remove_roles(viewer, ("motifs", "selection", "input_selection"))
     pa, pb = to_napari(lay.pos_a), to_napari(lay.pos_b)
     unit = _unit(pa, pb)
     sizes = _node_sizes(alignment.graph_a, alignment.graph_b, unit)
     offset = getattr(lay, "offset", None)
-    arrangement = choose_arrangement(pa, pb, *sizes, _canvas_aspect(viewer), _inputs_aspect(inputs), offset)
+    arrangement = choose_arrangement(pa, pb, *sizes, canvas_aspect, _inputs_aspect(inputs), offset)
     delta = panel_delta(pa, pb, *sizes, arrangement, offset)
-    bubble_layer, style, labels = _bubble_layer(alignment, unit, delta)
-    put_layer(viewer, bubble_layer, "bubbles")
-    vectors, pairs, weight = _links(alignment.correspondence, pa, pb + delta)
-    colours = np.tile([1.0, 1.0, 1.0, 1.0], (len(weight), 1))
-    colours[:, 3] = 0.1 + 0.5 * np.clip(weight, 0, 1)
-    links = Vectors(
-        vectors, name=f"{PREFIX} links", vector_style="line", visible=len(weight) <= MAX_VISIBLE_LINKS,
-        features=pd.DataFrame({"node_a": pairs[:, 0], "node_b": pairs[:, 1], "jaccard": weight}),
-        **({"edge_color": colours} if len(weight) else {}),
-    )
-    put_layer(viewer, links, "links")
-    layers = show_graphs(
-        viewer, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b,
-        tuple(getattr(alignment, "names", ("A", "B"))), regions=alignment.regions, inputs=inputs,
-        correspondence=alignment.correspondence, colour_by=colour_by, arrangement=arrangement, offset=offset,
-    )
-    links.edge_width = 0.08 * layers.unit
-    layers.alignment, layers.links, layers.bubbles, layers.bubble_style = alignment, links, bubble_layer, style
-    layers.region_labels = put_layer(viewer, labels, "region_labels")
-    if colour_by == "region":
-        colour_nodes(layers, "region")  # the legend lists the regions now that the alignment is known
+    return Prepared(alignment, unit, bubble_parts(alignment, unit, delta),
+                    _links(alignment.correspondence, pa, pb + delta), arrangement)
+
+
+def _draw_links(layer: Vectors, links, unit) -> None:
+    vectors, pairs, weight = links
+    layer.data = vectors
+    layer.features = pd.DataFrame({"node_a": pairs[:, 0], "node_b": pairs[:, 1], "jaccard": weight})
+    if len(weight):
+        colours = np.tile([1.0, 1.0, 1.0, 1.0], (len(weight), 1))
+        colours[:, 3] = 0.1 + 0.5 * np.clip(weight, 0, 1)
+        layer.edge_color = colours
+    layer.edge_width = 0.08 * unit
+    layer.visible = len(weight) <= MAX_VISIBLE_LINKS
+
+
+def show_alignment(viewer, alignment, inputs=None, *, colour_by="region") -> AlignmentLayers:
+    """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
+    return drain(show_alignment_steps(viewer, alignment, inputs, colour_by=colour_by))
+
+
+def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared | None = None, graphs_drawn=False,
+                         colour_by="region"):
+    """``show_alignment`` in steps: a generator yielding after each piece of drawing (each a short
+    slice of the GUI's event loop), returning the ``AlignmentLayers``. The drawing layers are
+    reused in place (``drawing_layers_steps``). ``prepared``: ``prepare(alignment)`` made off the
+    GUI thread; ``graphs_drawn``: the node and edge layers already hold these graphs (drawn while
+    the layout ran), so only their final positions, features, titles and colours are set."""
+    if prepared is None or prepared.alignment is not alignment:
+        prepared = prepare(alignment, canvas_aspect(viewer), inputs)
+    remove_roles(viewer, ("motifs", "selection", "input_selection"))
+    layers = yield from drawing_layers_steps(viewer)
+    names = tuple(getattr(alignment, "names", ("A", "B")))
+    lay = alignment.layout
+    offset = getattr(lay, "offset", None)
+    if graphs_drawn:
+        update_positions(layers, lay.pos_a, lay.pos_b, arrangement=prepared.arrangement, offset=offset)
+        for side, graph in (("a", alignment.graph_a), ("b", alignment.graph_b)):
+            getattr(layers, f"nodes_{side}").features = node_table(
+                graph, inputs, side=side, correspondence=alignment.correspondence, regions=alignment.regions)
+        layers.graphs, layers.names, layers.table = (alignment.graph_a, alignment.graph_b), names, inputs
+        layers.titles = _put_titles(layers)
+        from .hover import NodeHover
+
+        layers.hover = NodeHover(viewer, layers)
+    else:
+        draw_graphs(layers, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b, names, regions=alignment.regions,
+                    inputs=inputs, correspondence=alignment.correspondence, colour_by=colour_by,
+                    arrangement=prepared.arrangement, offset=offset)
+    yield
+    _draw_links(layers.links, prepared.links, prepared.unit)
+    yield
+    yield from draw_bubbles_steps(layers, prepared.bubbles)
+    layers.region_labels = _put_region_numbers(viewer, prepared.bubbles)
+    layers.alignment = alignment
+    colour_nodes(layers, colour_by)  # the legend lists the regions now that the alignment is known
     layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=drawing_bbox(layers))
     if layers.inputs is None:
         remove_roles(viewer, ("inputs", "input_points"))
@@ -893,18 +1099,22 @@ def _layers_of(viewer_or_layers) -> dict:
     return {role: find_layer(viewer_or_layers, role) for role in ("nodes_a", "nodes_b", "edges_a", "edges_b", "links")}
 
 
-def update_positions(viewer_or_layers, pos_a, pos_b) -> None:
-    """Move nodes, edges and links to new layout positions in place (no layer is re-created)."""
+def update_positions(viewer_or_layers, pos_a, pos_b, *, arrangement=None, offset=None) -> None:
+    """Move nodes, edges and links to new layout positions in place (no layer is re-created).
+
+    B's panel is placed as drawn (``arrangement`` of ``draw_graphs`` unless given; ``offset``:
+    the layout's panel offset when known, see ``panel_delta``)."""
     found = _layers_of(viewer_or_layers)
     pa, pb = to_napari(pos_a), to_napari(pos_b)
-    if found["nodes_a"] is not None and found["nodes_b"] is not None and (
-        (len(found["nodes_a"].data), len(found["nodes_b"].data)) == (len(pa), len(pb))
-    ):
-        arrangement = found["nodes_b"].metadata.get("arrangement", "row")
-        delta = panel_delta(pa, pb, found["nodes_a"].size, found["nodes_b"].size, arrangement)
+    nodes_a, nodes_b = found["nodes_a"], found["nodes_b"]
+    if nodes_a is not None and nodes_b is not None and (len(nodes_a.data), len(nodes_b.data)) == (len(pa), len(pb)):
+        if arrangement is not None:
+            nodes_b.metadata["arrangement"] = arrangement
+        delta = panel_delta(pa, pb, nodes_a.size, nodes_b.size, nodes_b.metadata.get("arrangement", "row"), offset)
         pb = pb + delta
         if isinstance(viewer_or_layers, AlignmentLayers):
             viewer_or_layers.delta = delta
+            viewer_or_layers.arrangement = nodes_b.metadata.get("arrangement", "row")
     for side, pos in (("a", pa), ("b", pb)):
         nodes = found[f"nodes_{side}"]
         if nodes is None:
