@@ -260,3 +260,23 @@ def test_adjacency_matches_edges():
     A = g.adjacency().toarray()
     assert A.tolist() == [[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
     np.testing.assert_array_equal(g.adjacency(self_loops=True).toarray(), A + np.eye(4))
+
+
+def test_input_hops_against_networkx():
+    import networkx as nx
+
+    rng = np.random.default_rng(3)
+    g = build_mapper(embed(circle(600, rng), 5, rng, 0.02), MapperParams(lens="pca", n_intervals=8, eps=0.25))
+    assert g.n_nodes > 8
+    G = g.to_networkx()
+    lengths = dict(nx.all_pairs_shortest_path_length(G))
+    holders = [[] for _ in range(g.n_inputs)]
+    for k, m in enumerate(g.members):
+        for x in m:
+            holders[x].append(k)
+    i, j = rng.integers(0, g.n_inputs, 300), rng.integers(0, g.n_inputs, 300)
+    got = g.input_hops(i, j)
+    for p in range(len(i)):
+        want = min((lengths[a].get(b, np.inf) for a in holders[i[p]] for b in holders[j[p]]), default=np.inf)
+        assert got[p] == want
+    assert np.isinf(got).sum() == sum(not holders[a] or not holders[b] for a, b in zip(i, j))

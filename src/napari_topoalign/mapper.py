@@ -65,6 +65,46 @@ class MapperGraph:
         S.data[:] = 1.0  # a repeated edge counts once
         return S
 
+    def node_hops(self) -> np.ndarray:
+        """K×K hop distances between nodes (float64; ``inf`` between components)."""
+        from scipy.sparse.csgraph import shortest_path
+
+        if self.n_nodes == 0:
+            return np.zeros((0, 0))
+        return shortest_path(self.adjacency(), method="D", unweighted=True, directed=False)
+
+    def input_hops(self, i, j, hops: np.ndarray | None = None) -> np.ndarray:
+        """Hop distance between the closest nodes holding input ``i[p]`` and input ``j[p]``, for each p.
+
+        0 when the two inputs share a node; ``inf`` when either is uncovered or their nodes lie
+        in different components. ``hops`` is ``node_hops()``, computed when None.
+        """
+        i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+        hops = self.node_hops() if hops is None else hops
+        holders = self.input_nodes()
+        out = np.full(len(i), np.inf)
+        if self.n_nodes == 0:
+            return out
+        padded = np.vstack([hops, np.full((1, self.n_nodes), np.inf)])  # row -1: "no node"
+        for a in range(holders.shape[1]):
+            row = padded[holders[i, a]]
+            for b in range(holders.shape[1]):
+                cb = holders[j, b]
+                d = np.where(cb >= 0, row[np.arange(len(i)), np.maximum(cb, 0)], np.inf)
+                np.minimum(out, d, out=out)
+        return out
+
+    def input_nodes(self) -> np.ndarray:
+        """N×m int array: the nodes holding each input (``m`` the most any input is in), padded with -1."""
+        M = self.membership().T.tocsr()
+        counts = np.diff(M.indptr)
+        width = max(int(counts.max()) if len(counts) else 0, 1)
+        out = np.full((self.n_inputs, width), -1, dtype=np.int64)
+        rows = np.repeat(np.arange(self.n_inputs), counts)
+        cols = np.arange(len(M.indices)) - np.repeat(M.indptr[:-1], counts)
+        out[rows, cols] = M.indices
+        return out
+
     def to_networkx(self):
         """A ``networkx.Graph`` with node attributes size, members, lens (mean) and edge weight."""
         import networkx as nx
