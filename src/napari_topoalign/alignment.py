@@ -90,7 +90,6 @@ class Alignment:
     # ------------------------------------------------------------------ file format
     def save(self, path) -> Path:
         """Write the alignment to one ``.npz`` file (arrays + a JSON header, no pickle)."""
-        path = Path(path)
         arrays: dict[str, np.ndarray] = {}
         header = {
             "format": FORMAT_NAME,
@@ -101,16 +100,8 @@ class Alignment:
             "layout": {"device": str(self.layout.device), "mode": str(self.layout.mode)},
         }
         for side, g in (("a", self.graph_a), ("b", self.graph_b)):
-            header[f"graph_{side}"] = {"n_inputs": int(g.n_inputs), "params": _params_to_json(g.params)}
-            if isinstance(g.params.lens, np.ndarray):
-                arrays[f"{side}_params_lens"] = g.params.lens
-            _put_ragged(arrays, f"{side}_members", g.members)
-            for name in _GRAPH_ARRAYS:
-                arrays[f"{side}_{name}"] = np.asarray(getattr(g, name))
-        C = sp.csr_matrix(self.correspondence)
-        arrays.update(
-            corr_data=C.data, corr_indices=C.indices, corr_indptr=C.indptr, corr_shape=np.asarray(C.shape, np.int64)
-        )
+            header[f"graph_{side}"] = put_graph(arrays, side, g)
+        put_sparse(arrays, "corr", self.correspondence)
         lay = self.layout
         arrays.update(
             layout_pos_a=np.asarray(lay.pos_a),
@@ -118,58 +109,20 @@ class Alignment:
             layout_offset=np.asarray(lay.offset),
             layout_energy=np.asarray(lay.energy),
         )
-        for part in ("nodes_a", "nodes_b", "inputs"):
-            _put_ragged(arrays, f"region_{part}", [np.asarray(getattr(r, part)) for r in self.regions])
-        arrays["header"] = np.array(json.dumps(header, default=_json_scalar))
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-        return path
+        put_regions(arrays, "region", self.regions)
+        return write_npz(path, arrays, header)
 
     @classmethod
     def load(cls, path) -> "Alignment":
         """Read a file written by ``save``; a damaged or too-new file raises ``FileFormatError``."""
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no alignment file at {path}")
-        try:
-            with open(path, "rb") as fh:  # closed even when np.load fails half-way
-                loaded = np.load(fh, allow_pickle=False)
-                if not isinstance(loaded, np.lib.npyio.NpzFile):
-                    raise FileFormatError(f"{path} is a single .npy array, not an alignment file (.npz)")
-                with loaded as z:
-                    arrays = {k: z[k] for k in z.files}
-        except FileFormatError:
-            raise
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-            raise FileFormatError(
-                f"{path} is not a readable alignment file (damaged or not an .npz written by "
-                f"Alignment.save): {exc}"
-            ) from exc
-        return cls._from_arrays(arrays, path)
+        return cls._from_arrays(read_npz(path, "alignment", "Alignment.save"), path)
 
     @classmethod
     def _from_arrays(cls, arrays: dict, path: Path) -> "Alignment":
         from .layout import JointLayout
-        from .regions import Region
 
-        if "header" not in arrays:
-            raise FileFormatError(f"{path} has no alignment header; it was not written by Alignment.save")
-        try:
-            header = json.loads(str(arrays["header"][()]))
-        except (ValueError, TypeError) as exc:
-            raise FileFormatError(f"{path} has a damaged header (bad JSON: {exc})") from exc
-        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
-            raise FileFormatError(f"{path} is an .npz file but not a napari-topoalign alignment")
-        version = header.get("version")
-        if not isinstance(version, int):
-            raise FileFormatError(f"{path} has no valid format version in its header")
-        if version > FORMAT_VERSION:
-            raise FileFormatError(
-                f"{path} was written in alignment format version {version}, newer than this "
-                f"napari-topoalign reads (up to {FORMAT_VERSION}); upgrade napari-topoalign to open it"
-            )
+        header = read_header(arrays, path, FORMAT_NAME, FORMAT_VERSION, "alignment")
         required = ["corr_data", "corr_indices", "corr_indptr", "corr_shape", "layout_pos_a", "layout_pos_b",
                     "layout_offset", "layout_energy"]
         for side in "ab":
@@ -181,20 +134,8 @@ class Alignment:
         if missing:
             raise FileFormatError(f"{path} is incomplete: missing arrays {', '.join(missing)}")
         try:
-            graphs = []
-            for side in "ab":
-                meta = header[f"graph_{side}"]
-                params = _params_from_json(meta["params"], arrays.get(f"{side}_params_lens"))
-                graphs.append(
-                    MapperGraph(
-                        members=_get_ragged(arrays, f"{side}_members"),
-                        **{name: arrays[f"{side}_{name}"] for name in _GRAPH_ARRAYS},
-                        n_inputs=int(meta["n_inputs"]),
-                        params=params,
-                    )
-                )
-            shape = tuple(int(s) for s in arrays["corr_shape"])
-            C = sp.csr_matrix((arrays["corr_data"], arrays["corr_indices"], arrays["corr_indptr"]), shape=shape)
+            A, B = (get_graph(arrays, side, header[f"graph_{side}"]) for side in "ab")
+            C = get_sparse(arrays, "corr")
             layout = JointLayout(
                 pos_a=arrays["layout_pos_a"],
                 pos_b=arrays["layout_pos_b"],
@@ -203,25 +144,127 @@ class Alignment:
                 device=str(header["layout"]["device"]),
                 mode=str(header["layout"]["mode"]),
             )
-            parts = {p: _get_ragged(arrays, f"region_{p}") for p in ("nodes_a", "nodes_b", "inputs")}
-            scores = [float(s) for s in header["region_scores"]]
-            if not len(scores) == len(parts["nodes_a"]) == len(parts["nodes_b"]) == len(parts["inputs"]):
-                raise ValueError("the region arrays and region scores disagree in length")
-            regions = [
-                Region(nodes_a=na, nodes_b=nb, inputs=inp, score=s)
-                for na, nb, inp, s in zip(parts["nodes_a"], parts["nodes_b"], parts["inputs"], scores)
-            ]
-            A, B = graphs
-            if shape != (A.n_nodes, B.n_nodes):
-                raise ValueError(f"correspondence is {shape} but the graphs have {A.n_nodes} and {B.n_nodes} nodes")
-            if len(layout.pos_a) != A.n_nodes or len(layout.pos_b) != B.n_nodes:
-                raise ValueError("layout positions do not match the graphs' node counts")
+            regions = get_regions(arrays, "region", header["region_scores"])
+            check_pair(A, B, C, layout.pos_a, layout.pos_b)
             names = tuple(str(n) for n in header["names"])
             if len(names) != 2:
                 raise ValueError("names must be two strings")
             return cls(A, B, C, layout, regions, {str(k): float(v) for k, v in header["scores"].items()}, names)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise FileFormatError(f"{path} is damaged: {exc}") from exc
+
+
+# ---------------------------------------------------------------------- file format helpers
+# (shared with chain.Chain: one .npz of named arrays plus a JSON header, never a pickle)
+def write_npz(path, arrays: dict, header: dict) -> Path:
+    """Write ``arrays`` and the JSON ``header`` to one compressed ``.npz`` at ``path``, atomically."""
+    path = Path(path)
+    arrays = dict(arrays, header=np.array(json.dumps(header, default=_json_scalar)))
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def read_npz(path: Path, what: str, writer: str) -> dict:
+    """Every array of the ``.npz`` at ``path`` (never unpickled); ``FileFormatError`` when unreadable."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} file at {path}")
+    try:
+        with open(path, "rb") as fh:  # closed even when np.load fails half-way
+            loaded = np.load(fh, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise FileFormatError(f"{path} is a single .npy array, not an {what} file (.npz)")
+            with loaded as z:
+                return {k: z[k] for k in z.files}
+    except FileFormatError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        raise FileFormatError(
+            f"{path} is not a readable {what} file (damaged or not an .npz written by {writer}): {exc}"
+        ) from exc
+
+
+def read_header(arrays: dict, path: Path, format_name: str, max_version: int, what: str) -> dict:
+    """The JSON header of a file read by ``read_npz``, checked to be of ``format_name`` and not too new."""
+    if "header" not in arrays:
+        raise FileFormatError(f"{path} has no {what} header; it was not written by napari-topoalign")
+    try:
+        header = json.loads(str(arrays["header"][()]))
+    except (ValueError, TypeError) as exc:
+        raise FileFormatError(f"{path} has a damaged header (bad JSON: {exc})") from exc
+    if not isinstance(header, dict) or header.get("format") != format_name:
+        raise FileFormatError(f"{path} is an .npz file but not a napari-topoalign {what}")
+    version = header.get("version")
+    if not isinstance(version, int):
+        raise FileFormatError(f"{path} has no valid format version in its header")
+    if version > max_version:
+        raise FileFormatError(
+            f"{path} was written in {what} format version {version}, newer than this "
+            f"napari-topoalign reads (up to {max_version}); upgrade napari-topoalign to open it"
+        )
+    return header
+
+
+def put_graph(arrays: dict, prefix: str, g: MapperGraph) -> dict:
+    """Store graph ``g``'s arrays under ``prefix``; returns its JSON part (inputs, parameters)."""
+    if isinstance(g.params.lens, np.ndarray):
+        arrays[f"{prefix}_params_lens"] = g.params.lens
+    _put_ragged(arrays, f"{prefix}_members", g.members)
+    for name in _GRAPH_ARRAYS:
+        arrays[f"{prefix}_{name}"] = np.asarray(getattr(g, name))
+    return {"n_inputs": int(g.n_inputs), "params": _params_to_json(g.params)}
+
+
+def get_graph(arrays: dict, prefix: str, meta: dict) -> MapperGraph:
+    """The graph stored by ``put_graph`` under ``prefix`` with JSON part ``meta``."""
+    return MapperGraph(
+        members=_get_ragged(arrays, f"{prefix}_members"),
+        **{name: arrays[f"{prefix}_{name}"] for name in _GRAPH_ARRAYS},
+        n_inputs=int(meta["n_inputs"]),
+        params=_params_from_json(meta["params"], arrays.get(f"{prefix}_params_lens")),
+    )
+
+
+def put_sparse(arrays: dict, prefix: str, C) -> None:
+    C = sp.csr_matrix(C)
+    arrays.update({f"{prefix}_data": C.data, f"{prefix}_indices": C.indices, f"{prefix}_indptr": C.indptr,
+                   f"{prefix}_shape": np.asarray(C.shape, np.int64)})
+
+
+def get_sparse(arrays: dict, prefix: str) -> sp.csr_matrix:
+    shape = tuple(int(s) for s in arrays[f"{prefix}_shape"])
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
+    )
+
+
+def put_regions(arrays: dict, prefix: str, regions) -> None:
+    """Store the regions' node and input arrays (their scores go into the JSON header)."""
+    for part in ("nodes_a", "nodes_b", "inputs"):
+        _put_ragged(arrays, f"{prefix}_{part}", [np.asarray(getattr(r, part)) for r in regions])
+
+
+def get_regions(arrays: dict, prefix: str, scores) -> list:
+    from .regions import Region
+
+    parts = {p: _get_ragged(arrays, f"{prefix}_{p}") for p in ("nodes_a", "nodes_b", "inputs")}
+    scores = [float(s) for s in scores]
+    if not len(scores) == len(parts["nodes_a"]) == len(parts["nodes_b"]) == len(parts["inputs"]):
+        raise ValueError("the region arrays and region scores disagree in length")
+    return [
+        Region(nodes_a=na, nodes_b=nb, inputs=inp, score=s)
+        for na, nb, inp, s in zip(parts["nodes_a"], parts["nodes_b"], parts["inputs"], scores)
+    ]
+
+
+def check_pair(A: MapperGraph, B: MapperGraph, C, pos_a, pos_b) -> None:
+    """``ValueError`` unless the correspondence and the positions fit the two graphs' node counts."""
+    if C.shape != (A.n_nodes, B.n_nodes):
+        raise ValueError(f"correspondence is {C.shape} but the graphs have {A.n_nodes} and {B.n_nodes} nodes")
+    if len(pos_a) != A.n_nodes or len(pos_b) != B.n_nodes:
+        raise ValueError("layout positions do not match the graphs' node counts")
 
 
 def _put_ragged(arrays: dict, key: str, parts: list) -> None:

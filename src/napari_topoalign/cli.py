@@ -20,6 +20,7 @@ examples:
   topoalign run early.npy late.npy --out report/      align two N x D arrays (rows = the same inputs)
   topoalign run model.npz model.npz --key-a layer1 --key-b layer6 --metadata labels.csv \\
       --lens pca --intervals 15 --overlap 0.4 --out report/
+  topoalign chain L0.npy L1.npy L2.npy --out chain/   more than two representations in order (see chain --help)
   topoalign demo                                      open napari with a sample aligned
   topoalign demo --headless --out topoalign-demo/     no display: write the sample's report instead
 
@@ -87,9 +88,6 @@ class _ProgressBar:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
-
-    defaults = MapperParams()
     parser = _Parser(
         prog="topoalign",
         description="Compare how two neural-network representations of the same inputs are organised: "
@@ -115,32 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--key-b", metavar="K", help="array / column group of B inside its file")
     run.add_argument("--metadata", metavar="M", help="per-input labels/texts (.csv, .tsv, .parquet, .npz, .h5ad)")
     run.add_argument("--images", metavar="I", help="per-input images, an (N, H, W[, C]) .npy stack")
-    mapper = run.add_argument_group(
-        "mapper graphs (both representations; with --sample, options not given take the sample's recommended values)"
-    )
-    mapper.add_argument(
-        "--lens", metavar="LENS",
-        help=f"{', '.join(LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
-    )
-    mapper.add_argument("--intervals", type=int, metavar="N",
-                        help=f"number of cover intervals (default {defaults.n_intervals})")
-    mapper.add_argument("--overlap", type=float, metavar="F",
-                        help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
-    mapper.add_argument("--cover", choices=COVERS,
-                        help=f"uniform: equal lengths; balanced: equal counts (default {defaults.cover})")
-    mapper.add_argument("--clusterer", choices=CLUSTERERS,
-                        help=f"clustering in each interval (default {defaults.clusterer})")
-    mapper.add_argument("--eps", type=float, default=None, metavar="F",
-                        help="clustering radius (default: chosen from the k-NN distances)")
-    mapper.add_argument("--min-samples", type=int, metavar="N",
-                        help=f"DBSCAN min_samples (default {defaults.min_samples})")
-    mapper.add_argument("--metric", choices=METRICS, help=f"distance (default {defaults.metric})")
-    mapper.add_argument("--shared-lens", action=argparse.BooleanOptionalAction, default=None,
-                        help="slice B by A's lens values, so both graphs share their cover elements "
-                             "(default: off, or the sample's choice)")
+    _add_mapper_options(run, "mapper graphs (both representations; with --sample, options not given take the "
+                             "sample's recommended values)", "slice B by A's lens values, so both graphs share their "
+                             "cover elements (default: off, or the sample's choice)")
     _add_layout_options(run)
     run.add_argument("--out", required=True, metavar="DIR", help="folder for alignment.npz and report.html")
     run.set_defaults(func=_cmd_run)
+
+    _add_chain_parser(sub)
 
     samples = sub.add_parser("samples", help="list the bundled samples")
     samples.set_defaults(func=_cmd_samples)
@@ -159,10 +139,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_layout_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_argument_group("joint layout")
-    group.add_argument("--mode", choices=("side_by_side", "overlay"), default="side_by_side",
-                       help="panels side by side, or both graphs in one frame (default %(default)s)")
+def _add_mapper_options(p: argparse.ArgumentParser, title: str, shared_lens_help: str) -> None:
+    from .mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
+
+    defaults = MapperParams()
+    mapper = p.add_argument_group(title)
+    mapper.add_argument(
+        "--lens", metavar="LENS",
+        help=f"{', '.join(LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
+    )
+    mapper.add_argument("--intervals", type=int, metavar="N",
+                        help=f"number of cover intervals (default {defaults.n_intervals})")
+    mapper.add_argument("--overlap", type=float, metavar="F",
+                        help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
+    mapper.add_argument("--cover", choices=COVERS,
+                        help=f"uniform: equal lengths; balanced: equal counts (default {defaults.cover})")
+    mapper.add_argument("--clusterer", choices=CLUSTERERS,
+                        help=f"clustering in each interval (default {defaults.clusterer})")
+    mapper.add_argument("--eps", type=float, default=None, metavar="F",
+                        help="clustering radius (default: chosen from the k-NN distances)")
+    mapper.add_argument("--min-samples", type=int, metavar="N",
+                        help=f"DBSCAN min_samples (default {defaults.min_samples})")
+    mapper.add_argument("--metric", choices=METRICS, help=f"distance (default {defaults.metric})")
+    mapper.add_argument("--shared-lens", action=argparse.BooleanOptionalAction, default=None,
+                        help=shared_lens_help)
+
+
+def _add_layout_options(p: argparse.ArgumentParser, modes: bool = True) -> None:
+    """--mode (unless ``modes`` is False: a chain has one frame), --device, --seed, --iterations."""
+    group = p.add_argument_group("joint layout" if modes else "layout")
+    if modes:
+        group.add_argument("--mode", choices=("side_by_side", "overlay"), default="side_by_side",
+                           help="panels side by side, or both graphs in one frame (default %(default)s)")
     group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="torch device of the layout (default %(default)s)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
@@ -225,6 +233,20 @@ def _cmd_run(args) -> int:
     check_same_inputs(rep_a.X, rep_b.X, names=names)
     n = rep_a.n_inputs
     inputs = _read_inputs(n, inputs, args.metadata, args.images)
+    given = _given_params(args, n, inputs)
+    settings = {
+        "params": replace(settings["params"], **given),
+        "params_b": replace(settings["params_b"], **given),
+        "shared_lens": settings["shared_lens"] if args.shared_lens is None else args.shared_lens,
+    }
+    check_params(settings["params"])
+    check_params(settings["params_b"])
+    _run_pipeline(rep_a.X, rep_b.X, names, inputs, settings, args, Path(args.out))
+    return 0
+
+
+def _given_params(args, n: int, inputs) -> dict:
+    """The MapperParams fields given on the command line (the others are left to the defaults or a sample)."""
     given = {
         "lens": None if args.lens is None else _parse_lens(args.lens, n, inputs),
         "n_intervals": args.intervals,
@@ -235,16 +257,7 @@ def _cmd_run(args) -> int:
         "min_samples": args.min_samples,
         "metric": args.metric,
     }
-    given = {k: v for k, v in given.items() if v is not None}
-    settings = {
-        "params": replace(settings["params"], **given),
-        "params_b": replace(settings["params_b"], **given),
-        "shared_lens": settings["shared_lens"] if args.shared_lens is None else args.shared_lens,
-    }
-    check_params(settings["params"])
-    check_params(settings["params_b"])
-    _run_pipeline(rep_a.X, rep_b.X, names, inputs, settings, args, Path(args.out))
-    return 0
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _cmd_demo(args) -> int:
@@ -356,6 +369,127 @@ def _run_pipeline(X_a, X_b, names, inputs, settings: dict, args, out: Path) -> N
     print(alignment.summary())
     print(f"alignment: {out / 'alignment.npz'}")
     print(f"report: {report}")
+
+
+# ---------------------------------------------------------------------- chain
+CHAIN_EXAMPLES = """\
+examples:
+  topoalign chain --sample sentences_layers --out chain/      the 7 MiniLM layers of the sentences sample
+  topoalign chain L0.npy L1.npy L2.npy L3.npy --out chain/    four N x D arrays, in order
+  topoalign chain model.npz --keys layer1,layer3,layer6 --out chain/   arrays of one .npz (or .h5ad obsm keys)
+
+Writes DIR/chain.npz (open it with napari_topoalign.Chain.load) and DIR/report.html.
+"""
+
+
+def _add_chain_parser(sub) -> None:
+    from .chain import PAIRS
+
+    chain = sub.add_parser(
+        "chain",
+        help="align more than two representations in order (layers of a model) and write a chain report",
+        description="Align a chain of representations of the same N inputs (e.g. the layers of a model, in "
+        "order): one mapper graph each, all laid out in one frame, the requested pairs aligned; write "
+        "DIR/chain.npz and DIR/report.html.",
+        epilog=CHAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chain.add_argument("files", nargs="*", metavar="FILE",
+                       help="representation files in order; a file holding several arrays (.npz, .pt, the X and "
+                            "obsm matrices of an .h5ad) gives all of them, in the file's order")
+    chain.add_argument("--sample", metavar="NAME", help="use a bundled sample's representations instead of files")
+    chain.add_argument("--keys", metavar="K1,K2,...",
+                       help="the representations to use, by name (array names, obsm keys, file stems), in order")
+    chain.add_argument("--pairs", choices=PAIRS, default="consecutive",
+                       help="which pairs to align (default %(default)s)")
+    chain.add_argument("--metadata", metavar="M", help="per-input labels/texts (.csv, .tsv, .parquet, .npz, .h5ad)")
+    _add_mapper_options(chain, "mapper graphs (every representation; with --sample, options not given take the "
+                               "sample's recommended values)", "slice every representation by the first one's "
+                               "lens values, so all graphs share their cover elements (default: off, or the "
+                               "sample's choice)")
+    _add_layout_options(chain, modes=False)
+    chain.add_argument("--out", required=True, metavar="DIR", help="folder for chain.npz and report.html")
+    chain.set_defaults(func=_cmd_chain)
+
+
+def _cmd_chain(args) -> int:
+    from .chain import align_chain
+    from .mapper import MapperParams, check_params
+    from .report import write_chain_report
+
+    if args.sample:
+        if args.files:
+            raise ParameterError("give either --sample NAME or representation files, not both")
+        from .samples import load_sample
+
+        sample = load_sample(args.sample)
+        reps, inputs, settings = sample.representations, sample.inputs, sample.chain_kwargs()
+    else:
+        reps, inputs = _chain_representations(args.files), None
+        settings = {"params": [MapperParams()] * len(reps), "shared_lens": False}
+    if args.keys:
+        chosen = _pick_representations(reps, args.keys)
+        reps, settings["params"] = [reps[i] for i in chosen], [settings["params"][i] for i in chosen]
+    if len(reps) < 2:
+        raise ParameterError(f"a chain needs at least two representations; got {len(reps)} "
+                             "(give several files, or one file holding several arrays)")
+    n = reps[0].n_inputs
+    inputs = _read_inputs(n, inputs, args.metadata, None)
+    given = _given_params(args, n, inputs)
+    params = [replace(p, **given) for p in settings["params"]]
+    for p in params:
+        check_params(p)
+    shared_lens = settings["shared_lens"] if args.shared_lens is None else args.shared_lens
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bar = _ProgressBar(sys.stderr)
+    try:
+        chain = align_chain(reps, params, pairs=args.pairs, names=_unique_names([r.name for r in reps]),
+                            shared_lens=shared_lens, seed=args.seed, device=args.device, iterations=args.iterations,
+                            progress=bar.stage)
+        bar.stage("saving chain and writing report", 1.0)
+        chain.save(out / "chain.npz")
+        report = write_chain_report(chain, out, inputs=inputs)
+    finally:
+        bar.close()
+    print(chain.summary())
+    print(f"chain: {out / 'chain.npz'}")
+    print(f"report: {report}")
+    return 0
+
+
+def _chain_representations(files) -> list:
+    """Every representation of the files, in order (a multi-array file gives all its arrays)."""
+    from .checks import check_same_inputs
+    from .io import load_representations
+
+    if not files:
+        raise ParameterError("give the representation files in order (or --sample NAME)")
+    reps = [rep for f in files for rep in load_representations(f)]
+    for rep in reps[1:]:
+        check_same_inputs(reps[0].X, rep.X, names=(reps[0].name, rep.name))
+    return reps
+
+
+def _pick_representations(reps, keys: str) -> list[int]:
+    """The indices of the representations named in ``keys`` (comma-separated), in that order."""
+    by_name = {}
+    for i, rep in enumerate(reps):
+        by_name.setdefault(rep.name, i)
+    wanted = [k.strip() for k in keys.split(",") if k.strip()]
+    missing = [k for k in wanted if k not in by_name]
+    if missing:
+        raise ParameterError(f"--keys: no representation named {', '.join(map(repr, missing))}; "
+                             f"there are: {', '.join(by_name)}")
+    return [by_name[k] for k in wanted]
+
+
+def _unique_names(names) -> list[str]:
+    """The names, numbered where several representations share one (e.g. 'X' of several .h5ad files)."""
+    out = []
+    for i, name in enumerate(names):
+        out.append(f"{name} ({i})" if names.count(name) > 1 else name)
+    return out
 
 
 if __name__ == "__main__":

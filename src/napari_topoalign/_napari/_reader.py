@@ -54,23 +54,33 @@ def get_reader(path):
     return read_files
 
 
-def is_alignment_file(path) -> bool:
-    """True when ``path`` is an ``.npz`` written by ``Alignment.save``."""
+def saved_format(path) -> str | None:
+    """The ``format`` of the JSON header of an ``.npz`` written by napari-topoalign (an alignment or
+    a chain), or None for any other file."""
+    import json
     import zipfile
 
-    from ..alignment import FORMAT_NAME
-
     if _suffix(str(path)) != ".npz":
-        return False
+        return None
     try:
         with open(path, "rb") as fh:  # closed even when np.load fails half-way
             z = np.load(fh, allow_pickle=False)
             if not isinstance(z, np.lib.npyio.NpzFile):  # a single .npy array under an .npz name
-                return False
+                return None
             with z:
-                return "header" in z.files and FORMAT_NAME in str(z["header"][()])
+                if "header" not in z.files:
+                    return None
+                header = json.loads(str(z["header"][()]))
+                return header.get("format") if isinstance(header, dict) else None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile):
-        return False
+        return None
+
+
+def is_alignment_file(path) -> bool:
+    """True when ``path`` is an ``.npz`` written by ``Alignment.save``."""
+    from ..alignment import FORMAT_NAME
+
+    return saved_format(path) == FORMAT_NAME
 
 
 def alignment_layer_data(path) -> list[tuple]:
@@ -130,16 +140,21 @@ def read_data(path) -> list[tuple]:
 
 
 def read_files(path) -> list[tuple]:
-    """Layer data of every file in ``path``: alignments as their layers, the rest by ``read_data``.
+    """Layer data of every file in ``path``: alignments and chains as their layers, the rest by ``read_data``.
 
     With a napari viewer open, an alignment is drawn straight into it (``show_alignment``), so
     opening one again replaces the plugin's layers instead of adding a second set named "[1]";
     when nothing else was read, the result is napari's "handled" sentinel ``[(None,)]``."""
+    from ..chain import FORMAT_NAME as CHAIN_FORMAT, Chain
+    from .chain_layers import chain_layer_data
+
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     viewer = _current_viewer()
     out, drawn = [], False
     for p in paths:
-        if is_alignment_file(p) and viewer is not None:
+        if saved_format(p) == CHAIN_FORMAT:
+            out += chain_layer_data(Chain.load(p))
+        elif is_alignment_file(p) and viewer is not None:
             from ..alignment import Alignment
             from .layers import show_alignment
 

@@ -11,7 +11,9 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
   they are made one per slice while the worker computes;
 - the graphs appear at their first layout positions in one slice (``draw_graphs``) and then
   move in place; the final drawing adds the Bubble Sets a few polygons per slice
-  (``show_alignment_steps``).
+  (``show_alignment_steps``);
+- while a drawing slice runs the worker waits at its next pipeline event, so the GUI thread does
+  not fight it for the GIL after every Qt call.
 
 Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
 the previous alignment (if any) is drawn back, in slices.
@@ -33,7 +35,9 @@ from .session import _Section, report_error
 
 MODES = {"side by side": "side_by_side", "overlay": "overlay"}
 #: The newest layout positions reach the GUI at most this often (seconds).
-LIVE_EVERY_S = 0.1
+LIVE_EVERY_S = 0.15
+#: Longest the worker waits for a GUI slice to end (seconds).
+GUI_WAIT_S = 0.5
 #: Share of the progress bar for the pipeline; the rest is the final drawing.
 PIPELINE_SHARE = 0.95
 
@@ -46,17 +50,23 @@ def available_devices() -> list[str]:
 
 
 @thread_worker(ignore_errors=True)
-def _pipeline_worker(steps, cancel: threading.Event, canvas_aspect: float = 1.0, inputs=None):
+def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, canvas_aspect: float = 1.0,
+                     inputs=None):
     """Iterate the pipeline ``steps`` here (a worker thread), yielding its events to the GUI with
     layout steps thinned to one per ``LIVE_EVERY_S``; returns ``(alignment, prepared drawing)``
     (for a canvas of ``canvas_aspect`` with ``inputs`` beside the graphs), or None when ``cancel``
-    was set (the pipeline is closed at its next event)."""
+    was set (the pipeline is closed at its next event).
+
+    Between events it waits while ``gui_free`` is clear (the GUI thread is drawing): both threads
+    run Python, and a GUI slice that must win the GIL back after every Qt call (PyQt releases it)
+    from a busy worker takes many times longer (the convoy effect)."""
     from ...pipeline import Done, LayoutStep
     from ..layers import prepare
 
     last = 0.0
     try:
         for event in steps:
+            gui_free.wait(GUI_WAIT_S)
             if cancel.is_set():
                 return None
             if isinstance(event, Done):
@@ -74,8 +84,8 @@ class _Stepper:
     """Runs a generator of drawing steps on the Qt thread, one step per event-loop slice, then
     calls ``done(return value)``. ``stop()`` abandons it."""
 
-    def __init__(self, steps, done):
-        self.steps, self.done, self.stopped = steps, done, False
+    def __init__(self, steps, done, gui_free: threading.Event):
+        self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
         QTimer.singleShot(0, self._next)
 
     def stop(self) -> None:
@@ -84,11 +94,14 @@ class _Stepper:
     def _next(self) -> None:
         if self.stopped:
             return
+        self.gui_free.clear()
         try:
             next(self.steps)
         except StopIteration as stop:
             self.done(stop.value)
             return
+        finally:
+            self.gui_free.set()
         QTimer.singleShot(0, self._next)
 
 
@@ -139,6 +152,8 @@ class AlignWidget(_Section):
         form.addRow(self.progress)
         form.addRow(self.status)
         self._cancel = threading.Event()
+        self._gui_free = threading.Event()  # clear while a drawing slice runs (the worker waits)
+        self._gui_free.set()
         self._layers = None  # the drawing layers (AlignmentLayers) this run draws into
         self._stepper = None  # the drawing in progress (_Stepper)
         self._latest = None  # the newest layout positions not drawn yet
@@ -171,7 +186,8 @@ class AlignWidget(_Section):
             return
         self._options_changed()
         cancel = self._cancel = threading.Event()
-        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, canvas_aspect(self.viewer), s.inputs)
+        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free,
+                                  canvas_aspect(self.viewer), s.inputs)
         worker.yielded.connect(lambda event: None if cancel.is_set() else self._on_event(event))
         worker.returned.connect(lambda result: None if cancel.is_set() or result is None else self._on_result(result))
         worker.errored.connect(lambda exc: None if cancel.is_set() else self._on_error(exc))
@@ -205,7 +221,7 @@ class AlignWidget(_Section):
             self._stepper = None
             done(result)
 
-        self._stepper = _Stepper(steps, finished)
+        self._stepper = _Stepper(steps, finished, self._gui_free)
 
     def _layers_ready(self, layers) -> None:
         self._layers = layers
@@ -227,11 +243,19 @@ class AlignWidget(_Section):
 
     def _move(self) -> None:
         """Draw the newest layout positions (one slice): the graphs the first time, then moves in place."""
-        from ..layers import draw_graphs, fit_view, keep_in_view, update_positions
-
         if self._latest is None or self._layers is None:
             return
         s, live = self.session, self._layers
+        self._gui_free.clear()
+        try:
+            self._draw_positions(s, live)
+        finally:
+            self._gui_free.set()
+        self._latest = None
+
+    def _draw_positions(self, s, live) -> None:
+        from ..layers import draw_graphs, fit_view, keep_in_view, update_positions
+
         if not self._graphs_drawn:
             for layer in (live.bubbles, live.links):
                 layer.visible = False  # the previous alignment's, until the new ones are drawn
@@ -241,7 +265,6 @@ class AlignWidget(_Section):
         else:
             update_positions(live, *self._latest)
             keep_in_view(self.viewer, live)
-        self._latest = None
 
     def _on_result(self, result) -> None:
         from ..layers import show_alignment_steps
