@@ -895,6 +895,7 @@ def _put_region_numbers(viewer, parts: BubbleParts) -> Points:
     layer = put_text(viewer, "region_labels", parts.label_positions, [str(r + 1) for r in regions], colours,
                      f"{PREFIX} region numbers", TEXT_SIZE["region"])
     layer.features["region"] = regions
+    layer.visible = True
     return layer
 
 

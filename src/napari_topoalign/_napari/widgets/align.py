@@ -257,7 +257,7 @@ class AlignWidget(_Section):
         from ..layers import draw_graphs, fit_view, keep_in_view, update_positions
 
         if not self._graphs_drawn:
-            for layer in (live.bubbles, live.links):
+            for layer in (live.bubbles, live.links, live.region_labels):
                 layer.visible = False  # the previous alignment's, until the new ones are drawn
             draw_graphs(live, s.graph_a, s.graph_b, *self._latest, _names(s), inputs=s.inputs)
             self._graphs_drawn = True
