@@ -173,6 +173,6 @@ def test_focus_motif_shows_only_it_and_its_counterpart(make_napari_viewer, align
     for side, nodes, layer in (("a", chosen.nodes_a, la.nodes_a), ("b", chosen.nodes_b, la.nodes_b)):
         pts = layer.data[list(nodes)]
         assert (pts >= bbox[0]).all() and (pts <= bbox[1]).all()
-    np.testing.assert_allclose(L.camera_of(viewer).center[-2:], bbox.mean(axis=0), atol=1e-6)
     rect = L.visible_rect(viewer)
-    assert (bbox[0] >= rect[0]).all() and (bbox[1] <= rect[1]).all()
+    assert (bbox[0] >= rect[0]).all() and (bbox[1] <= rect[1]).all()  # both in view ...
+    assert ((bbox[1] - bbox[0]) / (rect[1] - rect[0])).max() > 0.4  # ... filling a good part of it

@@ -973,11 +973,12 @@ def visible_rect(viewer) -> np.ndarray:
     return np.stack([centre - half, centre + half])
 
 
-def fit_view(viewer, layers, margin: float = 0.1) -> None:
-    """Centre and zoom the view on the plugin's drawing (``drawing_bbox``), whatever else is
-    loaded, keeping the legend's corner free: a strip on top or ``LEGEND_ROOM_PX`` on the
-    left, whichever leaves the drawing larger (neither when it would take over 30% of the canvas)."""
-    box = drawing_bbox(layers)
+def fit_view(viewer, layers, margin: float = 0.1, box=None) -> None:
+    """Centre and zoom the view on the plugin's drawing (``drawing_bbox``; or on ``box``),
+    whatever else is loaded, keeping the legend's corner free: a strip on top or
+    ``LEGEND_ROOM_PX`` on the left, whichever leaves the drawing larger (neither when it would
+    take over 30% of the canvas)."""
+    box = drawing_bbox(layers) if box is None else np.asarray(box, dtype=float).reshape(2, 2)
     lines = len(layers.legend.data) if layers.legend is not None and layers.legend.visible else 0
     if not lines:
         centre_on(viewer, box, margin)
@@ -1227,12 +1228,12 @@ def _motif_kind(m) -> str:
 
 
 def focus_motif(layers: AlignmentLayers, instance) -> np.ndarray:
-    """Show only this motif instance (A) and its counterpart (B), centre and zoom the view on
-    both and return their world bbox ``[[row0, col0], [row1, col1]]``."""
+    """Show only this motif instance (A) and its counterpart (B), fit the view to both (the
+    legend's corner kept free, ``fit_view``) and return their world bbox ``[[row0, col0], [row1, col1]]``."""
     layer = show_motifs(layers, [instance], indices=[getattr(instance, "index", 0)])
     pts = np.concatenate(layer.data) if layer.nshapes else np.zeros((0, 2))
     if not len(pts):
         raise ValueError("this motif instance has no nodes to show")
     bbox = np.stack([pts.min(axis=0), pts.max(axis=0)])
-    centre_on(layers.viewer, bbox, margin=0.3)
+    fit_view(layers.viewer, layers, margin=0.3, box=bbox)
     return bbox
