@@ -36,9 +36,11 @@ def test_representations_fill_a_then_b_in_arrival_order():
     assert s.add_representation(first) == ""  # known already: nothing changes
     assert s.add_representation(third) == "a"  # later arrivals alternate, never A = B
     assert s.rep_a is third and s.rep_b is second
+    assert s.add_representation(rep("fourth", seed=3), side="a") == "a"  # opened for A
+    assert s.rep_a.name == "fourth" and s.rep_b is second
     assert "data" in seen and "representations" in seen
     s.remove_representation(second)
-    assert s.rep_b is None and [r.name for r in s.representations] == ["first", "third"]
+    assert s.rep_b is None and [r.name for r in s.representations] == ["first", "third", "fourth"]
 
 
 def test_same_representation_only_on_purpose_with_a_note():

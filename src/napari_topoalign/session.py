@@ -128,14 +128,16 @@ class Session:
         self._next_side = "a"
 
     # ------------------------------------------------------------------ data
-    def add_representation(self, rep) -> str:
-        """A representation arrived: it goes to A if empty, else to B if empty, else to the side not
-        filled last. Returns that side ("" for one already known, which changes nothing)."""
+    def add_representation(self, rep, side: str | None = None) -> str:
+        """A representation arrived: it goes to ``side`` when given (e.g. opened for B), else to A if
+        empty, else to B if empty, else to the side not filled last. Returns that side ("" for one
+        already known, which changes nothing)."""
         if any(r is rep for r in self.representations):
             return ""
         self.representations.append(rep)
         self.events.representations.emit()
-        side = "a" if self.rep_a is None else "b" if self.rep_b is None else self._next_side
+        if side is None:
+            side = "a" if self.rep_a is None else "b" if self.rep_b is None else self._next_side
         self.set_representation(side, rep)
         return side
 

@@ -121,3 +121,15 @@ def test_files_after_dock_fill_a_then_b_and_metadata_becomes_inputs(docked, tmp_
     # the same representation on both sides only on purpose, and then with a visible note
     widget.load.combo_b.setCurrentText(widget.load.combo_a.currentText())
     assert s.same_representation and "compares it with itself" in widget.load.note.text()
+
+
+def test_open_for_b_goes_to_b(docked, tmp_path):
+    viewer, widget, errors = docked
+    X = np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32)
+    np.save(tmp_path / "late.npy", X)
+    np.save(tmp_path / "early.npy", X[:, ::-1].copy())
+    assert widget.load.open_file(str(tmp_path / "late.npy"), "B")
+    s = widget.session
+    assert s.rep_a is None and s.rep_b.name == "late"
+    viewer.open(str(tmp_path / "early.npy"), plugin="napari-topoalign")  # the next arrival fills A
+    assert s.rep_a.name == "early" and s.rep_b.name == "late" and not errors

@@ -119,6 +119,7 @@ class LoadWidget(_Section):
         self._inputs_layer = None  # the inputs layer that arrived last (the default choice)
         self._shown_problems = ""
         self._refreshing = False
+        self._sides = []  # sides for the representations of a file being opened for A or B
         for layer in list(self.viewer.layers):  # opened before the widget: in their order
             self._arrived(layer)
         self.viewer.layers.events.inserted.connect(self._on_inserted)
@@ -142,7 +143,7 @@ class LoadWidget(_Section):
         layer becomes the chosen inputs; a sample's inputs layer brings the whole sample."""
         rep = layer.metadata.get(REPRESENTATION_KEY)
         if rep is not None:
-            self.session.add_representation(rep)
+            self.session.add_representation(rep, self._sides.pop(0) if self._sides else None)
         if INPUTS_KEY in layer.metadata:
             self._inputs_layer = layer
             self._fill(self.combo_inputs, self._inputs_names(), layer.name)
@@ -240,13 +241,13 @@ class LoadWidget(_Section):
         if refused:
             self._problem(refused)
             return False
-        added = [self.viewer.add_layer(Layer.create(*d)) for d in data]
+        if side in ("A", "B"):  # the first representation goes there, a second to the other side
+            self._sides = [side.lower(), "b" if side == "A" else "a"]
+        try:
+            added = [self.viewer.add_layer(Layer.create(*d)) for d in data]
+        finally:
+            self._sides = []
         if side in ("A", "B"):
-            reps = [layer.metadata[REPRESENTATION_KEY] for layer in added]
-            first, other = side.lower(), "b" if side == "A" else "a"
-            self.session.set_representation(first, reps[0])
-            if len(reps) > 1:
-                self.session.set_representation(other, reps[1])
             return True
         {None: self.combo_inputs, "images": self.combo_images}[side].setCurrentText(added[0].name)
         return True
