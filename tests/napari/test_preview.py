@@ -27,6 +27,9 @@ def test_build_draws_a_preview_of_both_graphs(make_napari_viewer, qtbot):
     tab.form_a.lens.setCurrentText("pca")
     tab.form_a.n_intervals.setValue(10)
     assert L.find_layer(viewer, "nodes_a") is None
+    shown = []
+    set_text = tab.counts.setText
+    tab.counts.setText = lambda text: (shown.append(text), set_text(text))  # progress while building
     tab.build_button.click()
     qtbot.waitUntil(lambda: not tab.busy and tab.preview is not None, timeout=60_000)
     s = widget.session
@@ -41,6 +44,7 @@ def test_build_draws_a_preview_of_both_graphs(make_napari_viewer, qtbot):
         assert f"{g.n_nodes} nodes" in text
         assert f"({100 * len(g.uncovered) / N:.1f}%)" in text
     assert f"{mapper_tab.PREVIEW_ITERATIONS} iterations" in text
+    assert any("building graph B" in t for t in shown) and any("quick layout" in t for t in shown)
     rect = L.visible_rect(viewer)
     nodes = np.concatenate([layers.nodes_a.data, layers.nodes_b.data])
     assert (nodes >= rect[0]).all() and (nodes <= rect[1]).all()

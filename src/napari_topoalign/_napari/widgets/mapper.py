@@ -120,15 +120,23 @@ def _graph_text(name, g) -> str:
 
 @thread_worker(ignore_errors=True)
 def _build_graphs(X_a, X_b, settings, mode="side_by_side"):
-    """Both graphs, then a quick joint layout of ``PREVIEW_ITERATIONS`` to preview them:
-    ``(graph_a, graph_b, correspondence, layout)``."""
+    """Both graphs, then a quick joint layout of ``PREVIEW_ITERATIONS`` to preview them; yields
+    what it starts next (for the progress label), returns ``(graph_a, graph_b, correspondence,
+    layout)``."""
     from ...correspond import correspondence
     from ...layout import joint_layout
     from ...pipeline import graph_steps
     from ...threads import thread_policy
 
     with thread_policy(reserve=1):  # one core stays with the GUI
-        graph_a, graph_b = graph_steps(X_a, X_b, **settings)
+        yield "building graph A…"
+        graphs = []
+        for graph in graph_steps(X_a, X_b, **settings):
+            graphs.append(graph)
+            if len(graphs) == 1:
+                yield f"graph A: {graph.n_nodes} nodes; building graph B…"
+        graph_a, graph_b = graphs
+        yield f"graphs: {graph_a.n_nodes} + {graph_b.n_nodes} nodes; a quick layout for the preview…"
         C = correspondence(graph_a, graph_b)
         layout = joint_layout(graph_a, graph_b, C, mode=mode, iterations=PREVIEW_ITERATIONS, device="cpu")
     return graph_a, graph_b, C, layout
@@ -205,6 +213,7 @@ class MapperWidget(_Section):
         self.counts.setText("Building…")
         settings = {"params": s.params_a, "params_b": s.params_b, "shared_lens": s.shared_lens}
         worker = _build_graphs(s.rep_a.X, s.rep_b.X, settings, s.layout.mode)
+        worker.yielded.connect(lambda stage: self.counts.setText(f"Building: {stage}"))
         self._start(worker, self._preview, [self.build_button])
 
     def _preview(self, result) -> None:
