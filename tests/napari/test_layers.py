@@ -276,3 +276,7 @@ def test_screenshot_shows_both_graphs_and_bubbles(make_napari_viewer, alignment)
     blue = (rgb[..., 2] > 150) & (rgb[..., 0] < 80)
     orange = (rgb[..., 0] > 200) & (rgb[..., 2] < 80)
     assert blue[:, :half].any() and blue[:, half:].any() and orange.any()
+    # each graph in its own hue (outlines, edges, title): A's light blue left, B's orange right
+    for side, own, other in (("a", np.s_[:, :half], np.s_[:, half:]), ("b", np.s_[:, half:], np.s_[:, :half])):
+        near = np.abs(rgb - np.round(255 * L.SIDE_HUE[side][:3])).max(-1) <= 20
+        assert near[own].sum() > 50 and near[own].sum() > 5 * near[other].sum(), side
