@@ -25,7 +25,8 @@ def test_colour_by_label_both_graphs_purity_and_legend(make_napari_viewer, align
     viewer = make_napari_viewer()
     la = L.show_alignment(viewer, alignment, inputs=labelled)
     assert L.colour_choices(la) == {"region": "categorical", "label": "categorical", "t": "numeric",
-                                    "lens": "numeric", "size": "numeric", "strength": "numeric"}
+                                    "lens": "numeric", "size": "numeric", "strength": "numeric",
+                                    "score": "numeric"}
     entries = L.colour_nodes(la, "label")
     assert la.colour_by == "label"
     colour = {text: c for text, c in entries}
@@ -57,6 +58,11 @@ def test_colour_by_numeric_column_uses_the_node_mean(make_napari_viewer, alignme
         expected = L.ensure_colormap("viridis").map(np.array([(nodes.features["t"].iloc[k] - both.min()) / np.ptp(both)]))
         np.testing.assert_allclose(nodes.face_color[k], expected[0], atol=1e-6)
     assert la.legend.features["text"].iloc[0] == "colour: t (node mean)"
+    L.colour_nodes(la, "score")  # the region's score: NaN (grey) outside the regions
+    outside = la.nodes_a.features["region"].to_numpy() < 0
+    np.testing.assert_allclose(la.nodes_a.face_color[outside], np.tile(L.GREY, (outside.sum(), 1)))
+    assert la.legend.features["text"].iloc[0] == "colour: score of the node's region"
+    assert la.legend.features["text"].iloc[-1] == "no value"
     with pytest.raises(ValueError, match="cannot colour by"):
         L.colour_nodes(la, "nope")
 

@@ -35,7 +35,7 @@ def tab(make_napari_viewer, alignment):
 def test_colour_by_combo_recolours_both_graphs_and_shows_the_legend(tab):
     viewer, widget, regions = tab
     items = [regions.colour_by.itemText(i) for i in range(regions.colour_by.count())]
-    assert items == ["region", "label", "lens", "size", "strength"] and regions.colour_by.currentText() == "region"
+    assert items == ["region", "label", "lens", "size", "strength", "score"] and regions.colour_by.currentText() == "region"
     assert "region 1 (0.80)" in regions.legend.text()
     before = widget.view.layers.nodes_a.face_color.copy()
     regions.colour_by.setCurrentText("label")

@@ -38,7 +38,7 @@ API (called by the widgets):
   place (sets ``.data`` only; cheap enough for a layout callback). Bubbles are not moved.
 - ``colour_nodes(layers, by)``: colours both graphs by ``by``, one of ``colour_choices(layers)``
   ("region", an input column — dominant value paled by impurity, or numeric mean —, lens, size,
-  strength), and shows its legend (``show_legend``).
+  strength, region score), and shows its legend (``show_legend``).
 - ``highlight_region(layers, index) -> bbox`` emphasises one region's bubbles and membrane
   (``index=None`` resets); ``centre_on(viewer, bbox)`` centres and zooms the view on a bbox
   ``((row0, col0), (row1, col1))``; ``fit_view(viewer, layers)`` fits it to the plugin's drawing
@@ -705,11 +705,12 @@ def _motif_legend(layers) -> list:
 
 def colour_choices(layers) -> dict[str, str]:
     """What nodes can be coloured by: "region", each input column (categorical or numeric,
-    ``node_stats.colour_columns``), then the numeric node statistics lens, size and strength."""
+    ``node_stats.colour_columns``), then the numeric node statistics lens, size, strength (best
+    counterpart's Jaccard) and score (the node's region's score)."""
     out = {"region": CATEGORICAL}
     for name, kind in colour_columns(layers.table).items():
         out[name if name not in ("node", "size", "lens", "region", "score") else f"input_{name}"] = kind
-    out.update({"lens": "numeric", "size": "numeric", "strength": "numeric"})
+    out.update({"lens": "numeric", "size": "numeric", "strength": "numeric", "score": "numeric"})
     return out
 
 
@@ -737,7 +738,7 @@ def colour_nodes(layers: AlignmentLayers, by: str = "region") -> list:
     elif not pd.api.types.is_numeric_dtype(nodes_layers[0].features[by]):
         colours, entries = _category_colouring(by, nodes_layers)
     else:
-        colours, entries = _numeric_colouring(by, nodes_layers)
+        colours, entries = _numeric_colouring(by, nodes_layers, STATISTIC_TITLES.get(by, f"{by} (node mean)"))
     for nodes, colour in zip(nodes_layers, colours):
         if len(nodes.data):
             nodes.face_color = colour
@@ -778,7 +779,12 @@ def _category_colouring(by, nodes_layers):
     return colours, entries
 
 
-def _numeric_colouring(by, nodes_layers):
+#: Legend titles of the numeric node statistics (input columns read "<name> (node mean)").
+STATISTIC_TITLES = {"lens": "lens (node mean)", "size": "inputs per node", "strength": "best counterpart's Jaccard",
+                    "score": "score of the node's region"}
+
+
+def _numeric_colouring(by, nodes_layers, title):
     cmap = ensure_colormap("viridis")
     both = np.concatenate([np.asarray(n.features[by], float) for n in nodes_layers])
     finite = both[np.isfinite(both)]
@@ -790,7 +796,7 @@ def _numeric_colouring(by, nodes_layers):
         c = cmap.map(np.nan_to_num(t, nan=0.0)).reshape(-1, 4)
         c[~np.isfinite(values)] = GREY
         colours.append(c)
-    entries = [(f"colour: {by} (node mean)", np.array([0.9, 0.9, 0.9, 1.0]))]
+    entries = [(f"colour: {title}", np.array([0.9, 0.9, 0.9, 1.0]))]
     for t in (1.0, 0.75, 0.5, 0.25, 0.0):
         entries.append((f"{lo + t * (hi - lo):.3g}", cmap.map(np.array([t]))[0]))
     if not np.isfinite(both).all():
