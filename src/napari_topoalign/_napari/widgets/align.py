@@ -4,7 +4,8 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
 
 - the pipeline (``Session.steps``: graphs, layout blocks, regions, scores, Bubble Sets) runs in a
   worker thread with one core left to the GUI (``threads.thread_policy(reserve=1)``); the worker
-  forwards layout positions at most every ``LIVE_EVERY_S`` seconds (always the newest) and
+  forwards layout positions at most every ``LIVE_EVERY_S`` seconds, and at least five times the
+  last move's drawing time apart (always the newest), and
   prepares the final drawing (``layers.prepare``: Bubble Set polygons, links);
 - the plugin's layers are made once per viewer and then updated in place (napari takes
   0.1-0.8 s to add a layer and runs a full garbage collection to remove one); on the first run
@@ -34,8 +35,11 @@ from . import session as _session
 from .session import _Section, report_error
 
 MODES = {"side by side": "side_by_side", "overlay": "overlay"}
-#: The newest layout positions reach the GUI at most this often (seconds).
+#: The newest layout positions reach the GUI at most this often (seconds), and at least
+#: ``LIVE_COST_FACTOR`` times the last move's drawing time apart (the worker waits while the GUI
+#: draws, so the animation then costs at most 1 / LIVE_COST_FACTOR of the layout's time).
 LIVE_EVERY_S = 0.15
+LIVE_COST_FACTOR = 5
 #: Longest the worker waits for a GUI slice to end (seconds).
 GUI_WAIT_S = 0.5
 #: Share of the progress bar for the pipeline; the rest is the final drawing.
@@ -50,10 +54,10 @@ def available_devices() -> list[str]:
 
 
 @thread_worker(ignore_errors=True)
-def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, canvas_aspect: float = 1.0,
-                     inputs=None):
+def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, pace: dict,
+                     canvas_aspect: float = 1.0, inputs=None):
     """Iterate the pipeline ``steps`` here (a worker thread), yielding its events to the GUI with
-    layout steps thinned to one per ``LIVE_EVERY_S``; returns ``(alignment, prepared drawing)``
+    layout steps thinned to one per ``pace["every"]`` seconds (set by the GUI); returns ``(alignment, prepared drawing)``
     (for a canvas of ``canvas_aspect`` with ``inputs`` beside the graphs), or None when ``cancel``
     was set (the pipeline is closed at its next event).
 
@@ -72,7 +76,7 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
             if isinstance(event, Done):
                 return event.alignment, prepare(event.alignment, canvas_aspect, inputs)
             if isinstance(event, LayoutStep):
-                if event.iteration < event.iterations and time.monotonic() - last < LIVE_EVERY_S:
+                if event.iteration < event.iterations and time.monotonic() - last < pace["every"]:
                     continue
                 last = time.monotonic()
             yield event
@@ -159,6 +163,7 @@ class AlignWidget(_Section):
         self._latest = None  # the newest layout positions not drawn yet
         self._graphs = {}  # the graphs built in this run, by side
         self._graphs_drawn = False  # the node and edge layers show this run's graphs
+        self._pace = {"every": LIVE_EVERY_S}  # the worker's interval between layout positions
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
 
     @property
@@ -186,7 +191,8 @@ class AlignWidget(_Section):
             return
         self._options_changed()
         cancel = self._cancel = threading.Event()
-        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free,
+        self._pace = {"every": LIVE_EVERY_S}
+        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free, self._pace,
                                   canvas_aspect(self.viewer), s.inputs)
         worker.yielded.connect(lambda event: None if cancel.is_set() else self._on_event(event))
         worker.returned.connect(lambda result: None if cancel.is_set() or result is None else self._on_result(result))
@@ -247,10 +253,12 @@ class AlignWidget(_Section):
             return
         s, live = self.session, self._layers
         self._gui_free.clear()
+        start = time.perf_counter()
         try:
             self._draw_positions(s, live)
         finally:
             self._gui_free.set()
+        self._pace["every"] = max(LIVE_EVERY_S, LIVE_COST_FACTOR * (time.perf_counter() - start))
         self._latest = None
 
     def _draw_positions(self, s, live) -> None:
