@@ -167,9 +167,9 @@ def test_inputs_mosaic_lookup(make_napari_viewer, image_inputs):
 
 
 @pytest.mark.parametrize(("beside", "aspect", "where"), [
-    ([[0, 0], [10, 40]], 1.0, "below"),  # wide graphs: below keeps the drawing squarer
-    ([[0, 0], [10, 40]], 6.0, "right"),  # ... unless the canvas is very wide
-    ([[0, 0], [30, 20]], 1.0, "right"),  # tall graphs: to the right
+    ([[0, 0], [10, 40]], 0.5, "below"),  # wide graphs on a tall canvas: below draws them larger
+    ([[0, 0], [10, 40]], 6.0, "right"),  # ... on a very wide one, to the right
+    ([[0, 0], [30, 20]], 1.5, "right"),  # tall graphs: to the right
 ])
 def test_placement_beside_the_graphs(beside, aspect, where):
     scale, translate = L._placement((100, 100), beside, aspect)

@@ -154,8 +154,9 @@ def test_arrangement_fits_the_canvas(alignment):
     sizes = np.full(len(pa), 0.4), np.full(len(pb), 0.4)
     assert L.choose_arrangement(pa, pb, *sizes, canvas_aspect=2.5) == "row"
     assert L.choose_arrangement(pa, pb, *sizes, canvas_aspect=0.6) == "column"
-    # a square mosaic beside the graphs makes the drawing wider: stacking the graphs pays off sooner
-    assert L.choose_arrangement(pa, pb, *sizes, canvas_aspect=1.8, inputs_aspect=1.0) == "column"
+    # with the inputs beside them: whichever draws the graphs larger once fitted to the canvas
+    assert L.choose_arrangement(pa, pb, *sizes, canvas_aspect=1.8, inputs_aspect=1.0) == "row"  # 3 squares in a row
+    assert L.choose_arrangement(pa, pb, *sizes, canvas_aspect=0.5, inputs_aspect=3.0) == "column"  # a wide photo below
 
 
 def test_overlay_keeps_b_in_place_and_titles_on_one_line(make_napari_viewer, alignment):

@@ -229,14 +229,20 @@ def mosaic(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return tiles.reshape((rows * h, cols * w) + images.shape[3:]), (rows, cols)
 
 
+def _fitted_size(height: float, width: float, canvas_aspect: float) -> float:
+    """How large a drawing of this height and width is once fitted to a canvas of this width /
+    height: its larger side in canvas heights (smaller means drawn larger)."""
+    return max(height, width / canvas_aspect)
+
+
 def _beside(height: float, width: float, aspect_in: float, canvas_aspect: float) -> str:
-    """Where the inputs' picture (width / height ``aspect_in``) goes next to a drawing of this
-    height and width: "right" (at its height) or "below" (at its width), whichever makes the
-    whole drawing's width / height closer to the canvas's."""
+    """Where the inputs' picture (width / height ``aspect_in``) goes next to the graphs' drawing
+    of this height and width: "right" (at its height) or "below" (at its width), whichever lets
+    the graphs be drawn larger once everything is fitted to the canvas."""
     gap = 0.05 * max(width, height)
-    right = (width + gap + aspect_in * height) / height
-    below = width / (height + gap + width / aspect_in)
-    return "right" if abs(np.log(right / canvas_aspect)) <= abs(np.log(below / canvas_aspect)) else "below"
+    right = _fitted_size(height, width + gap + aspect_in * height, canvas_aspect)
+    below = _fitted_size(height + gap + width / aspect_in, width, canvas_aspect)
+    return "right" if right <= below else "below"
 
 
 def _placement(shape, beside, canvas_aspect=1.0) -> tuple[float, np.ndarray]:
@@ -413,10 +419,10 @@ def panel_delta(pa, pb, size_a, size_b, arrangement="row", offset=None) -> np.nd
 
 
 def choose_arrangement(pa, pb, size_a, size_b, canvas_aspect: float, inputs_aspect=None, offset=None) -> str:
-    """"row" or "column" (``panel_delta``): whichever makes the drawing's width / height closest
-    to the canvas's, counting the inputs drawn beside the graphs (``_beside``; ``inputs_aspect``:
-    their width / height, None when there are none)."""
-    best, best_cost = "row", np.inf
+    """"row" or "column" (``panel_delta``): whichever lets the graphs be drawn larger once the
+    drawing, with the inputs beside it (``_beside``; ``inputs_aspect``: their width / height,
+    None when there are none), is fitted to a canvas of this width / height."""
+    best, best_size = "row", np.inf
     for arrangement in ("row", "column"):
         delta = panel_delta(pa, pb, size_a, size_b, arrangement, offset)
         if not delta.any():
@@ -429,9 +435,9 @@ def choose_arrangement(pa, pb, size_a, size_b, canvas_aspect: float, inputs_aspe
                 width += gap + inputs_aspect * height
             else:
                 height += gap + width / inputs_aspect
-        cost = abs(np.log(max(width, 1e-9) / max(height, 1e-9) / canvas_aspect))
-        if cost < best_cost:
-            best, best_cost = arrangement, cost
+        size = _fitted_size(height, width, canvas_aspect)
+        if size < best_size:
+            best, best_size = arrangement, size
     return best
 
 
