@@ -289,16 +289,17 @@ def test_cli_chain_from_h5ad_obsm(layers, tmp_path):
 
 
 def test_cli_chain_errors(layers, tmp_path, capsys):
+    """User mistakes: exit code 2, one line."""
     np.save(tmp_path / "one.npy", layers[0])
-    assert _cli(["chain", str(tmp_path / "one.npy"), "--out", str(tmp_path / "o")]) == 1
+    assert _cli(["chain", str(tmp_path / "one.npy"), "--out", str(tmp_path / "o")]) == 2
     assert "at least two representations" in capsys.readouterr().err
-    assert _cli(["chain", str(tmp_path / "one.npy"), "--sample", "sentences_layers", "--out", str(tmp_path)]) == 1
+    assert _cli(["chain", str(tmp_path / "one.npy"), "--sample", "sentences_layers", "--out", str(tmp_path)]) == 2
     assert "not both" in capsys.readouterr().err
     np.save(tmp_path / "short.npy", layers[1][:-3])
-    assert _cli(["chain", str(tmp_path / "one.npy"), str(tmp_path / "short.npy"), "--out", str(tmp_path)]) == 1
+    assert _cli(["chain", str(tmp_path / "one.npy"), str(tmp_path / "short.npy"), "--out", str(tmp_path)]) == 2
     assert "topoalign: error" in capsys.readouterr().err
     assert _cli(["chain", str(tmp_path / "one.npy"), str(tmp_path / "one.npy"), "--keys", "nope",
-                 "--out", str(tmp_path)]) == 1
+                 "--out", str(tmp_path)]) == 2
     assert "no representation named 'nope'" in capsys.readouterr().err
 
 

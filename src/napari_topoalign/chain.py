@@ -260,10 +260,10 @@ class Chain:
                 C = get_sparse(arrays, f"p{k}_corr")
                 layout = _pair_layout(positions[i], positions[j], energy, device)
                 check_pair(graphs[i], graphs[j], C, layout.pos_a, layout.pos_b)
-                regions = get_regions(arrays, f"p{k}_region", header["region_scores"][k])
+                regions = get_regions(arrays, f"p{k}_region", header["region_scores"][k], graphs[i], graphs[j])
                 scores = {str(key): float(v) for key, v in header["scores"][k].items()}
                 alignments.append(Alignment(graphs[i], graphs[j], C, layout, regions, scores, (names[i], names[j])))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise FileFormatError(f"{path} is damaged or incomplete: {exc}") from exc
         return cls(names, graphs, pairs, alignments, positions, energy, device)
 

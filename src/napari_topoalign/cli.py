@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -173,7 +176,7 @@ def _add_layout_options(p: argparse.ArgumentParser, modes: bool = True) -> None:
                            help="panels side by side, or both graphs in one frame (default %(default)s)")
     group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="torch device of the layout (default %(default)s)")
-    group.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    group.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 (default %(default)s)")
     group.add_argument("--iterations", type=_non_negative_int, default=None, metavar="N",
                        help="layout iterations (default: chosen from the graph sizes)")
 
@@ -188,18 +191,41 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def main(argv=None) -> int:
-    """Entry point of ``topoalign``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+def _seed(text: str) -> int:
+    from .checks import check_seed
+
     try:
-        return args.func(args)
-    except (TopoAlignError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"topoalign: error: {message}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("topoalign: interrupted", file=sys.stderr)
-        return 130
+        return check_seed(int(text))
+    except (ValueError, TopoAlignError):
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**32 - 1, got {text!r}") from None
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _show_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. which table columns became metadata) as one line each."""
+    print(f"topoalign: note: {_one_line(message)}", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    """Entry point of ``topoalign``; returns the exit code: 2 for a mistake in the arguments or the
+    input files (one line on stderr, no traceback), 1 when the system failed (e.g. a disk error)."""
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_note
+        try:
+            return args.func(args)
+        except TopoAlignError as exc:
+            print(f"topoalign: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"topoalign: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("topoalign: interrupted", file=sys.stderr)
+            return 130
 
 
 # ---------------------------------------------------------------------- commands
@@ -329,23 +355,23 @@ def _parse_lens(value: str, n: int, inputs):
         if not np.issubdtype(lens.dtype, np.number):
             raise ParameterError(f"--lens column {value!r} is not numeric")
     elif value.lower().endswith(".npy"):
+        from .io import read_npy
+
         try:
-            lens = np.load(value, allow_pickle=False)
-        except ValueError as exc:
+            lens = read_npy(value)
+        except FileFormatError as exc:
             raise FileFormatError(f"--lens file {value} is not a readable .npy array: {exc}") from exc
     else:
         raise ParameterError(
             f"unknown lens {value!r}; use one of {', '.join(LENSES)}, a numeric column of --metadata, "
             "or a .npy file of one value per input"
         )
-    lens = np.asarray(lens, dtype=np.float64).ravel()
-    if len(lens) != n:
-        raise ParameterError(f"--lens {value!r} must hold {n} values (one per input), it has {len(lens)}")
-    if not np.isfinite(lens).all():
-        raise ParameterError(
-            f"--lens {value!r} has {int((~np.isfinite(lens)).sum())} NaN or infinite values; give every input a finite one"
-        )
-    return lens
+    from .checks import as_lens_values
+
+    try:
+        return as_lens_values(lens.ravel() if lens.ndim == 2 and 1 in lens.shape else lens, n, f"--lens {value!r}")
+    except TopoAlignError as exc:
+        raise ParameterError(f"{exc} Give one finite number per input.") from exc
 
 
 def _run_pipeline(X_a, X_b, names, inputs, settings: dict, args, out: Path) -> None:
@@ -353,22 +379,41 @@ def _run_pipeline(X_a, X_b, names, inputs, settings: dict, args, out: Path) -> N
     from .pipeline import Done, steps
     from .report import write_report
 
-    out.mkdir(parents=True, exist_ok=True)
     bar = _ProgressBar(sys.stderr)
     try:
-        for event in steps(X_a, X_b, **settings, mode=args.mode, device=args.device, seed=args.seed,
-                           iterations=args.iterations, names=names):
-            bar.update(event)
-            if isinstance(event, Done):
-                alignment = event.alignment
-        bar.stage("saving alignment and writing report", 1.0)
-        alignment.save(out / "alignment.npz")
-        report = write_report(alignment, out, inputs=inputs, X_a=X_a, X_b=X_b)
+        with _output_folder(out):
+            for event in steps(X_a, X_b, **settings, mode=args.mode, device=args.device, seed=args.seed,
+                               iterations=args.iterations, names=names):
+                bar.update(event)
+                if isinstance(event, Done):
+                    alignment = event.alignment
+            bar.stage("saving alignment and writing report", 1.0)
+            alignment.save(out / "alignment.npz")
+            report = write_report(alignment, out, inputs=inputs, X_a=X_a, X_b=X_b)
     finally:
         bar.close()
     print(alignment.summary())
     print(f"alignment: {out / 'alignment.npz'}")
     print(f"report: {report}")
+
+
+@contextmanager
+def _output_folder(out: Path):
+    """Create the folder ``out`` for a run's files; when the run fails, remove the folders this created."""
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {out} is a file; give a folder for the run's files")
+    created = None
+    for folder in (out, *out.parents):
+        if folder.exists():
+            break
+        created = folder
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        yield out
+    except BaseException:
+        if created is not None:  # nothing of a failed run is left behind
+            shutil.rmtree(created, ignore_errors=True)
+        raise
 
 
 # ---------------------------------------------------------------------- chain
@@ -441,15 +486,15 @@ def _cmd_chain(args) -> int:
         check_params(p)
     shared_lens = settings["shared_lens"] if args.shared_lens is None else args.shared_lens
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     bar = _ProgressBar(sys.stderr)
     try:
-        chain = align_chain(reps, params, pairs=args.pairs, names=_unique_names([r.name for r in reps]),
-                            shared_lens=shared_lens, seed=args.seed, device=args.device, iterations=args.iterations,
-                            progress=bar.stage)
-        bar.stage("saving chain and writing report", 1.0)
-        chain.save(out / "chain.npz")
-        report = write_chain_report(chain, out, inputs=inputs)
+        with _output_folder(out):
+            chain = align_chain(reps, params, pairs=args.pairs, names=_unique_names([r.name for r in reps]),
+                                shared_lens=shared_lens, seed=args.seed, device=args.device,
+                                iterations=args.iterations, progress=bar.stage)
+            bar.stage("saving chain and writing report", 1.0)
+            chain.save(out / "chain.npz")
+            report = write_chain_report(chain, out, inputs=inputs)
     finally:
         bar.close()
     print(chain.summary())

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from .checks import check_graph, check_seed
 from .correspond import as_correspondence
 from .errors import EmptyInputError, InputShapeError, InvalidValuesError, ParameterError
 
@@ -124,6 +125,9 @@ def layout_steps(
         raise ParameterError(f"mode={mode!r} is not known; use one of {', '.join(MODES)}.")
     if iterations is not None and (not isinstance(iterations, (int, np.integer)) or iterations < 0):
         raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
+    seed = check_seed(seed)
+    check_graph(A, "A")
+    check_graph(B, "B")
     dev = _resolve_device(device)
     for name, G in (("A", A), ("B", B)):
         if G.n_nodes == 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .checks import as_matrix, check_same_inputs
+from .checks import as_matrix, check_same_inputs, overflow_safe_scale
 from .correspond import as_correspondence
 from .errors import InvalidValuesError, ParameterError
 from .neighbours import nearest
@@ -40,8 +40,9 @@ def mutual_knn(X, Y, k: int = 10) -> float:
     X = as_matrix(X, "X")
     Y = as_matrix(Y, "Y")
     check_same_inputs(X, Y, names=("X", "Y"))
+    X, Y = X * np.float32(overflow_safe_scale(X)), Y * np.float32(overflow_safe_scale(Y))  # neighbours are scale-free
     n = X.shape[0]
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
         raise ParameterError(f"k={k!r}; pass an integer from 1 to N - 1 = {n - 1}.")
     nx_, ny_ = nearest(X, k)[1], nearest(Y, k)[1]
     shared = (nx_[:, :, None] == ny_[:, None, :]).any(axis=2).sum(axis=1)

@@ -26,8 +26,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .checks import as_matrix, check_same_inputs
-from .errors import InputShapeError
+from .checks import as_matrix, check_mapper_params, check_same_inputs, check_seed
+from .errors import InputShapeError, ParameterError
 from .mapper import MapperGraph, MapperParams
 
 #: Stages in order with their share of the progress bar (measured shares of the run time on the
@@ -166,9 +166,12 @@ def steps(
     from .regions import find_matching_regions
     from .threads import thread_policy
 
+    if isinstance(names, str) or not hasattr(names, "__len__") or len(names) != 2:
+        raise ParameterError(f"names must be two strings, got {names!r}")
     names = tuple(str(n) for n in names)
-    if len(names) != 2:
-        raise InputShapeError(f"names must be two strings, got {names!r}")
+    params = check_mapper_params(params)
+    params_b = None if params_b is None else check_mapper_params(params_b, "params_b")
+    seed = check_seed(seed)
     X_a = as_matrix(X_a, name=f"representation {names[0]}")
     X_b = as_matrix(X_b, name=f"representation {names[1]}")
     check_same_inputs(X_a, X_b, names=names)

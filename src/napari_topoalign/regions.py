@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from .checks import check_graph
 from .errors import InputShapeError, ParameterError
 from .mapper import MapperGraph
 
@@ -135,12 +136,16 @@ def find_matching_regions(
     its largest connected remainder and is rescored. Kept: ``score >= min_score``
     and at least ``min_nodes`` nodes on each side.
     """
+    check_graph(A, "A")
+    check_graph(B, "B")
     if A.n_inputs != B.n_inputs:
         raise InputShapeError(
             f"graph A was built on {A.n_inputs} inputs but graph B on {B.n_inputs}; "
             "both must be built on the same inputs."
         )
-    if not 0.0 <= min_score <= 1.0 or int(min_nodes) < 1:
+    numbers = (int, float, np.integer, np.floating)
+    if not isinstance(min_score, numbers) or not isinstance(min_nodes, numbers) or not 0.0 <= min_score <= 1.0 \
+            or int(min_nodes) < 1:
         raise ParameterError(
             f"min_score must be in [0, 1] and min_nodes >= 1; got {min_score!r}, {min_nodes!r}."
         )

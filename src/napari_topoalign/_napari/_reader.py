@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 REPRESENTATION_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".parquet", ".h5ad", ".pt")
 REPRESENTATION_KEY = "topoalign_representation"
 INPUTS_KEY = "topoalign_inputs"
@@ -56,24 +54,25 @@ def get_reader(path):
 
 def saved_format(path) -> str | None:
     """The ``format`` of the JSON header of an ``.npz`` written by napari-topoalign (an alignment or
-    a chain), or None for any other file."""
+    a chain), or None for any other file. Only the header is read, its size checked first."""
     import json
-    import zipfile
+
+    from ..errors import TopoAlignError
+    from ..io import read_npz
 
     if _suffix(str(path)) != ".npz":
         return None
     try:
-        with open(path, "rb") as fh:  # closed even when np.load fails half-way
-            z = np.load(fh, allow_pickle=False)
-            if not isinstance(z, np.lib.npyio.NpzFile):  # a single .npy array under an .npz name
-                return None
-            with z:
-                if "header" not in z.files:
-                    return None
-                header = json.loads(str(z["header"][()]))
-                return header.get("format") if isinstance(header, dict) else None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        header = read_npz(path, keys=("header",)).get("header")
+    except TopoAlignError:
         return None
+    if header is None or header.dtype.kind != "U" or header.ndim != 0:
+        return None
+    try:
+        header = json.loads(str(header[()]))
+    except ValueError:
+        return None
+    return header.get("format") if isinstance(header, dict) else None
 
 
 def is_alignment_file(path) -> bool:
