@@ -59,7 +59,7 @@ def setup(make_napari_viewer, monkeypatch):
 
 def _wait(qtbot, section):
     """Wait until the section's worker is done and its buttons are enabled again."""
-    qtbot.waitUntil(lambda: not section.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not section.busy and getattr(section, "drawn", True), timeout=WAIT_MS)
 
 
 def _align(qtbot, widget, errors):
@@ -74,13 +74,22 @@ def test_load_shows_data_and_problems(setup, tmp_path):
     assert load.combo_a.currentText().startswith("loop") and load.combo_b.currentText().startswith("cut")
     assert "N = 300" in load.summary.text() and "6-D" in load.summary.text()
     assert widget.session.rep_a.name == "loop" and widget.session.inputs.n_inputs == N
-    assert load.problems.text() == ""
+    assert load.problems.text() == "" and load.note.text() == ""
 
-    # a representation of other inputs is a problem shown in the label and notified
+    # a representation of other inputs is refused: shown in the label, notified once, no layer added
     np.save(tmp_path / "short.npy", np.ones((10, 3), np.float32))
-    assert load.open_file(str(tmp_path / "short.npy"), "B")
+    names = [layer.name for layer in viewer.layers]
+    assert not load.open_file(str(tmp_path / "short.npy"), "B")
     assert "300" in load.problems.text() and "10" in load.problems.text()
-    assert errors and widget.session.rep_a is None
+    assert len(errors) == 1 and [layer.name for layer in viewer.layers] == names
+    assert widget.session.rep_b.name == "cut" and widget.session.ready
+    viewer.add_points(np.array([[1.0, 1.0]]), name="another layer")  # a later layer change ...
+    assert len(errors) == 1  # ... does not repeat the toast
+    viewer.layers.remove("another layer")
+    # metadata of other inputs: refused the same way
+    np.savez(tmp_path / "meta.npz", labels=np.arange(7))
+    assert not load.open_file(str(tmp_path / "meta.npz"), None)
+    assert "7 inputs" in errors[-1] and [layer.name for layer in viewer.layers] == names
 
     # a damaged file: a notification, no new layer, the user's layers intact
     names = [layer.name for layer in viewer.layers]
@@ -109,11 +118,11 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     built = (session.graph_a, session.graph_b)
     steps = []
     widget.align.run()
-    widget.align.worker.yielded.connect(lambda item: steps.append(item[0]))
+    widget.align.worker.yielded.connect(lambda event: steps.append(type(event).__name__))
     _wait(qtbot, widget.align)
     assert not errors
     al = session.alignment
-    assert "positions" in steps  # the layout was animated live
+    assert "LayoutStep" in steps  # the layout was animated live
     assert al.graph_a is built[0] and al.graph_b is built[1]  # the built graphs were aligned, not rebuilt
     assert widget.align.progress.value() == 100
 
@@ -135,7 +144,7 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     rect = L.visible_rect(viewer)
     assert (nodes >= rect[0]).all() and (nodes <= rect[1]).all()
     assert ((nodes.max(0) - nodes.min(0)) / (rect[1] - rect[0])).max() > 0.4
-    assert (find_layer(viewer, "bubbles").features["label"] == "1").sum() == 2  # region 1 numbered in A and B
+    assert (find_layer(viewer, "region_labels").features["text"] == "1").sum() == 2  # region 1 numbered in A and B
     table.sortItems(1)  # by score, ascending
     scores = [table.item(r, 1).value for r in range(table.rowCount())]
     assert scores == sorted(scores)
@@ -152,7 +161,7 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     assert np.allclose(L.camera_of(viewer).center[-2:], (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
 
     # selecting nodes lists their inputs' texts
-    session.selection.select_nodes("a", [0])
+    session.select_nodes("a", [0])
     listed = [widget.regions.texts.item(i).text() for i in range(widget.regions.texts.count())]
     assert listed == [session.inputs.texts[i] for i in session.selection.inputs] and listed
     assert set(al.graph_a.members[0]) <= set(session.selection.inputs)
@@ -175,8 +184,8 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     widget.align.run()
     cancelled = []
 
-    def cancel_on_positions(item):
-        if item[0] == "positions" and not cancelled:
+    def cancel_on_positions(event):
+        if type(event).__name__ == "LayoutStep" and not cancelled:
             cancelled.append(True)
             widget.align.cancel()
 

@@ -20,7 +20,8 @@ from qtpy.QtWidgets import (
 
 from ...mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
 from . import session as _session
-from .session import Session, _Section
+from ...session import same_params
+from .session import _Section
 
 
 class ParamsForm(QWidget):
@@ -106,26 +107,46 @@ class ParamsForm(QWidget):
         self.eps.blockSignals(False)
 
 
+#: Layout iterations of the preview drawn after Build (Align runs the full layout).
+PREVIEW_ITERATIONS = 60
+
+
 def _graph_text(name, g) -> str:
     eps = "n/a" if g.params.eps is None else f"{g.params.eps:.4g}"
-    text = f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges, eps = {eps}"
-    if len(g.uncovered):
-        text += f", {len(g.uncovered)} inputs in no node"
-    return text
+    share = 100.0 * len(g.uncovered) / max(g.n_inputs, 1)
+    return (f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges, eps = {eps}, "
+            f"{len(g.uncovered)} inputs in no node ({share:.1f}%)")
 
 
 @thread_worker(ignore_errors=True)
-def _build_graphs(X_a, X_b, settings):
-    from ...alignment import build_graphs
+def _build_graphs(X_a, X_b, settings, mode="side_by_side"):
+    """Both graphs, then a quick joint layout of ``PREVIEW_ITERATIONS`` to preview them; yields
+    what it starts next (for the progress label), returns ``(graph_a, graph_b, correspondence,
+    layout)``."""
+    from ...correspond import correspondence
+    from ...layout import joint_layout
+    from ...pipeline import graph_steps
+    from ...threads import thread_policy
 
-    return build_graphs(X_a, X_b, **settings)
+    with thread_policy(reserve=1):  # one core stays with the GUI
+        yield "building graph A…"
+        graphs = []
+        for graph in graph_steps(X_a, X_b, **settings):
+            graphs.append(graph)
+            if len(graphs) == 1:
+                yield f"graph A: {graph.n_nodes} nodes; building graph B…"
+        graph_a, graph_b = graphs
+        yield f"graphs: {graph_a.n_nodes} + {graph_b.n_nodes} nodes; a quick layout for the preview…"
+        C = correspondence(graph_a, graph_b)
+        layout = joint_layout(graph_a, graph_b, C, mode=mode, iterations=PREVIEW_ITERATIONS, device="cpu")
+    return graph_a, graph_b, C, layout
 
 
 class MapperWidget(_Section):
-    """Mapper parameters for A and B (shared or separate); Build shows node/edge counts and eps."""
+    """Mapper parameters for A and B (shared or separate), bound to the session; Build shows node/edge counts and eps."""
 
-    def __init__(self, session: Session, parent=None):
-        super().__init__(session, parent)
+    def __init__(self, session, view, parent=None):
+        super().__init__(session, view, parent)
         layout = QVBoxLayout(self)
         self.shared = QCheckBox("same parameters for A and B")
         self.shared.setChecked(True)
@@ -133,7 +154,7 @@ class MapperWidget(_Section):
         self.box_a, self.box_b = QGroupBox("A (and B)"), QGroupBox("B")
         for box, form in ((self.box_a, self.form_a), (self.box_b, self.form_b)):
             QVBoxLayout(box).addWidget(form)
-            form.changed.connect(self._params_changed)
+            form.changed.connect(self._form_changed)
         self.box_b.setVisible(False)
         self.shared.toggled.connect(self._shared_toggled)
         self.shared_lens = QCheckBox("slice B by A's lens (shared cover)")
@@ -141,7 +162,7 @@ class MapperWidget(_Section):
             "Both graphs then come from the same cover elements, so their nodes correspond one to one "
             "wherever the two representations cluster the inputs alike."
         )
-        self.shared_lens.toggled.connect(self._params_changed)
+        self.shared_lens.toggled.connect(self._form_changed)
         self.build_button = QPushButton("Build mapper graphs")
         self.build_button.clicked.connect(self.build)
         self.counts = QLabel("Graphs not built yet (Align builds them too).")
@@ -149,38 +170,72 @@ class MapperWidget(_Section):
         for w in (self.shared, self.shared_lens, self.box_a, self.box_b, self.build_button, self.counts):
             layout.addWidget(w)
         layout.addStretch(1)
-        session.graphs_changed.connect(self._show_graphs)
+        self._showing = False
+        self.preview = None  # the AlignmentLayers of the last preview
+        session.events.graphs.connect(self._show_graphs)
+        session.events.params.connect(self._show_params)
+        self._show_params()
 
     def _shared_toggled(self, shared: bool) -> None:
         self.box_b.setVisible(not shared)
         self.box_a.setTitle("A (and B)" if shared else "A")
-        self._params_changed()
+        self._form_changed()
 
-    def _params_changed(self) -> None:
-        if self.session.graph_a is not None:
-            self.session.set_graphs(None, None)
+    def _form_changed(self) -> None:
+        """The form was edited: its settings go to the session."""
+        if not self._showing:
+            self.session.set_params(**self.settings())
+
+    def _show_params(self) -> None:
+        """Show the session's settings (e.g. a sample's recommended ones) in the form."""
+        s = self.session
+        self._showing = True
+        try:
+            self.form_a.set_params(s.params_a)
+            self.form_b.set_params(s.params_b)
+            self.shared.setChecked(same_params(s.params_a, s.params_b))
+            self.shared_lens.setChecked(s.shared_lens)
+        finally:
+            self._showing = False
 
     def settings(self) -> dict:
-        """``build_graphs``/``align`` settings as set in the form: params, params_b, shared_lens."""
+        """The form's settings as ``set_params`` / ``build_graphs`` take them: params_a, params_b, shared_lens."""
         a = self.form_a.params()
         b = a if self.shared.isChecked() else self.form_b.params()
-        return {"params": a, "params_b": b, "shared_lens": self.shared_lens.isChecked()}
-
-    def set_settings(self, params: MapperParams, params_b: MapperParams, shared_lens: bool) -> None:
-        """Show recommended settings (e.g. a sample's) in the form."""
-        self.form_a.set_params(params)
-        self.form_b.set_params(params_b)
-        self.shared.setChecked(params_b == params)
-        self.shared_lens.setChecked(shared_lens)
+        return {"params_a": a, "params_b": b, "shared_lens": self.shared_lens.isChecked()}
 
     def build(self) -> None:
         s = self.session
-        if s.rep_a is None:
-            _session.show_error("Choose representations A and B in Load first.")
+        problems = s.problems()
+        if problems:
+            _session.show_error(" ".join(problems))
             return
         self.counts.setText("Building…")
-        worker = _build_graphs(s.rep_a.X, s.rep_b.X, self.settings())
-        self._start(worker, lambda graphs: s.set_graphs(*graphs), [self.build_button])
+        settings = {"params": s.params_a, "params_b": s.params_b, "shared_lens": s.shared_lens}
+        worker = _build_graphs(s.rep_a.X, s.rep_b.X, settings, s.layout.mode)
+        worker.yielded.connect(lambda stage: self.counts.setText(f"Building: {stage}"))
+        self._start(worker, self._preview, [self.build_button])
+
+    def _preview(self, result) -> None:
+        """Keep the built graphs and draw them at a quick layout (the previous alignment's
+        Bubble Sets, links and motifs hidden), with titles, colours and hover as after Align."""
+        from ..layers import fit_view, remove_roles, show_graphs
+
+        graph_a, graph_b, C, layout = result
+        s = self.session
+        s.set_graphs(graph_a, graph_b)
+        if self.view.linked is not None:
+            self.view.linked.disconnect()
+        names = (s.rep_a.name, s.rep_b.name) if s.rep_a is not None and s.rep_b is not None else ("A", "B")
+        layers = show_graphs(self.viewer, graph_a, graph_b, layout.pos_a, layout.pos_b, names, inputs=s.inputs,
+                             correspondence=C, offset=layout.offset)
+        for layer in (layers.bubbles, layers.links, layers.region_labels):
+            layer.visible = False  # the previous alignment's, if any
+        remove_roles(self.viewer, ("motifs", "selection", "input_selection"))
+        fit_view(self.viewer, layers)
+        self.preview = layers
+        self.counts.setText(self.counts.text() + f"<br>Preview: a quick layout ({PREVIEW_ITERATIONS} iterations); "
+                            "Align lays them out fully and finds the matching regions.")
 
     def _show_graphs(self) -> None:
         s = self.session
@@ -189,6 +244,5 @@ class MapperWidget(_Section):
             return
         self.form_a.show_eps(s.graph_a.params.eps)
         self.form_b.show_eps(s.graph_b.params.eps)
-        names = (s.rep_a.name, s.rep_b.name)
+        names = (s.rep_a.name, s.rep_b.name) if s.rep_a is not None and s.rep_b is not None else ("A", "B")
         self.counts.setText("<br>".join(_graph_text(n, g) for n, g in zip(names, (s.graph_a, s.graph_b))))
-
