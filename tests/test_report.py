@@ -67,3 +67,22 @@ def test_report_without_inputs_has_no_optional_columns(data, tmp_path):
     text = write_report(al, tmp_path).read_text()
     assert "dominant labels" not in text and "local CKA" not in text
     assert not (tmp_path / "region_examples.png").exists() and not (tmp_path / "regions_on_source.png").exists()
+
+
+def test_report_shows_faithfulness_and_the_coverage_warning(tmp_path):
+    import warnings
+
+    from napari_topoalign import MapperParams, align
+    from napari_topoalign.mapper import graph_faithfulness
+    from napari_topoalign.report import write_report
+
+    rng = np.random.default_rng(0)
+    X_a = rng.normal(size=(300, 4)).astype(np.float32)
+    X_b = X_a + 0.01 * rng.normal(size=X_a.shape).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        al = align(X_a, X_b, MapperParams(eps=0.8, min_samples=8), iterations=30, device="cpu")
+    assert al.graph_a.coverage_warning() is not None  # a radius this small leaves most inputs out
+    page = write_report(al, tmp_path, X_a=X_a, X_b=X_b).read_text()
+    assert f"{graph_faithfulness(X_a, al.graph_a):.2f}" in page
+    assert "in no node of the mapper graph" in page

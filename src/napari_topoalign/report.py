@@ -47,7 +47,7 @@ def write_report(alignment, out_dir, *, inputs=None, X_a=None, X_b=None) -> Path
         _section_regions(alignment, inputs, X_a, X_b),
         _section_scores(alignment),
         _section_motifs(alignment),
-        _section_parameters(alignment),
+        _section_parameters(alignment, X_a, X_b),
     ]
     a, b = (html.escape(n) for n in alignment.names)
     page = _PAGE.format(title=f"TopoAlign report: {a} vs {b}", body="\n".join(sections))
@@ -349,7 +349,11 @@ def _describe_lens(lens) -> str:
     return f"custom array ({len(lens)} values)" if isinstance(lens, np.ndarray) else str(lens)
 
 
-def _section_parameters(alignment) -> str:
+def _section_parameters(alignment, X_a=None, X_b=None) -> str:
+    """The mapper parameters of both graphs, their sizes, uncovered inputs (with the coverage
+    warning, if any), faithfulness when the representations are given, and the layout."""
+    from .mapper import graph_faithfulness
+
     A, B = alignment.graph_a, alignment.graph_b
     keys = ["lens", "n_intervals", "overlap", "cover", "clusterer", "eps", "min_samples", "metric"]
     rows = []
@@ -365,11 +369,17 @@ def _section_parameters(alignment) -> str:
         rows.append([key, *vals])
     rows.append(["nodes / edges", *(f"{g.n_nodes} / {len(g.edges)}" for g in (A, B))])
     rows.append(["uncovered inputs", *(f"{len(g.uncovered)} of {g.n_inputs}" for g in (A, B))])
+    if X_a is not None and X_b is not None:
+        rows.append(["faithfulness", *(f"{graph_faithfulness(X, g):.2f}" for X, g in ((X_a, A), (X_b, B)))])
+    warnings = "".join(
+        f"<p class='warning'>{html.escape(name)}: {html.escape(g.coverage_warning())}</p>"
+        for name, g in zip(alignment.names, (A, B)) if g.coverage_warning()
+    )
     lay = alignment.layout
     energy = np.asarray(lay.energy)
     final = f", final energy {float(energy[-1]):.4g}" if len(energy) else ""
     return (
-        "<h2>Parameters</h2>" + _table(["", *alignment.names], rows)
+        "<h2>Parameters</h2>" + _table(["", *alignment.names], rows) + warnings
         + f"<p>Joint layout: mode {html.escape(lay.mode)}, device {html.escape(lay.device)}, "
         f"{len(energy)} iterations{final}.</p>"
     )

@@ -43,6 +43,10 @@ def test_build_draws_a_preview_of_both_graphs(make_napari_viewer, qtbot):
     for g in (s.graph_a, s.graph_b):
         assert f"{g.n_nodes} nodes" in text
         assert f"({100 * len(g.uncovered) / N:.1f}%)" in text
+    from napari_topoalign.mapper import graph_faithfulness
+
+    for X, g in ((loop, s.graph_a), (cut, s.graph_b)):
+        assert f"faithfulness {graph_faithfulness(X, g):.2f}" in text
     assert f"{mapper_tab.PREVIEW_ITERATIONS} iterations" in text
     assert any("building graph B" in t for t in shown) and any("quick layout" in t for t in shown)
     rect = L.visible_rect(viewer)

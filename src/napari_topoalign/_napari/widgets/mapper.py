@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from weakref import WeakKeyDictionary
+
 from napari.qt.threading import thread_worker
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
@@ -111,20 +114,24 @@ class ParamsForm(QWidget):
 PREVIEW_ITERATIONS = 60
 
 
-def _graph_text(name, g) -> str:
+def _graph_text(name, g, faithfulness=None) -> str:
     eps = "n/a" if g.params.eps is None else f"{g.params.eps:.4g}"
     share = 100.0 * len(g.uncovered) / max(g.n_inputs, 1)
+    faithful = "" if faithfulness is None else f", faithfulness {faithfulness:.2f}"
+    warning = g.coverage_warning()
     return (f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges, eps = {eps}, "
-            f"{len(g.uncovered)} inputs in no node ({share:.1f}%)")
+            f"{len(g.uncovered)} inputs in no node ({share:.1f}%){faithful}"
+            + ("" if warning is None else f"<br><span style='color:#e8a33d'>{html.escape(warning)}</span>"))
 
 
 @thread_worker(ignore_errors=True)
 def _build_graphs(X_a, X_b, settings, mode="side_by_side"):
     """Both graphs, then a quick joint layout of ``PREVIEW_ITERATIONS`` to preview them; yields
     what it starts next (for the progress label), returns ``(graph_a, graph_b, correspondence,
-    layout)``."""
+    layout, (faithfulness_a, faithfulness_b))``."""
     from ...correspond import correspondence
     from ...layout import joint_layout
+    from ...mapper import graph_faithfulness
     from ...pipeline import graph_steps
     from ...threads import thread_policy
 
@@ -139,7 +146,9 @@ def _build_graphs(X_a, X_b, settings, mode="side_by_side"):
         yield f"graphs: {graph_a.n_nodes} + {graph_b.n_nodes} nodes; a quick layout for the preview…"
         C = correspondence(graph_a, graph_b)
         layout = joint_layout(graph_a, graph_b, C, mode=mode, iterations=PREVIEW_ITERATIONS, device="cpu")
-    return graph_a, graph_b, C, layout
+        yield "faithfulness of both graphs…"
+        faithfulness = (graph_faithfulness(X_a, graph_a), graph_faithfulness(X_b, graph_b))
+    return graph_a, graph_b, C, layout, faithfulness
 
 
 class MapperWidget(_Section):
@@ -147,6 +156,7 @@ class MapperWidget(_Section):
 
     def __init__(self, session, view, parent=None):
         super().__init__(session, view, parent)
+        self.faithfulness = WeakKeyDictionary()  # graph -> graph_faithfulness, computed by Build
         layout = QVBoxLayout(self)
         self.shared = QCheckBox("same parameters for A and B")
         self.shared.setChecked(True)
@@ -221,7 +231,8 @@ class MapperWidget(_Section):
         Bubble Sets, links and motifs hidden), with titles, colours and hover as after Align."""
         from ..layers import fit_view, remove_roles, show_graphs
 
-        graph_a, graph_b, C, layout = result
+        graph_a, graph_b, C, layout, faithfulness = result
+        self.faithfulness.update(zip((graph_a, graph_b), faithfulness))
         s = self.session
         s.set_graphs(graph_a, graph_b)
         if self.view.linked is not None:
@@ -245,4 +256,6 @@ class MapperWidget(_Section):
         self.form_a.show_eps(s.graph_a.params.eps)
         self.form_b.show_eps(s.graph_b.params.eps)
         names = (s.rep_a.name, s.rep_b.name) if s.rep_a is not None and s.rep_b is not None else ("A", "B")
-        self.counts.setText("<br>".join(_graph_text(n, g) for n, g in zip(names, (s.graph_a, s.graph_b))))
+        self.counts.setText("<br>".join(
+            _graph_text(n, g, self.faithfulness.get(g)) for n, g in zip(names, (s.graph_a, s.graph_b))
+        ))
