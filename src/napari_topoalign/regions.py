@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import connected_components
 from .errors import InputShapeError, ParameterError
 from .mapper import MapperGraph
 
-ANCHOR_MIN = 0.5  # overlap coefficient |a ∩ b| / min(|a|, |b|) of an anchor pair of nodes
+ANCHOR_MIN = 0.3  # overlap coefficient |a ∩ b| / min(|a|, |b|) of an anchor pair of nodes
 OTHERS = 200  # other inputs each input's organisation agreement looks at
 N_RANDOM = 19  # random input sets per region size: beating all of them is p < 0.05
 
@@ -112,17 +112,31 @@ def organisation_agreement(A: MapperGraph, B: MapperGraph, n_others: int = OTHER
     out = np.zeros(n)
     if m < 1:
         return out
-    hops_a, hops_b = A.node_hops(), B.node_hops()
+    graphs = [(G.node_hops(), G.input_nodes()) for G in (A, B)]
     rng = np.random.default_rng(seed)
-    block = max(1, 2**18 // m)
+    block = max(1, 2**16 // m)
     for lo in range(0, n, block):
         rows = np.arange(lo, min(lo + block, n))
-        i = np.repeat(rows, m)
-        j = rng.integers(0, n - 1, len(i))
+        i = np.repeat(rows, m).reshape(len(rows), m)
+        j = rng.integers(0, n - 1, i.shape)
         j += j >= i  # uniform over the other inputs
-        ha = A.input_hops(i, j, hops_a).reshape(len(rows), m)
-        hb = B.input_hops(i, j, hops_b).reshape(len(rows), m)
+        ha, hb = (_hops_from(rows, j, hops, holders) for hops, holders in graphs)
         out[rows] = _row_spearman(ha, hb)
+    return out
+
+
+def _hops_from(rows: np.ndarray, others: np.ndarray, hops: np.ndarray, holders: np.ndarray) -> np.ndarray:
+    """``MapperGraph.input_hops`` from each input of ``rows`` to each input of its row of ``others``:
+    the hop distance from input to every node first (min over the nodes holding it), then to inputs."""
+    k = len(hops)
+    to_node = np.full((len(rows), k + 1), np.inf)  # column k: "no node"
+    padded = np.vstack([hops, np.full((1, k), np.inf)]) if k else np.zeros((1, 0))
+    for a in range(holders.shape[1]):
+        np.minimum(to_node[:, :k], padded[holders[rows, a]], out=to_node[:, :k])
+    out = np.full(others.shape, np.inf)
+    r = np.arange(len(rows))[:, None]
+    for b in range(holders.shape[1]):
+        np.minimum(out, to_node[r, np.where(holders[others, b] >= 0, holders[others, b], k)], out=out)
     return out
 
 
@@ -173,7 +187,7 @@ def find_matching_regions(
 
     ``C`` is the Jaccard correspondence (``correspondence(A, B)``, computed when None). Each
     graph may be sliced by its own lens. Anchors are node pairs whose overlap coefficient
-    |a ∩ b| / min(|a|, |b|) is >= 0.5 and the best of its row or its column, so a group of
+    |a ∩ b| / min(|a|, |b|) is >= 0.3 and the best of its row or its column, so a group of
     inputs that one graph cuts into more, smaller nodes than the other still matches. Two
     anchors are linked when their A nodes are equal or adjacent and their B nodes too; each
     connected group of linked anchors is a candidate (each side connected by construction).
