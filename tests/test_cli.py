@@ -163,3 +163,29 @@ def test_demo_headless_writes_report_instead(monkeypatch, tmp_path, capsys, flag
     assert ("--headless" in line[0]) == bool(flag)
     (shape, names, n, out), = calls
     assert n == shape[0] and out == tmp_path / "demo" and len(names) == 2
+
+
+def test_table_notes_are_one_line_each(files, capsys):
+    import pandas as pd
+
+    tmp, a, b = files
+    X = np.load(a)
+    pd.DataFrame({"x": X[:, 0], "y": X[:, 1], "label": np.arange(len(X)) % 2}).to_csv(tmp / "a.csv", index=False)
+    assert main(["run", str(tmp / "a.csv"), str(b), *FAST, "--out", str(tmp / "o")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("topoalign: note:")]
+    assert notes == ["topoalign: note: a.csv: 2 numeric columns are features; kept as per-input metadata: 'label' (its name)."]
+
+
+def test_user_mistakes_exit_2_and_system_failures_1(files, capsys, monkeypatch):
+    from napari_topoalign import alignment
+
+    tmp, a, b = files
+    assert main(["run", str(a), str(tmp / "missing.npy"), *FAST, "--out", str(tmp / "o")]) == 2
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(alignment.Alignment, "save", disk_full)
+    assert main(["run", str(a), str(b), *FAST, "--out", str(tmp / "o")]) == 1
+    assert "No space left" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp / "o").exists()

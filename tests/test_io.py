@@ -11,7 +11,9 @@ from napari_topoalign.errors import (
     InputShapeError,
     InvalidValuesError,
     MissingDependencyError,
+    MissingFileError,
     TopoAlignError,
+    TopoAlignWarning,
 )
 from napari_topoalign.io import (
     InputTable,
@@ -74,7 +76,8 @@ def test_table_round_trip(tmp_path, suffix):
         df.to_parquet(p, index=False)
     else:
         df.to_csv(p, sep="\t" if suffix == ".tsv" else ",", index=False)
-    rep = load_representation(p)
+    with pytest.warns(TopoAlignWarning, match=r"5 numeric columns.*'label' \(its name\), 'text' \(its name\)"):
+        rep = load_representation(p)
     np.testing.assert_allclose(rep.X, X, rtol=1e-6)
     assert list(rep.metadata.columns) == ["label", "text"]
     np.testing.assert_array_equal(rep.metadata["label"], LABELS)
@@ -88,7 +91,8 @@ def test_csv_numeric_label_and_index_columns_are_metadata(tmp_path):
     df["label"] = np.arange(12) % 3
     p = tmp_path / "emb.csv"
     df.to_csv(p)  # with the index, as pandas does by default
-    rep = load_representation(p)
+    with pytest.warns(TopoAlignWarning, match=r"'Unnamed: 0' \(an unnamed index column\)"):
+        rep = load_representation(p)
     assert rep.X.shape == (12, 5)
     assert list(rep.metadata.columns) == ["Unnamed: 0", "label"]
 
@@ -166,8 +170,10 @@ def test_npy_image_stack(tmp_path):
 
 
 def test_missing_and_unknown(tmp_path):
-    with pytest.raises(FileFormatError, match="no such file"):
+    with pytest.raises(MissingFileError, match="no such file"):
         load_representation(tmp_path / "nope.npy")
+    with pytest.raises(FileNotFoundError):
+        load_inputs(tmp_path / "nope.csv")
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(FileFormatError, match="unknown file type '.json'"):
         load_representation(tmp_path / "x.json")
@@ -257,6 +263,7 @@ def test_bad_values(tmp_path):
         load_representation(tmp_path / "str.npy")
 
 
+@pytest.mark.filterwarnings("ignore::napari_topoalign.errors.TopoAlignWarning")
 def test_bad_tables(tmp_path):
     df = _frame()
     df["d2"] = df["d2"].astype(object)

@@ -4,9 +4,18 @@ import pytest
 
 from napari_topoalign.correspond import correspondence
 from napari_topoalign.errors import InputShapeError
-from napari_topoalign.mapper import MapperGraph, build_mapper, nerve
+from napari_topoalign.mapper import MapperGraph, MapperParams, build_mapper, nerve
 from napari_topoalign.regions import Region, _row_spearman, find_matching_regions, organisation_agreement
 from planted import regions_pair
+
+
+# each side's own lens (its first principal axis); eps given so the graphs do not depend on the eps rule
+PARAMS_A = MapperParams(lens="pca", n_intervals=10, min_samples=5, eps=0.8)
+PARAMS_B = MapperParams(lens="pca", n_intervals=10, min_samples=5, eps=1.5)  # B is stretched threefold
+
+
+def _graphs(X_a, X_b):
+    return build_mapper(X_a, PARAMS_A), build_mapper(X_b, PARAMS_B)
 
 
 def _graph(members, n):
@@ -26,7 +35,7 @@ def test_planted_agreement_is_recovered_under_different_lenses(seed):
     # a circle and a segment both sides keep, a disc whose rows B permutes; B is stretched, so
     # each side's default lens (its first principal axis) differs
     X_a, X_b, agree, scrambled = regions_pair(seed)
-    A, B = build_mapper(X_a), build_mapper(X_b)
+    A, B = _graphs(X_a, X_b)
     regions = find_matching_regions(A, B, correspondence(A, B))
     assert regions
     found = np.unique(np.concatenate([r.inputs for r in regions]))
@@ -37,30 +46,31 @@ def test_planted_agreement_is_recovered_under_different_lenses(seed):
     for r in regions:
         assert np.isin(r.inputs, scrambled).mean() < 0.1
         assert 0 <= r.score <= 1
-    ranks = [r.score * len(r.inputs) for r in regions]
+    ranks = [r.score * len(r.inputs) for r in regions]  # best first: score x inputs
     assert ranks == sorted(ranks, reverse=True)
     _check_disjoint_connected(A, B, regions)
 
 
 def test_regions_beat_random_input_sets():
     X_a, X_b, _, _ = regions_pair(0)
-    A, B = build_mapper(X_a), build_mapper(X_b)
+    A, B = _graphs(X_a, X_b)
     local = organisation_agreement(A, B)
     rng = np.random.default_rng(5)
-    for r in find_matching_regions(A, B):
+    regions = find_matching_regions(A, B)
+    for r in regions:
         random_means = [local[rng.choice(A.n_inputs, len(r.inputs), replace=False)].mean() for _ in range(50)]
-        assert local[r.inputs].mean() > np.quantile(random_means, 0.9)
+        assert r.score == pytest.approx(local[r.inputs].mean()) and r.score > np.quantile(random_means, 0.9)
     # a stricter minimum score drops regions, never adds any
     assert len(find_matching_regions(A, B, min_score=0.9)) <= len(find_matching_regions(A, B))
 
 
 def test_organisation_agreement_known_answers():
     X_a, X_b, agree, scrambled = regions_pair(1)
-    A = build_mapper(X_a)
+    A, B = _graphs(X_a, X_b)
     same = organisation_agreement(A, A)
     covered = np.setdiff1d(np.arange(A.n_inputs), A.uncovered)
     assert np.all(same[covered] == 1.0) and np.all(same[A.uncovered] == 0.0)
-    local = organisation_agreement(A, build_mapper(X_b))
+    local = organisation_agreement(A, B)
     assert local[scrambled].mean() < 0.25 < local[agree].mean()
 
 
@@ -95,7 +105,7 @@ def _check_disjoint_connected(A, B, regions):
 
 def test_identical_inputs_give_one_region_per_component():
     X_a, _, _, _ = regions_pair(0)
-    A = build_mapper(X_a)
+    A = build_mapper(X_a, PARAMS_A)
     regions = find_matching_regions(A, A, min_nodes=1)
     comps = list(nx.connected_components(A.to_networkx()))
     assert len(regions) == len(comps)

@@ -17,7 +17,8 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 from shapely import Polygon, STRtree
 
-from .errors import InputShapeError, ParameterError
+from .checks import check_positions
+from .errors import ParameterError
 
 _DETOUR_STEPS = np.array([1.5, 2.5, 4.0, 6.0, 9.0])
 _QUAD_SEGS = 4
@@ -131,17 +132,19 @@ def bubble_set(positions, members, *, radius: float | None = None) -> Polygon:
     are carved out, shrunk where needed so the outline stays one polygon holding
     every member.
     """
-    pos = np.asarray(positions, dtype=np.float64)
-    if pos.ndim != 2 or pos.shape[1] != 2:
-        raise InputShapeError(f"positions must have shape (K, 2); got {pos.shape}.")
+    pos = check_positions(positions)
     members = np.asarray(members)
     if members.dtype == bool:
         members = np.flatnonzero(members)
+    if not np.issubdtype(members.dtype, np.integer):
+        raise ParameterError(f"members must be integer node indices or a boolean mask, got dtype {members.dtype}.")
     idx = np.unique(members.astype(np.int64).ravel())
     if len(idx) == 0:
         raise ParameterError("bubble_set needs at least one member index.")
     if idx[0] < 0 or idx[-1] >= len(pos):
         raise ParameterError(f"member indices must lie in [0, {len(pos)}); got {idx[0]}..{idx[-1]}.")
+    if radius is not None and (isinstance(radius, bool) or not isinstance(radius, (int, float, np.number))):
+        raise ParameterError(f"radius must be a positive number or None; got {radius!r}.")
     r = default_radius(pos) if radius is None else float(radius)
     if not np.isfinite(r) or r <= 0:
         raise ParameterError(f"radius must be a positive number; got {radius!r}.")
@@ -182,6 +185,9 @@ def membrane(poly_a: Polygon, poly_b: Polygon) -> Polygon:
     Overlapping bubbles (overlay mode) give the outline of their union. Always
     one valid polygon without holes containing both bubbles.
     """
+    for name, poly in (("poly_a", poly_a), ("poly_b", poly_b)):
+        if not isinstance(poly, Polygon) or poly.is_empty:
+            raise ParameterError(f"{name} must be a non-empty shapely Polygon (from bubble_set), got {type(poly).__name__}.")
     band = shapely.union(poly_a, poly_b)
     if not isinstance(band, Polygon):
         waists = [

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +23,7 @@ examples:
   topoalign run early.npy late.npy --out report/      align two N x D arrays (rows = the same inputs)
   topoalign run model.npz model.npz --key-a layer1 --key-b layer6 --metadata labels.csv \\
       --lens pca --intervals 15 --overlap 0.4 --out report/
+  topoalign chain L0.npy L1.npy L2.npy --out chain/   more than two representations in order (see chain --help)
   topoalign demo                                      open napari with a sample aligned
   topoalign demo --headless --out topoalign-demo/     no display: write the sample's report instead
 
@@ -87,9 +91,6 @@ class _ProgressBar:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
-
-    defaults = MapperParams()
     parser = _Parser(
         prog="topoalign",
         description="Compare how two neural-network representations of the same inputs are organised: "
@@ -115,32 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--key-b", metavar="K", help="array / column group of B inside its file")
     run.add_argument("--metadata", metavar="M", help="per-input labels/texts (.csv, .tsv, .parquet, .npz, .h5ad)")
     run.add_argument("--images", metavar="I", help="per-input images, an (N, H, W[, C]) .npy stack")
-    mapper = run.add_argument_group(
-        "mapper graphs (both representations; with --sample, options not given take the sample's recommended values)"
-    )
-    mapper.add_argument(
-        "--lens", metavar="LENS",
-        help=f"{', '.join(LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
-    )
-    mapper.add_argument("--intervals", type=int, metavar="N",
-                        help=f"number of cover intervals (default {defaults.n_intervals})")
-    mapper.add_argument("--overlap", type=float, metavar="F",
-                        help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
-    mapper.add_argument("--cover", choices=COVERS,
-                        help=f"uniform: equal lengths; balanced: equal counts (default {defaults.cover})")
-    mapper.add_argument("--clusterer", choices=CLUSTERERS,
-                        help=f"clustering in each interval (default {defaults.clusterer})")
-    mapper.add_argument("--eps", type=float, default=None, metavar="F",
-                        help="clustering radius (default: chosen from the k-NN distances)")
-    mapper.add_argument("--min-samples", type=int, metavar="N",
-                        help=f"DBSCAN min_samples (default {defaults.min_samples})")
-    mapper.add_argument("--metric", choices=METRICS, help=f"distance (default {defaults.metric})")
-    mapper.add_argument("--shared-lens", action=argparse.BooleanOptionalAction, default=None,
-                        help="slice B by A's lens values, so both graphs share their cover elements "
-                             "(default: off, or the sample's choice)")
+    _add_mapper_options(run, "mapper graphs (both representations; with --sample, options not given take the "
+                             "sample's recommended values)", "slice B by A's lens values, so both graphs share their "
+                             "cover elements (default: off, or the sample's choice)")
     _add_layout_options(run)
     run.add_argument("--out", required=True, metavar="DIR", help="folder for alignment.npz and report.html")
     run.set_defaults(func=_cmd_run)
+
+    _add_chain_parser(sub)
 
     samples = sub.add_parser("samples", help="list the bundled samples")
     samples.set_defaults(func=_cmd_samples)
@@ -159,13 +142,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_layout_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_argument_group("joint layout")
-    group.add_argument("--mode", choices=("side_by_side", "overlay"), default="side_by_side",
-                       help="panels side by side, or both graphs in one frame (default %(default)s)")
+def _add_mapper_options(p: argparse.ArgumentParser, title: str, shared_lens_help: str) -> None:
+    from .mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
+
+    defaults = MapperParams()
+    mapper = p.add_argument_group(title)
+    mapper.add_argument(
+        "--lens", metavar="LENS",
+        help=f"{', '.join(LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
+    )
+    mapper.add_argument("--intervals", type=int, metavar="N",
+                        help=f"number of cover intervals (default {defaults.n_intervals})")
+    mapper.add_argument("--overlap", type=float, metavar="F",
+                        help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
+    mapper.add_argument("--cover", choices=COVERS,
+                        help=f"uniform: equal lengths; balanced: equal counts (default {defaults.cover})")
+    mapper.add_argument("--clusterer", choices=CLUSTERERS,
+                        help=f"clustering in each interval (default {defaults.clusterer})")
+    mapper.add_argument("--eps", type=float, default=None, metavar="F",
+                        help="clustering radius (default: chosen from the k-NN distances)")
+    mapper.add_argument("--min-samples", type=int, metavar="N",
+                        help=f"DBSCAN min_samples (default {defaults.min_samples})")
+    mapper.add_argument("--metric", choices=METRICS, help=f"distance (default {defaults.metric})")
+    mapper.add_argument("--shared-lens", action=argparse.BooleanOptionalAction, default=None,
+                        help=shared_lens_help)
+
+
+def _add_layout_options(p: argparse.ArgumentParser, modes: bool = True) -> None:
+    """--mode (unless ``modes`` is False: a chain has one frame), --device, --seed, --iterations."""
+    group = p.add_argument_group("joint layout" if modes else "layout")
+    if modes:
+        group.add_argument("--mode", choices=("side_by_side", "overlay"), default="side_by_side",
+                           help="panels side by side, or both graphs in one frame (default %(default)s)")
     group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="torch device of the layout (default %(default)s)")
-    group.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    group.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 (default %(default)s)")
     group.add_argument("--iterations", type=_non_negative_int, default=None, metavar="N",
                        help="layout iterations (default: chosen from the graph sizes)")
 
@@ -180,18 +191,41 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def main(argv=None) -> int:
-    """Entry point of ``topoalign``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+def _seed(text: str) -> int:
+    from .checks import check_seed
+
     try:
-        return args.func(args)
-    except (TopoAlignError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"topoalign: error: {message}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("topoalign: interrupted", file=sys.stderr)
-        return 130
+        return check_seed(int(text))
+    except (ValueError, TopoAlignError):
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**32 - 1, got {text!r}") from None
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _show_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. which table columns became metadata) as one line each."""
+    print(f"topoalign: note: {_one_line(message)}", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    """Entry point of ``topoalign``; returns the exit code: 2 for a mistake in the arguments or the
+    input files (one line on stderr, no traceback), 1 when the system failed (e.g. a disk error)."""
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_note
+        try:
+            return args.func(args)
+        except TopoAlignError as exc:
+            print(f"topoalign: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"topoalign: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("topoalign: interrupted", file=sys.stderr)
+            return 130
 
 
 # ---------------------------------------------------------------------- commands
@@ -225,6 +259,20 @@ def _cmd_run(args) -> int:
     check_same_inputs(rep_a.X, rep_b.X, names=names)
     n = rep_a.n_inputs
     inputs = _read_inputs(n, inputs, args.metadata, args.images)
+    given = _given_params(args, n, inputs)
+    settings = {
+        "params": replace(settings["params"], **given),
+        "params_b": replace(settings["params_b"], **given),
+        "shared_lens": settings["shared_lens"] if args.shared_lens is None else args.shared_lens,
+    }
+    check_params(settings["params"])
+    check_params(settings["params_b"])
+    _run_pipeline(rep_a.X, rep_b.X, names, inputs, settings, args, Path(args.out))
+    return 0
+
+
+def _given_params(args, n: int, inputs) -> dict:
+    """The MapperParams fields given on the command line (the others are left to the defaults or a sample)."""
     given = {
         "lens": None if args.lens is None else _parse_lens(args.lens, n, inputs),
         "n_intervals": args.intervals,
@@ -235,16 +283,7 @@ def _cmd_run(args) -> int:
         "min_samples": args.min_samples,
         "metric": args.metric,
     }
-    given = {k: v for k, v in given.items() if v is not None}
-    settings = {
-        "params": replace(settings["params"], **given),
-        "params_b": replace(settings["params_b"], **given),
-        "shared_lens": settings["shared_lens"] if args.shared_lens is None else args.shared_lens,
-    }
-    check_params(settings["params"])
-    check_params(settings["params_b"])
-    _run_pipeline(rep_a.X, rep_b.X, names, inputs, settings, args, Path(args.out))
-    return 0
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _cmd_demo(args) -> int:
@@ -316,23 +355,23 @@ def _parse_lens(value: str, n: int, inputs):
         if not np.issubdtype(lens.dtype, np.number):
             raise ParameterError(f"--lens column {value!r} is not numeric")
     elif value.lower().endswith(".npy"):
+        from .io import read_npy
+
         try:
-            lens = np.load(value, allow_pickle=False)
-        except ValueError as exc:
+            lens = read_npy(value)
+        except FileFormatError as exc:
             raise FileFormatError(f"--lens file {value} is not a readable .npy array: {exc}") from exc
     else:
         raise ParameterError(
             f"unknown lens {value!r}; use one of {', '.join(LENSES)}, a numeric column of --metadata, "
             "or a .npy file of one value per input"
         )
-    lens = np.asarray(lens, dtype=np.float64).ravel()
-    if len(lens) != n:
-        raise ParameterError(f"--lens {value!r} must hold {n} values (one per input), it has {len(lens)}")
-    if not np.isfinite(lens).all():
-        raise ParameterError(
-            f"--lens {value!r} has {int((~np.isfinite(lens)).sum())} NaN or infinite values; give every input a finite one"
-        )
-    return lens
+    from .checks import as_lens_values
+
+    try:
+        return as_lens_values(lens.ravel() if lens.ndim == 2 and 1 in lens.shape else lens, n, f"--lens {value!r}")
+    except TopoAlignError as exc:
+        raise ParameterError(f"{exc} Give one finite number per input.") from exc
 
 
 def _run_pipeline(X_a, X_b, names, inputs, settings: dict, args, out: Path) -> None:
@@ -340,21 +379,161 @@ def _run_pipeline(X_a, X_b, names, inputs, settings: dict, args, out: Path) -> N
     from .alignment import align
     from .report import write_report
 
-    out.mkdir(parents=True, exist_ok=True)
     bar = _ProgressBar(sys.stderr, total_iterations=args.iterations)
     try:
-        alignment = align(
-            X_a, X_b, **settings, mode=args.mode, device=args.device, seed=args.seed, iterations=args.iterations,
-            names=names, callback=bar.iteration, progress=bar.stage,
-        )
-        bar.stage("saving alignment and writing report", 1.0)
-        alignment.save(out / "alignment.npz")
-        report = write_report(alignment, out, inputs=inputs, X_a=X_a, X_b=X_b)
+        with _output_folder(out):
+            alignment = align(
+                X_a, X_b, **settings, mode=args.mode, device=args.device, seed=args.seed,
+                iterations=args.iterations, names=names, callback=bar.iteration, progress=bar.stage,
+            )
+            bar.stage("saving alignment and writing report", 1.0)
+            alignment.save(out / "alignment.npz")
+            report = write_report(alignment, out, inputs=inputs, X_a=X_a, X_b=X_b)
     finally:
         bar.close()
     print(alignment.summary())
     print(f"alignment: {out / 'alignment.npz'}")
     print(f"report: {report}")
+
+
+@contextmanager
+def _output_folder(out: Path):
+    """Create the folder ``out`` for a run's files; when the run fails, remove the folders this created."""
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {out} is a file; give a folder for the run's files")
+    created = None
+    for folder in (out, *out.parents):
+        if folder.exists():
+            break
+        created = folder
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        yield out
+    except BaseException:
+        if created is not None:  # nothing of a failed run is left behind
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+# ---------------------------------------------------------------------- chain
+CHAIN_EXAMPLES = """\
+examples:
+  topoalign chain --sample sentences_layers --out chain/      the 7 MiniLM layers of the sentences sample
+  topoalign chain L0.npy L1.npy L2.npy L3.npy --out chain/    four N x D arrays, in order
+  topoalign chain model.npz --keys layer1,layer3,layer6 --out chain/   arrays of one .npz (or .h5ad obsm keys)
+
+Writes DIR/chain.npz (open it with napari_topoalign.Chain.load) and DIR/report.html.
+"""
+
+
+def _add_chain_parser(sub) -> None:
+    from .chain import PAIRS
+
+    chain = sub.add_parser(
+        "chain",
+        help="align more than two representations in order (layers of a model) and write a chain report",
+        description="Align a chain of representations of the same N inputs (e.g. the layers of a model, in "
+        "order): one mapper graph each, all laid out in one frame, the requested pairs aligned; write "
+        "DIR/chain.npz and DIR/report.html.",
+        epilog=CHAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chain.add_argument("files", nargs="*", metavar="FILE",
+                       help="representation files in order; a file holding several arrays (.npz, .pt, the X and "
+                            "obsm matrices of an .h5ad) gives all of them, in the file's order")
+    chain.add_argument("--sample", metavar="NAME", help="use a bundled sample's representations instead of files")
+    chain.add_argument("--keys", metavar="K1,K2,...",
+                       help="the representations to use, by name (array names, obsm keys, file stems), in order")
+    chain.add_argument("--pairs", choices=PAIRS, default="consecutive",
+                       help="which pairs to align (default %(default)s)")
+    chain.add_argument("--metadata", metavar="M", help="per-input labels/texts (.csv, .tsv, .parquet, .npz, .h5ad)")
+    _add_mapper_options(chain, "mapper graphs (every representation; with --sample, options not given take the "
+                               "sample's recommended values)", "slice every representation by the first one's "
+                               "lens values, so all graphs share their cover elements (default: off, or the "
+                               "sample's choice)")
+    _add_layout_options(chain, modes=False)
+    chain.add_argument("--out", required=True, metavar="DIR", help="folder for chain.npz and report.html")
+    chain.set_defaults(func=_cmd_chain)
+
+
+def _cmd_chain(args) -> int:
+    from .chain import align_chain
+    from .mapper import MapperParams, check_params
+    from .report import write_chain_report
+
+    if args.sample:
+        if args.files:
+            raise ParameterError("give either --sample NAME or representation files, not both")
+        from .samples import load_sample
+
+        sample = load_sample(args.sample)
+        reps, inputs, settings = sample.representations, sample.inputs, sample.chain_kwargs()
+    else:
+        reps, inputs = _chain_representations(args.files), None
+        settings = {"params": [MapperParams()] * len(reps), "shared_lens": False}
+    if args.keys:
+        chosen = _pick_representations(reps, args.keys)
+        reps, settings["params"] = [reps[i] for i in chosen], [settings["params"][i] for i in chosen]
+    if len(reps) < 2:
+        raise ParameterError(f"a chain needs at least two representations; got {len(reps)} "
+                             "(give several files, or one file holding several arrays)")
+    n = reps[0].n_inputs
+    inputs = _read_inputs(n, inputs, args.metadata, None)
+    given = _given_params(args, n, inputs)
+    params = [replace(p, **given) for p in settings["params"]]
+    for p in params:
+        check_params(p)
+    shared_lens = settings["shared_lens"] if args.shared_lens is None else args.shared_lens
+    out = Path(args.out)
+    bar = _ProgressBar(sys.stderr)
+    try:
+        with _output_folder(out):
+            chain = align_chain(reps, params, pairs=args.pairs, names=_unique_names([r.name for r in reps]),
+                                shared_lens=shared_lens, seed=args.seed, device=args.device,
+                                iterations=args.iterations, progress=bar.stage)
+            bar.stage("saving chain and writing report", 1.0)
+            chain.save(out / "chain.npz")
+            report = write_chain_report(chain, out, inputs=inputs)
+    finally:
+        bar.close()
+    print(chain.summary())
+    print(f"chain: {out / 'chain.npz'}")
+    print(f"report: {report}")
+    return 0
+
+
+def _chain_representations(files) -> list:
+    """Every representation of the files, in order (a multi-array file gives all its arrays)."""
+    from .checks import check_same_inputs
+    from .io import load_representations
+
+    if not files:
+        raise ParameterError("give the representation files in order (or --sample NAME)")
+    reps = [rep for f in files for rep in load_representations(f)]
+    for rep in reps[1:]:
+        check_same_inputs(reps[0].X, rep.X, names=(reps[0].name, rep.name))
+    return reps
+
+
+def _pick_representations(reps, keys: str) -> list[int]:
+    """The indices of the representations named in ``keys`` (comma-separated), in that order."""
+    by_name = {}
+    for i, rep in enumerate(reps):
+        by_name.setdefault(rep.name, i)
+    wanted = [k.strip() for k in keys.split(",") if k.strip()]
+    missing = [k for k in wanted if k not in by_name]
+    if missing:
+        raise ParameterError(f"--keys: no representation named {', '.join(map(repr, missing))}; "
+                             f"there are: {', '.join(by_name)}")
+    return [by_name[k] for k in wanted]
+
+
+def _unique_names(names) -> list[str]:
+    """The names, numbered where several representations share one (e.g. 'X' of several .h5ad files)."""
+    out = []
+    for i, name in enumerate(names):
+        out.append(f"{name} ({i})" if names.count(name) > 1 else name)
+    return out
 
 
 if __name__ == "__main__":

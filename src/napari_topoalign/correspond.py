@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .checks import check_graph
 from .errors import InputShapeError, InvalidValuesError, ParameterError
 
 MEASURES = ("jaccard", "overlap")
@@ -17,7 +18,9 @@ def correspondence(A, B, measure: str = "jaccard") -> sp.csr_matrix:
     Entries are in (0, 1]; node pairs sharing no input are not stored.
     Computed from the sparse membership matrices, so it scales to graphs of 10k+ nodes.
     """
-    if measure not in MEASURES:
+    check_graph(A, "A")
+    check_graph(B, "B")
+    if not isinstance(measure, str) or measure not in MEASURES:
         raise ParameterError(f"measure={measure!r} is not known; use one of {', '.join(MEASURES)}.")
     if A.n_inputs != B.n_inputs:
         raise InputShapeError(
@@ -42,7 +45,12 @@ def as_correspondence(A, B, C=None) -> sp.csr_matrix:
     """``C`` checked against the graphs and returned as float64 csr; ``None`` computes ``correspondence(A, B)``."""
     if C is None:
         return correspondence(A, B)
-    C = sp.csr_matrix(C, dtype=np.float64)
+    check_graph(A, "A")
+    check_graph(B, "B")
+    try:
+        C = sp.csr_matrix(C, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValuesError(f"C must be a numeric (K_A, K_B) matrix: {exc}") from exc
     if C.shape != (A.n_nodes, B.n_nodes):
         raise InputShapeError(
             f"C has shape {C.shape} but the graphs have {A.n_nodes} and {B.n_nodes} nodes; "

@@ -27,3 +27,11 @@ class MissingDependencyError(TopoAlignError):
 
 class ParameterError(TopoAlignError):
     """A parameter has a value outside what it accepts."""
+
+
+class MissingFileError(TopoAlignError, FileNotFoundError):
+    """A file or folder the user named does not exist (also a ``FileNotFoundError``)."""
+
+
+class TopoAlignWarning(UserWarning):
+    """Something was read or chosen in a way the user may not expect (e.g. table columns kept as metadata)."""

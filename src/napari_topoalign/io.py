@@ -6,13 +6,16 @@ Formats: ``.npy``, ``.npz``, ``.csv``/``.tsv``, ``.parquet`` (pyarrow), AnnData 
 
 from __future__ import annotations
 
+import math
+import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .checks import as_matrix, check_same_inputs
+from .checks import as_matrix, check_same_inputs, existing_file
 from .errors import (
     EmptyInputError,
     FileFormatError,
@@ -113,14 +116,12 @@ class InputTable:
 
 def _check_file(path, formats) -> tuple[Path, str]:
     """Return (path, lower-case suffix) of an existing file of a known format, checking its content."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in formats:
+    suffix = Path(path).suffix.lower() if isinstance(path, (str, Path)) else ""
+    if isinstance(path, (str, Path)) and suffix not in formats:
         raise FileFormatError(
-            f"{path.name}: unknown file type {suffix or '(no extension)'!r}; supported: {', '.join(formats)}."
+            f"{Path(path).name}: unknown file type {suffix or '(no extension)'!r}; supported: {', '.join(formats)}."
         )
-    if not path.is_file():
-        raise FileFormatError(f"{path}: no such file" + (" (it is a folder)." if path.exists() else "."))
+    path = existing_file(path)
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if not head:
@@ -151,8 +152,7 @@ def _guess_kind(head: bytes) -> str:
     return "binary content of an unknown kind"
 
 
-def _pickle_error(path: Path, key: str | None = None) -> FileFormatError:
-    where = f"array {key!r} of {path.name}" if key else path.name
+def _pickle_error(where: str) -> FileFormatError:
     return FileFormatError(
         f"{where} holds Python objects (an object array) that would need unpickling, which we never do "
         "for safety. Save plain numeric arrays instead, e.g. np.save(path, np.asarray(X, dtype=np.float32)); "
@@ -172,40 +172,131 @@ def _require(module: str, fmt: str, pip_name: str):
 # ----------------------------------------------------------------------------- per-format readers
 
 
-def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
-    """All arrays of an .npz archive (never unpickled)."""
+# zlib cannot expand data more than about 1032-fold: a member claiming more is lying
+_MAX_DEFLATE_RATIO = 1100
+_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can still get: MemAvailable on Linux, else the physical memory."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-    except zipfile.BadZipFile as exc:
-        raise FileFormatError(f"{path.name} is a damaged zip archive ({exc}); save it again with np.savez.") from exc
-    if not names:
-        raise EmptyInputError(f"{path.name} is an .npz archive with no arrays in it.")
-    not_npy = [n for n in names if not n.endswith(".npy")]
-    if not_npy:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
+
+
+def _read_npy_stream(fh, size: int, where: str) -> np.ndarray:
+    """The array of an open .npy stream of ``size`` bytes, after checking what its header claims."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+    except Exception as exc:  # numpy's header parser raises many kinds (even tokenize errors) on a crafted header
+        raise FileFormatError(f"{where} has a damaged .npy header ({exc}); save it again with np.save.") from exc
+    if dtype.hasobject:
+        raise _pickle_error(where)
+    if any(d < 0 for d in shape):
+        raise FileFormatError(f"{where} has a damaged .npy header (negative shape {shape}).")
+    claimed = math.prod(shape) * dtype.itemsize
+    left = size - fh.tell()
+    if claimed > left:
         raise FileFormatError(
-            f"{path.name} is a zip archive but not an .npz: it holds {', '.join(not_npy[:5])}. "
-            "Save the arrays with np.savez(path, name=array, ...)."
+            f"{where} claims an array of shape {shape} ({_gib(claimed)}) in its header, but only "
+            f"{_gib(left)} of data follow: the file is truncated or damaged."
         )
-    out = {}
-    with np.load(path, allow_pickle=False) as npz:
-        for key in npz.files:
+    if claimed > available_memory():
+        raise FileFormatError(
+            f"{where} holds an array of {_gib(claimed)}, more than the {_gib(available_memory())} of memory "
+            "available; use a smaller file or a machine with more memory."
+        )
+    arr = np.empty(math.prod(shape), dtype=dtype)
+    buf, done = memoryview(arr).cast("B"), 0
+    try:
+        while done < claimed:
+            got = fh.readinto(buf[done:])
+            if not got:
+                break
+            done += got
+    except _READ_ERRORS as exc:
+        raise FileFormatError(f"{where} cannot be read ({type(exc).__name__}: {exc}); save it again.") from exc
+    if done < claimed:
+        raise FileFormatError(f"{where} ends after {done} of its {claimed} bytes of data: the file is truncated.")
+    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
+
+
+def read_npy(path) -> np.ndarray:
+    """The array of an .npy file, never unpickled; a header claiming more data than the file holds or
+    than memory allows raises ``FileFormatError``."""
+    path = existing_file(path)
+    with open(path, "rb") as fh:
+        return _read_npy_stream(fh, path.stat().st_size, path.name)
+
+
+def read_npz(path, keys=None) -> dict[str, np.ndarray]:
+    """Arrays of an .npz archive (only ``keys`` when given), never unpickled.
+
+    Each member's sizes are checked before it is decompressed: its declared size against the
+    most deflate can expand its compressed size and the memory available, and its .npy header
+    against its declared size. A damaged archive raises ``FileFormatError``.
+    """
+    path = existing_file(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except _READ_ERRORS as exc:
+        raise FileFormatError(f"{path.name} is a damaged zip archive ({exc}); save it again with np.savez.") from exc
+    with zf:
+        infos = zf.infolist()
+        if not infos:
+            raise EmptyInputError(f"{path.name} is an .npz archive with no arrays in it.")
+        not_npy = [i.filename for i in infos if not i.filename.endswith(".npy")]
+        if not_npy:
+            raise FileFormatError(
+                f"{path.name} is a zip archive but not an .npz: it holds {', '.join(not_npy[:5])}. "
+                "Save the arrays with np.savez(path, name=array, ...)."
+            )
+        wanted = [i for i in infos if keys is None or i.filename[:-4] in keys]
+        _check_member_sizes(path, wanted)
+        out = {}
+        for info in wanted:
+            where = f"array {info.filename[:-4]!r} of {path.name}"
             try:
-                out[key] = npz[key]
-            except ValueError as exc:
-                if "pickle" in str(exc).lower():
-                    raise _pickle_error(path, key) from exc
-                raise FileFormatError(f"array {key!r} of {path.name} cannot be read: {exc}") from exc
+                with zf.open(info) as fh:
+                    out[info.filename[:-4]] = _read_npy_stream(fh, info.file_size, where)
+            except _READ_ERRORS as exc:
+                raise FileFormatError(f"{where} is damaged ({type(exc).__name__}: {exc}); save it again.") from exc
     return out
 
 
-def _npy_array(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise _pickle_error(path) from exc
-        raise FileFormatError(f"{path.name} is a damaged .npy file ({exc}); save it again with np.save.") from exc
+def _check_member_sizes(path: Path, infos) -> None:
+    total = 0
+    for info in infos:
+        where = f"array {info.filename[:-4]!r} of {path.name}"
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise FileFormatError(f"{where} is compressed in a way np.savez never writes; save it again with np.savez.")
+        most = info.compress_size * (_MAX_DEFLATE_RATIO if info.compress_type == zipfile.ZIP_DEFLATED else 1)
+        if info.file_size > most + 4096:
+            raise FileFormatError(
+                f"{where} claims {_gib(info.file_size)} uncompressed from {_gib(info.compress_size)} compressed, "
+                "more than compression allows: the archive is damaged or crafted."
+            )
+        total += info.file_size
+    if total > available_memory():
+        raise FileFormatError(
+            f"{path.name} holds {_gib(total)} of arrays, more than the {_gib(available_memory())} of memory "
+            "available; use a smaller file or a machine with more memory."
+        )
 
 
 def _torch_tensors(path: Path) -> dict[str, np.ndarray] | np.ndarray:
@@ -222,25 +313,47 @@ def _torch_tensors(path: Path) -> dict[str, np.ndarray] | np.ndarray:
             "load tensors (torch.load(weights_only=True)). Save a tensor, or a dict of name -> tensor, "
             "with torch.save."
         ) from exc
-    except (RuntimeError, EOFError) as exc:
+    except Exception as exc:  # a damaged or crafted file: torch raises many kinds
         raise FileFormatError(
             f"{path.name} is not a readable torch file ({type(exc).__name__}: "
             f"{str(exc).strip()[:120]}); save a tensor, or a dict of name -> tensor, with torch.save."
         ) from exc
     if isinstance(obj, torch.Tensor):
-        return obj.detach().float().numpy() if obj.is_floating_point() else obj.detach().numpy()
+        return _tensor_array(obj, path.name)
     if isinstance(obj, dict):
         tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
         if tensors:
-            return {k: (v.float() if v.is_floating_point() else v).numpy() for k, v in tensors.items()}
+            return {k: _tensor_array(v, f"tensor {k!r} of {path.name}") for k, v in tensors.items()}
     raise FileFormatError(
         f"{path.name} holds a {type(obj).__name__} without tensors; save a tensor, or a dict of "
         "name -> tensor, with torch.save."
     )
 
 
+def _tensor_array(t, where: str) -> np.ndarray:
+    """A loaded tensor (parameter, sparse, quantized, low precision) as a numpy array; floats as float32."""
+    import torch
+
+    if t.is_meta:
+        raise FileFormatError(f"{where} is a meta tensor without values; save the tensor itself.")
+    try:
+        t = t.detach()
+        if t.is_quantized:
+            t = t.dequantize()
+        if t.layout != torch.strided:
+            t = t.to_dense()
+        if t.is_floating_point():
+            t = t.float()
+        return t.cpu().numpy()
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise FileFormatError(
+            f"{where} cannot be turned into a numeric array ({str(exc).strip()[:120]}); "
+            "save a plain dense tensor with torch.save."
+        ) from exc
+
+
 def _read_table(path: Path, suffix: str):
-    """A pandas DataFrame from a csv/tsv/parquet file."""
+    """A pandas DataFrame from a csv/tsv/parquet file; a csv/tsv header row is detected (see ``_has_header``)."""
     import pandas as pd
 
     if suffix == ".parquet":
@@ -252,16 +365,17 @@ def _read_table(path: Path, suffix: str):
     else:
         sep = "\t" if suffix == ".tsv" else ","
         try:
-            df = pd.read_csv(path, sep=sep)
-            if len(df.columns) and all(_is_number(c) for c in df.columns):
-                df = pd.read_csv(path, sep=sep, header=None)  # no header row: the first row is data
+            head = pd.read_csv(path, sep=sep, header=None, nrows=50, dtype=str, keep_default_na=False)
+            header = _has_header(head.fillna("").to_numpy())
+            df = pd.read_csv(path, sep=sep, header=0 if header else None)
+            if not header:
                 df.columns = [f"f{i}" for i in range(df.shape[1])]
         except pd.errors.EmptyDataError as exc:
             raise EmptyInputError(f"{path.name} has no rows or columns.") from exc
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise FileFormatError(
-                f"{path.name} is not a well-formed {suffix} table ({exc}); every row needs the same "
-                f"number of {'tab' if sep == chr(9) else 'comma'}-separated fields."
+                f"{path.name} is not a well-formed {suffix} table ({' '.join(str(exc).split())}); every row "
+                f"needs the same number of {'tab' if sep == chr(9) else 'comma'}-separated fields."
             ) from exc
     if df.shape[0] == 0:
         raise EmptyInputError(f"{path.name} has a header but no rows.")
@@ -276,35 +390,99 @@ def _is_number(text) -> bool:
     return True
 
 
-def _split_table(df, path: Path):
-    """(X, metadata) of a table: numeric columns are features, the others are metadata."""
+def _has_header(cells: np.ndarray) -> bool:
+    """Whether the first row of a table (``cells``: its first rows as strings) is a header.
+
+    It is when none of its cells is a number, when its numbers are 0, 1, 2, ... in order (pandas
+    writes integer column names so: ``to_csv(index=False)`` of an array's frame), or when a column
+    holds a non-number in the first row and only numbers below it.
+    """
+    first, rest = cells[0], cells[1:]
+    numeric = [_is_number(c) for c in first]
+    if not any(numeric):
+        return True
+    tokens = [c.strip() for c, is_num in zip(first, numeric) if is_num]
+    if tokens == [str(i) for i in range(len(tokens))]:
+        return True
+    for j, is_num in enumerate(numeric):
+        below = [c for c in rest[:, j] if c.strip()]
+        if not is_num and first[j].strip() and below and all(_is_number(c) for c in below):
+            return True
+    return False
+
+
+def _metadata_reason(name: str, column) -> str | None:
+    """Why a table column is per-input metadata rather than a feature (None: it is a feature).
+
+    Raises ``InvalidValuesError`` for a column of numbers with a few cells that are not.
+    """
     import pandas as pd
 
-    meta_cols, feat_cols = [], []
+    if name.lower() in METADATA_COLUMNS:
+        return "its name"
+    if name.startswith("Unnamed:"):
+        return "an unnamed index column"
+    if pd.api.types.is_bool_dtype(column):
+        return "true/false values"
+    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+        return "dates"
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    text = column.dropna().astype(str).str.strip()
+    if text.str.lower().isin(["true", "false"]).all():
+        return "true/false values"
+    coerced = pd.to_numeric(text, errors="coerce")
+    bad = coerced.isna().to_numpy() & ~text.str.lower().isin(["nan", ""]).to_numpy()
+    if not bad.any():
+        return None
+    if bad.mean() < 0.5:
+        rows = text.index[bad]
+        raise InvalidValuesError(
+            f"column {name!r} is numeric except in {len(rows)} rows "
+            f"(rows {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}, e.g. "
+            f"{column.loc[rows[0]]!r}); fix those values or make the column text."
+        )
+    if pd.to_datetime(text, errors="coerce", format="ISO8601").notna().all():
+        return "dates"
+    return "text"
+
+
+def _split_table(df, path: Path):
+    """(X, metadata) of a table: numeric columns are features, the others are metadata.
+
+    A ``TopoAlignWarning`` names the metadata columns and why each is one.
+    """
+    import warnings
+
+    import pandas as pd
+
+    from .errors import TopoAlignWarning
+
+    reasons, feat_cols = {}, []
     for col in df.columns:
-        name = str(col)
-        if name.lower() in METADATA_COLUMNS or name.startswith("Unnamed:"):
-            meta_cols.append(col)
-        elif pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+        try:
+            reason = _metadata_reason(str(col), df[col])
+        except InvalidValuesError as exc:
+            raise InvalidValuesError(f"{path.name}: {exc}") from exc
+        if reason is None:
             feat_cols.append(col)
         else:
-            coerced = pd.to_numeric(df[col], errors="coerce")
-            bad = coerced.isna() & df[col].notna()
-            if bad.mean() < 0.5 and coerced.notna().any():
-                rows = np.flatnonzero(bad.to_numpy())
-                raise InvalidValuesError(
-                    f"{path.name}: column {name!r} is numeric except in {len(rows)} rows "
-                    f"(rows {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}, e.g. "
-                    f"{df[col].iloc[rows[0]]!r}); fix those values or make the column text."
-                )
-            meta_cols.append(col)
+            reasons[col] = reason
     if not feat_cols:
         raise InvalidValuesError(
             f"{path.name} has no numeric feature columns (columns: {', '.join(map(str, df.columns[:10]))}); "
             "a representation needs one numeric column per feature."
         )
-    X = df[feat_cols].to_numpy()
-    metadata = df[meta_cols].reset_index(drop=True) if meta_cols else None
+    if reasons:
+        shown = ", ".join(f"{str(c)!r} ({why})" for c, why in list(reasons.items())[:10])
+        more = f" and {len(reasons) - 10} more" if len(reasons) > 10 else ""
+        warnings.warn(
+            f"{path.name}: {len(feat_cols)} numeric columns are features; kept as per-input metadata: {shown}{more}.",
+            TopoAlignWarning,
+            stacklevel=3,
+        )
+    X = df[feat_cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    metadata = df[list(reasons)].reset_index(drop=True) if reasons else None
     return X, metadata
 
 
@@ -373,9 +551,9 @@ def load_representation(path, *, key: str | None = None, name: str | None = None
     if suffix == ".npy":
         if key is not None:
             raise FileFormatError(f"{path.name} is a single .npy array; key={key!r} applies only to .npz/.pt/.h5ad.")
-        X = _npy_array(path)
+        X = read_npy(path)
     elif suffix == ".npz":
-        label, X = _pick(_npz_arrays(path), key, path, "array")
+        label, X = _pick(read_npz(path), key, path, "array")
     elif suffix == ".pt":
         obj = _torch_tensors(path)
         if isinstance(obj, dict):
@@ -409,7 +587,7 @@ def load_representations(path) -> list[Representation]:
     an ``.h5ad``; a single one for other files. All must have the same number of inputs."""
     path, suffix = _check_file(path, REPRESENTATION_FORMATS)
     if suffix in (".npz", ".pt"):
-        obj = _npz_arrays(path) if suffix == ".npz" else _torch_tensors(path)
+        obj = read_npz(path) if suffix == ".npz" else _torch_tensors(path)
         if not isinstance(obj, dict):
             return [load_representation(path)]
         keys = [
@@ -454,14 +632,24 @@ def load_inputs(path) -> InputTable:
             metadata=df.reset_index(drop=True),
         )
     if suffix == ".npy":
-        images = _npy_array(path)
-        return _build(path, InputTable, n_inputs=len(images) if images.ndim else 0, images=images)
+        images = read_npy(path)
+        if images.ndim not in (3, 4):
+            raise InputShapeError(
+                f"{path.name} has shape {images.shape}; images must be an (N, H, W) or (N, H, W, C) stack."
+            )
+        return _build(path, InputTable, n_inputs=len(images), images=images)
     if suffix == ".h5ad":
         obs = _obs_metadata(_read_anndata(path))
         label = next((c for c in ("label", "labels") if c in obs.columns), None)
         labels = None if label is None else obs[label].to_numpy()
         return _build(path, InputTable, n_inputs=len(obs), labels=labels, metadata=obs)
-    arrays = _npz_arrays(path)
+    arrays = read_npz(path)
+    scalars = [k for k, a in arrays.items() if a.ndim == 0 and k != "source_image"]
+    if scalars or ("source_image" in arrays and arrays["source_image"].ndim == 0):
+        raise InputShapeError(
+            f"{path.name}: {', '.join(scalars or ['source_image'])} is a single value (0-D array); per-input "
+            "arrays need one row per input, e.g. labels of shape (N,)."
+        )
     fields = {k: arrays.pop(k) for k in INPUT_KEYS if k in arrays}
     per_input = [fields[k] for k in ("labels", "texts", "images", "coords") if k in fields]
     if not per_input:

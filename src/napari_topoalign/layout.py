@@ -1,5 +1,8 @@
 """Joint force-directed layout of two mapper graphs, coupled through their correspondence (torch).
 
+``chain_layout`` lays out a sequence of graphs with the same energy, each graph coupled to the
+previous and the next one, all in one frame.
+
 Both graphs are optimised at once on one ((K_A + K_B), 2) tensor. Energy, with unit edge length:
 
 - each graph: attraction ``w_e d³ / 3`` along its edges (``w_e`` the edge's Jaccard weight over the
@@ -33,6 +36,7 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from .checks import check_graph, check_seed
 from .correspond import as_correspondence
 from .errors import EmptyInputError, InputShapeError, InvalidValuesError, ParameterError
 
@@ -98,6 +102,9 @@ def joint_layout(
         raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
     if callback is not None and not callable(callback):
         raise ParameterError("callback must be callable as callback(iteration, pos_a, pos_b).")
+    seed = check_seed(seed)
+    check_graph(A, "A")
+    check_graph(B, "B")
     dev = _resolve_device(device)
     for name, G in (("A", A), ("B", B)):
         if G.n_nodes == 0:
@@ -108,32 +115,74 @@ def joint_layout(
     if iterations is None:
         iterations = 300 if k_max <= 2000 else 150
 
-    springs = _springs(A, B, C)
-    Z0 = _shared_start(A, B, C, springs, seed)
-    gen = torch.Generator(device=dev).manual_seed(int(seed))
-    Z = torch.as_tensor(Z0, dtype=torch.float32, device=dev)
-    terms = _Energy(springs, C, [A, B], Z, gen)
-
-    m = torch.zeros_like(Z)
-    v = torch.zeros_like(Z)
-    beta1, beta2 = 0.9, 0.99
+    terms, Z = _problem([A, B], [C], seed, dev)
     energy = torch.zeros(iterations, dtype=torch.float32, device=dev)
-    lr0, lr1 = _LR
-    for t in range(iterations):
-        e, g = terms(Z)
-        g = terms.stiffen(g)
-        energy[t] = e
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        lr = lr0 * (lr1 / lr0) ** (t / max(iterations - 1, 1))
-        mhat = m / (1 - beta1 ** (t + 1))
-        vhat = v / (1 - beta2 ** (t + 1))
-        Z = Z - lr * mhat / (vhat.sqrt() + 1e-8)
-        if callback is not None and ((t + 1) % CALLBACK_EVERY == 0 or t + 1 == iterations):
+    for t, Z in _descend(terms, Z, energy):
+        if callback is not None and (t % CALLBACK_EVERY == 0 or t == iterations):
             pa, pb, _ = _finish(Z, ka, mode)
-            callback(t + 1, pa, pb)
+            callback(t, pa, pb)
     pos_a, pos_b, offset = _finish(Z, ka, mode)
     return JointLayout(pos_a, pos_b, offset, energy.cpu().numpy(), _device_name(dev), mode)
+
+
+@dataclass
+class ChainLayout:
+    """Node positions of a sequence of graphs in one frame (see ``chain_layout``).
+
+    ``positions[i]`` is the (K_i, 2) float32 array of graph i; ``energy`` the energy at each
+    iteration; ``device`` the torch device that ran.
+    """
+
+    positions: list
+    energy: np.ndarray
+    device: str
+
+
+def chain_layout(graphs, couplings=None, *, iterations: int | None = None, device="auto", seed: int = 0,
+                 callback=None) -> ChainLayout:
+    """Lay out a sequence of mapper graphs in one frame, each coupled to the next through their correspondence.
+
+    The energy is ``joint_layout``'s with more than two graphs: each graph keeps its own edge
+    attraction, repulsion and gravity, and every node is pulled to the C-weighted mean of its
+    counterparts in the previous and the next graph, so positions change smoothly along the chain.
+    ``couplings[i]``: the (K_i, K_{i+1}) correspondence of graphs i and i + 1 (``None`` computes
+    them). Positions are centred and scaled so the larger side of the joint bounding box is
+    ``EXTENT``; all graphs share that frame (no panel offsets). ``iterations``, ``device``,
+    ``seed`` as in ``joint_layout``; ``callback(iteration, positions)`` every ``CALLBACK_EVERY``
+    iterations and at the end.
+    """
+    graphs = list(graphs)
+    if len(graphs) < 2:
+        raise ParameterError(f"a chain needs at least two graphs, got {len(graphs)}.")
+    if iterations is not None and (not isinstance(iterations, (int, np.integer)) or iterations < 0):
+        raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
+    if callback is not None and not callable(callback):
+        raise ParameterError("callback must be callable as callback(iteration, positions).")
+    if couplings is None:
+        couplings = [None] * (len(graphs) - 1)
+    couplings = list(couplings)
+    if len(couplings) != len(graphs) - 1:
+        raise InputShapeError(
+            f"{len(graphs)} graphs need {len(graphs) - 1} couplings (one per consecutive pair), got {len(couplings)}."
+        )
+    dev = _resolve_device(device)
+    for i, G in enumerate(graphs):
+        if G.n_nodes == 0:
+            raise EmptyInputError(f"graph {i} of the chain has no nodes; there is nothing to lay out.")
+    couplings = [as_correspondence(A, B, C) for A, B, C in zip(graphs[:-1], graphs[1:], couplings)]
+    if iterations is None:
+        iterations = 300 if max(G.n_nodes for G in graphs) <= 2000 else 150
+    bounds = np.cumsum([G.n_nodes for G in graphs])[:-1]
+
+    def split(Z):
+        return [p.astype(np.float32) for p in np.split(_normalised(Z), bounds)]
+
+    terms, Z = _problem(graphs, couplings, seed, dev)
+    energy = torch.zeros(iterations, dtype=torch.float32, device=dev)
+    for t, Z in _descend(terms, Z, energy):
+        if callback is not None and (t % CALLBACK_EVERY == 0 or t == iterations):
+            callback(t, split(Z))
+    return ChainLayout(split(Z), energy.cpu().numpy(), _device_name(dev))
 
 
 def neighbourhood_preservation(graph, pos, k=None) -> float:
@@ -226,27 +275,71 @@ class _Springs:
     is_edge: np.ndarray
 
 
-def _springs(A, B, C) -> _Springs:
-    ka = A.n_nodes
+def _springs(graphs, couplings) -> _Springs:
+    """The joint graph of ``graphs`` (node indices stacked in order): every graph's edges, then the
+    correspondence links of each consecutive pair (``couplings[i]`` between graph i and i + 1)."""
+    shifts = np.concatenate([[0], np.cumsum([G.n_nodes for G in graphs])])
     parts = []
-    for G, shift in ((A, 0), (B, ka)):
+    for G, shift in zip(graphs, shifts):
         e = np.asarray(G.edges, dtype=np.int64).reshape(-1, 2)
         w = np.asarray(G.edge_weight, dtype=np.float64)
         if len(e):
             w = np.clip(w / max(w.mean(), 1e-12), 0.25, 4.0)
         parts.append((e[:, 0] + shift, e[:, 1] + shift, w, np.ones(len(e), bool)))
-    c = C.tocoo()
-    parts.append((c.row.astype(np.int64), c.col.astype(np.int64) + ka, c.data, np.zeros(c.nnz, bool)))
+    for C, shift_a, shift_b in zip(couplings, shifts[:-1], shifts[1:]):
+        c = C.tocoo()
+        parts.append((c.row.astype(np.int64) + shift_a, c.col.astype(np.int64) + shift_b, c.data,
+                      np.zeros(c.nnz, bool)))
     return _Springs(*(np.concatenate(p) for p in zip(*parts)))
 
 
-def _shared_start(A, B, C: sp.csr_matrix, springs: _Springs, seed: int) -> np.ndarray:
+def _coupling(graphs, couplings) -> sp.csr_matrix:
+    """The symmetric block matrix of all correspondences: ``couplings[i]`` between graph i and i + 1."""
+    m = len(graphs)
+    blocks = [[None] * m for _ in range(m)]
+    for i, C in enumerate(couplings):
+        blocks[i][i + 1], blocks[i + 1][i] = C, C.T
+    for i, G in enumerate(graphs):  # fixes each block row's height, also for a graph without links
+        blocks[i][i] = sp.csr_matrix((G.n_nodes, G.n_nodes))
+    return sp.bmat(blocks, format="csr")
+
+
+def _problem(graphs, couplings, seed: int, dev: torch.device):
+    """The energy of the joint layout of ``graphs`` (consecutive ones coupled) and its start tensor."""
+    springs = _springs(graphs, couplings)
+    Z0 = _shared_start(springs, sum(G.n_nodes for G in graphs), seed)
+    gen = torch.Generator(device=dev).manual_seed(int(seed))
+    Z = torch.as_tensor(Z0, dtype=torch.float32, device=dev)
+    return _Energy(springs, _coupling(graphs, couplings), graphs, Z, gen), Z
+
+
+def _descend(terms, Z: torch.Tensor, energy: torch.Tensor):
+    """Adam on ``terms`` from ``Z`` for ``len(energy)`` steps (step size decaying from ``_LR[0]`` to
+    ``_LR[1]``), recording the energy; yields ``(step, Z)`` after each step, counting from 1."""
+    iterations = len(energy)
+    m = torch.zeros_like(Z)
+    v = torch.zeros_like(Z)
+    beta1, beta2 = 0.9, 0.99
+    lr0, lr1 = _LR
+    for t in range(iterations):
+        e, g = terms(Z)
+        g = terms.stiffen(g)
+        energy[t] = e
+        m.mul_(beta1).add_(g, alpha=1 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        lr = lr0 * (lr1 / lr0) ** (t / max(iterations - 1, 1))
+        mhat = m / (1 - beta1 ** (t + 1))
+        vhat = v / (1 - beta2 ** (t + 1))
+        Z = Z - lr * mhat / (vhat.sqrt() + 1e-8)
+        yield t + 1, Z
+
+
+def _shared_start(springs: _Springs, n: int, seed: int) -> np.ndarray:
     """Shared start: every connected component of each graph laid out alone (pivot MDS, unit edge
     length), then rotated/reflected and moved onto the positions of its nodes in one pivot MDS of
     the joint graph (A's edges, B's edges and the correspondence links, short for strong links;
     its components packed on a spiral), so corresponding nodes start close. Lightly jittered."""
     rng = np.random.default_rng(seed)
-    n = A.n_nodes + B.n_nodes
     length = np.where(springs.is_edge, 1.0, 0.1 + 0.5 * (1.0 - np.minimum(springs.weight, 1.0)))
     joint, j_lab, radius = _component_mds(springs.src, springs.dst, length, springs.is_edge, n, rng)
     joint += _spiral(radius, np.bincount(j_lab))[j_lab]
@@ -341,7 +434,7 @@ def _pivot_mds(W: sp.csr_matrix, lab: np.ndarray, n_comp: int, rng) -> np.ndarra
 class _Energy:
     """Energy and its gradient (analytic, no autograd) for the joint position tensor."""
 
-    def __init__(self, springs: _Springs, C: sp.csr_matrix, graphs, Z0: torch.Tensor, gen: torch.Generator):
+    def __init__(self, springs: _Springs, coupling: sp.csr_matrix, graphs, Z0: torch.Tensor, gen: torch.Generator):
         dev = Z0.device
         n = sum(G.n_nodes for G in graphs)
         e = springs.is_edge
@@ -354,9 +447,9 @@ class _Energy:
         self.inc_t = _torch_csr(inc.T.tocsr(), dev)
         self.w = torch.as_tensor(springs.weight[e], dtype=torch.float32, device=dev)[:, None]
         # mean coupling: M z_i = C-weighted mean of node i's counterparts (zero row without any)
-        total = np.concatenate([np.asarray(C.sum(axis=1)).ravel(), np.asarray(C.sum(axis=0)).ravel()])
+        total = np.asarray(coupling.sum(axis=1)).ravel()
         inv = sp.diags(1.0 / np.maximum(total, 1e-30))
-        M = (inv @ sp.bmat([[None, C], [C.T, None]], format="csr")).tocsr()
+        M = (inv @ coupling).tocsr()
         self.mean = _torch_csr(M, dev)
         self.mean_t = _torch_csr(M.T.tocsr(), dev)
         self.total = torch.as_tensor(_COUPLING * total, dtype=torch.float32, device=dev)[:, None]
@@ -491,12 +584,18 @@ def _torch_csr(M: sp.csr_matrix, dev: torch.device) -> torch.Tensor:
     return T.to(dev)
 
 
-def _finish(Z: torch.Tensor, ka: int, mode: str):
+def _normalised(Z: torch.Tensor) -> np.ndarray:
+    """Positions centred on their bounding box, whose larger side becomes ``EXTENT`` (float64 numpy)."""
     P = Z.detach().cpu().numpy().astype(np.float64)
     P -= (P.min(axis=0) + P.max(axis=0)) / 2
     extent = float((P.max(axis=0) - P.min(axis=0)).max())
     if extent > 0:
         P *= EXTENT / extent
+    return P
+
+
+def _finish(Z: torch.Tensor, ka: int, mode: str):
+    P = _normalised(Z)
     a, b = P[:ka], P[ka:]
     offset = np.zeros(2)
     if mode == "side_by_side":

@@ -161,10 +161,14 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     border points, exactly as scikit-learn's ``DBSCAN(eps, min_samples)`` on that element's
     inputs taken in index order. Nodes are ordered by cover element, then smallest member.
     """
-    from .checks import as_matrix
+    from .checks import as_matrix, check_mapper_params, overflow_safe_scale, rescaled_params, unscaled_graph
 
     X = as_matrix(X, "X")
+    params = check_mapper_params(params)
     check_params(params)
+    scale = overflow_safe_scale(X)  # float32 distances of X would overflow or underflow
+    if scale != 1.0:
+        return unscaled_graph(build_mapper(X * np.float32(scale), rescaled_params(params, scale)), params, scale)
     n = X.shape[0]
     Z = _working_space(X, params.metric)
     lens = _lens(X, params, Z)

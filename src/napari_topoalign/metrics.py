@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_matrix, check_same_inputs
+from .checks import as_matrix, check_same_inputs, overflow_safe_scale
 from .errors import InputShapeError, InvalidValuesError, ParameterError
 from .neighbours import nearest
 
@@ -61,6 +61,7 @@ def mutual_knn(X, Y, k: int = 10) -> float:
     X = as_matrix(X, "X", np.float64)
     Y = as_matrix(Y, "Y", np.float64)
     check_same_inputs(X, Y, names=("X", "Y"))
+    X, Y = X * overflow_safe_scale(X), Y * overflow_safe_scale(Y)  # exact (a power of two); neighbours are scale-free
     n = X.shape[0]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
         raise ParameterError(f"k={k!r}; pass an integer from 1 to N - 1 = {n - 1}.")

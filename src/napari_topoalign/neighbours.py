@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import hashlib
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 import torch
 
 _BLOCK_ELEMENTS = 2**25  # distances held at once (128 MB of float32)
+_REUSED: ContextVar[dict | None] = ContextVar("reused_neighbours", default=None)
+
+
+@contextmanager
+def reuse_neighbours():
+    """Within this block, ``nearest(Z, k)`` of all rows is computed once per content of ``Z`` and ``k``
+    (e.g. a chain scoring each representation against two neighbours). The results are shared:
+    read them, do not modify them."""
+    token = _REUSED.set({})
+    try:
+        yield
+    finally:
+        _REUSED.reset(token)
 
 
 def nearest(Z: np.ndarray, k: int, queries: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Squared distances and indices, each (len(queries), k), of every query row's ``k`` nearest
     other rows of ``Z``, nearest first. ``queries`` are row indices of ``Z`` (default: all rows)."""
+    reused = _REUSED.get()
+    if reused is None or queries is not None:
+        return _nearest(Z, k, queries)
+    Z = np.ascontiguousarray(Z, dtype=np.float32)
+    key = (Z.shape, int(k), hashlib.blake2b(Z.view(np.uint8).ravel(), digest_size=16).digest())
+    if key not in reused:
+        reused[key] = _nearest(Z, k, None)
+    return reused[key]
+
+
+def _nearest(Z: np.ndarray, k: int, queries: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     Zt = torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
     rows = np.arange(len(Z)) if queries is None else np.asarray(queries, dtype=np.int64)
     block = int(np.clip(_BLOCK_ELEMENTS // max(len(Z), 1), 64, 2048))

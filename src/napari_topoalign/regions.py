@@ -8,12 +8,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from .checks import check_graph
 from .errors import InputShapeError, ParameterError
 from .mapper import MapperGraph
 
 ANCHOR_MIN = 0.3  # overlap coefficient |a ∩ b| / min(|a|, |b|) of an anchor pair of nodes
 OTHERS = 200  # other inputs each input's organisation agreement looks at
 N_RANDOM = 19  # random input sets per region size: beating all of them is p < 0.05
+NEAR_PERFECT = 0.9  # agreement reported even where random sets agree as well (graphs alike everywhere)
+SPLIT_MARGIN = 0.02  # how much better a candidate's parts must agree for it to be split
 
 #: Region colours, the same in the report and in napari: tab10 without its grey (grey means
 #: "in no region"), cycled when there are more regions.
@@ -50,9 +53,8 @@ def region_of(regions, n: int, part: str) -> np.ndarray:
 class Region:
     """A connected subgraph of A (``nodes_a``) matched to one of B (``nodes_b``).
 
-    ``inputs``: the inputs both sides cover; ``score`` in [0, 1]: the region's agreement beyond
-    that of random input sets of the same size (see :func:`find_matching_regions`). Equal when
-    all four fields are equal.
+    ``inputs``: the inputs both sides cover; ``score`` in [0, 1]: how alike A and B organise
+    them (see :func:`find_matching_regions`). Equal when all four fields are equal.
     """
 
     nodes_a: np.ndarray
@@ -192,25 +194,29 @@ def find_matching_regions(
     anchors are linked when their A nodes are equal or adjacent and their B nodes too; each
     connected group of linked anchors is a candidate (each side connected by construction).
 
-    A candidate's *agreement* is the mean, over the inputs both its sides cover, of their
-    ``organisation_agreement`` (does each input see the others at alike hop distances in A
-    and in B?). Its *baseline* is the same mean over 19 random sets of as many inputs (fixed
-    seed), and its ``score`` the agreement beyond chance, (agreement - mean baseline) /
-    (1 - mean baseline), clipped to [0, 1]. A candidate is replaced by the Louvain communities
-    of its linked anchors (fixed seed), recursively, whenever their score (0 for a part that
-    would not be reported), weighted by their inputs, beats its own: a region covering most
-    inputs survives only when agreeing as a whole beats agreeing in parts. A region is
-    reported when its agreement beats every random set's (p < 0.05; or is perfect), its score
-    is >= ``min_score`` and each side has >= ``min_nodes`` nodes. Regions are taken greedily,
-    best first by score × inputs (a region that loses nodes to a better one keeps its largest
-    connected remainder, rescored), so no node is in two, and returned in that order.
+    A candidate's ``score`` (its agreement, in [0, 1]) is the mean, over the inputs both its
+    sides cover, of their ``organisation_agreement`` (does each input see the others at alike
+    hop distances in A and in B?). A candidate is replaced by the Louvain communities of its
+    linked anchors (fixed seed), recursively, when their score (0 for a part that would not be
+    reported), weighted by their inputs, beats its own by more than 0.02: a region covering
+    most inputs survives only when agreeing as a whole beats agreeing in parts. A region is
+    reported when its score beats the same mean over each of 19 random sets of as many inputs
+    (fixed seed; p < 0.05), or is at least 0.9 (graphs alike everywhere: then random sets
+    agree as well), when it is >= ``min_score``, and when each side has >= ``min_nodes``
+    nodes. Regions are taken greedily, best first by score × inputs (a region that loses nodes
+    to a better one keeps its largest connected remainder, rescored), so no node is in two,
+    and returned in that order.
     """
+    check_graph(A, "A")
+    check_graph(B, "B")
     if A.n_inputs != B.n_inputs:
         raise InputShapeError(
             f"graph A was built on {A.n_inputs} inputs but graph B on {B.n_inputs}; "
             "both must be built on the same inputs."
         )
-    if not 0.0 <= min_score <= 1.0 or int(min_nodes) < 1:
+    numbers = (int, float, np.integer, np.floating)
+    if not isinstance(min_score, numbers) or not isinstance(min_nodes, numbers) or not 0.0 <= min_score <= 1.0 \
+            or int(min_nodes) < 1:
         raise ParameterError(
             f"min_score must be in [0, 1] and min_nodes >= 1; got {min_score!r}, {min_nodes!r}."
         )
@@ -234,17 +240,14 @@ def find_matching_regions(
     link.eliminate_zeros()
 
     def candidate(idx):
-        """(score, passes, nodes_a, nodes_b, shared inputs, anchor indices) of a set of anchors."""
+        """(score, reported?, nodes_a, nodes_b, shared inputs, anchor indices) of a set of anchors."""
         na, nb = np.unique(ai[idx]), np.unique(bj[idx])
         agree, shared = ctx.region(na, nb)
         if len(shared) < 2:
             return 0.0, False, na, nb, shared, idx
-        base = ctx.baseline(len(shared))
-        mean = base.mean()
-        score = float(np.clip((agree - mean) / (1.0 - mean), 0.0, 1.0)) if mean < 1 else 1.0
-        beats = agree > base.max() or agree == 1.0
-        passes = beats and score >= min_score and min(len(na), len(nb)) >= min_nodes
-        return score, passes, na, nb, shared, idx
+        beats = agree > ctx.baseline(len(shared)).max() or agree >= NEAR_PERFECT
+        passes = beats and agree >= min_score and min(len(na), len(nb)) >= min_nodes
+        return agree, passes, na, nb, shared, idx
 
     def split(idx):
         """Louvain communities of the linked anchors ``idx`` (fixed seed), or None for one."""
@@ -273,7 +276,7 @@ def find_matching_regions(
         if children:
             kids = [candidate(k) for part in children for k in pieces(part)]
             sizes = np.array([len(k[4]) for k in kids], dtype=np.float64)
-            if np.dot([k[0] * k[1] for k in kids], sizes) / max(sizes.sum(), 1.0) > parent[0] * parent[1]:
+            if np.dot([k[0] * k[1] for k in kids], sizes) / max(sizes.sum(), 1.0) > parent[0] * parent[1] + SPLIT_MARGIN:
                 stack.extend(kids)
                 continue
         if parent[1]:

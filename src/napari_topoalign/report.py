@@ -375,6 +375,186 @@ def _section_parameters(alignment) -> str:
     )
 
 
+# ---------------------------------------------------------------------- chains
+#: Scores drawn in the score-by-layer plot, in this order when present (the headline first).
+CHAIN_CURVES = ("topology", "cka", "mutual_knn")
+CHAIN_STRIP_COLUMNS = 4
+
+
+def write_chain_report(chain, out_dir, *, inputs=None) -> Path:
+    """Write ``report.html`` of a ``Chain`` into ``out_dir`` (scores by pair, the graphs in the shared
+    frame, tracked regions and motifs) with its PNG figures; return the HTML path.
+
+    ``inputs`` (an ``InputTable``) adds the dominant labels of each tracked region.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    curve_png, strip_png = out_dir / "chain_scores.png", out_dir / "chain_graphs.png"
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(7.0, 1.1 * len(chain.pairs) + 4), 3.6), dpi=130, facecolor="white")
+    plot_chain_scores(fig.add_subplot(1, 1, 1), chain)
+    fig.tight_layout()
+    fig.savefig(curve_png, facecolor="white")
+    draw_chain_strip(chain, strip_png)
+    names = " → ".join(html.escape(n) for n in chain.names)
+    sections = [
+        f"<h1>TopoAlign chain: {names}</h1>"
+        f"<p>{chain.n_inputs} inputs, seen by {len(chain)} representations. Each became a mapper graph; all graphs "
+        "were laid out together in one frame, each coupled to the next through the inputs their nodes share, so a "
+        "structure that persists stays in place from one representation to the next.</p>",
+        "<h2>Scores by pair</h2>"
+        f'<img src="{curve_png.name}" alt="alignment scores of each pair" class="examples">'
+        "<p class='caption'>The topological score beside the geometric baselines (linear CKA, mutual k-nearest "
+        "neighbours), each in [0, 1], 1 meaning aligned.</p>" + _chain_scores_table(chain),
+        "<h2>The graphs in the shared frame</h2>"
+        f'<img src="{strip_png.name}" alt="the mapper graphs of the chain in one frame">'
+        "<p class='caption'>Nodes are coloured by the region track holding them (numbered as in the table "
+        "below), grey for none; the same colour in two panels marks the same structure followed along the "
+        "chain.</p>",
+        _section_chain_tracks(chain, inputs),
+        _section_chain_parameters(chain),
+    ]
+    page = _PAGE.format(title=f"TopoAlign chain report: {names}", body="\n".join(sections))
+    path = out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def plot_chain_scores(ax, chain, current: int | None = None) -> None:
+    """Draw each pair's scores on the matplotlib ``ax``: the headline topology and the geometric
+    baselines (``CHAIN_CURVES``) as lines, the other scores faint; ``current`` marks one pair."""
+    table = chain.scores
+    x = np.arange(len(table))
+    styles = {"topology": dict(lw=2.6, color="#1f77b4", marker="o"), "cka": dict(lw=1.6, color="#ff7f0e", marker="s"),
+              "mutual_knn": dict(lw=1.6, color="#2ca02c", marker="^")}
+    others = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    rest = [k for k in table.columns if k not in CHAIN_CURVES]
+    for k, key in enumerate(rest):
+        styles[key] = dict(lw=1.0, alpha=0.6, ls="--", marker=".", color=others[k % len(others)])
+    for key in [k for k in CHAIN_CURVES if k in table.columns] + rest:
+        ax.plot(x, table[key].to_numpy(dtype=float), label=key, **styles[key])
+    if current is not None and 0 <= current < len(table):
+        ax.axvline(current, color="#d62728", lw=1.5, alpha=0.8, zorder=0)
+    ax.set_xticks(x)
+    ax.set_xticklabels(_short_pair_labels(chain), rotation=30 if len(x) > 4 else 0,
+                       ha="right" if len(x) > 4 else "center", fontsize=8)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("score")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+def _short_pair_labels(chain) -> list[str]:
+    """Pair labels without the prefix all names share ("MiniLM layer 0 → MiniLM layer 1" -> "0 → 1")."""
+    import os
+
+    prefix = os.path.commonprefix(list(chain.names)) if len(chain.names) > 1 else ""
+    names = [n[len(prefix):] for n in chain.names] if all(len(n) > len(prefix) for n in chain.names) else chain.names
+    return [f"{names[i]} → {names[j]}" for i, j in chain.pairs]
+
+
+def draw_chain_strip(chain, path) -> Path:
+    """PNG of every graph of the chain in order, in the shared frame (same axes), nodes coloured by
+    region track; the edges of each tracked loop drawn thick in black and labelled "L<track>"."""
+    from matplotlib import patheffects
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    n = len(chain)
+    cols = min(n, CHAIN_STRIP_COLUMNS)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(3.4 * cols, 3.5 * rows), dpi=120, facecolor="white")
+    everything = np.concatenate([np.asarray(p, float) for p in chain.positions])
+    lo, hi = everything.min(axis=0), everything.max(axis=0)
+    pad = 0.05 * float((hi - lo).max() or 1.0)
+    labels = chain.node_tracks("region")
+    max_size = max(len(m) for g in chain.graphs for m in g.members) if any(g.n_nodes for g in chain.graphs) else 1
+    for i, (g, pos, lab) in enumerate(zip(chain.graphs, chain.positions, labels)):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlim(lo[0] - pad, hi[0] + pad)
+        ax.set_ylim(lo[1] - pad, hi[1] + pad)
+        pos = np.asarray(pos, float)
+        if len(g.edges):
+            ax.add_collection(LineCollection(pos[g.edges], colors="#555555", linewidths=0.6, alpha=0.5, zorder=1))
+        face = np.tile(np.array([[0.78, 0.78, 0.78, 1.0]]), (g.n_nodes, 1))
+        face[lab >= 0] = region_colours(lab[lab >= 0])
+        sizes = np.array([len(m) for m in g.members], dtype=float)
+        ax.scatter(pos[:, 0], pos[:, 1], s=4 + 40 * np.sqrt(sizes / max_size), c=face, edgecolors="#333333",
+                   linewidths=0.3, zorder=2)
+        for k, tr in enumerate(chain.tracks("loop")):
+            if not tr.start <= i <= tr.stop:
+                continue
+            nodes = np.asarray(tr.nodes[i - tr.start], dtype=np.int64)
+            inside = np.isin(g.edges, nodes).all(axis=1) if len(g.edges) else np.zeros(0, bool)
+            ax.add_collection(LineCollection(pos[g.edges[inside]], colors="#111111", linewidths=2.2, zorder=1.5))
+            x, y = pos[nodes].mean(axis=0)
+            ax.text(x, y, f"L{k + 1}", ha="center", va="center", fontsize=9, fontweight="bold", zorder=3,
+                    path_effects=[patheffects.withStroke(linewidth=3, foreground="white")])
+        ax.set_title(f"{chain.names[i]}  ({g.n_nodes} nodes)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, facecolor="white")
+    return Path(path)
+
+
+def _chain_scores_table(chain) -> str:
+    table = chain.scores
+    rows = [[html.escape(str(label)), *(f"{v:.3f}" for v in row)] for label, row in zip(table.index, table.to_numpy())]
+    return _table(["pair", *table.columns], rows)
+
+
+def _section_chain_tracks(chain, inputs) -> str:
+    from .chain import MIN_TRACK_OVERLAP
+
+    labels = getattr(inputs, "labels", None)
+    region_table = chain.track_table("region")
+    colours = region_colours(np.arange(len(region_table)))
+    tracks = chain.tracks("region")
+    rows = []
+    for k, rec in region_table.iterrows():
+        swatch = f"<span class='swatch' style='background:rgb{tuple(int(255 * c) for c in colours[k][:3])}'></span>"
+        row = [f"{swatch}{rec['track']}"] + [html.escape(str(rec[c])) for c in region_table.columns[2:]]
+        if labels is not None:
+            row.append(_dominant_labels(np.asarray(labels), tracks[k].inputs))
+        rows.append(row)
+    header = ["track", *region_table.columns[2:]] + (["dominant labels"] if labels is not None else [])
+    out = ("<h2>Tracked regions</h2><p>A matching region of two consecutive representations continues in a region "
+           "of the next pair holding largely the same inputs (Jaccard overlap at least "
+           f"{MIN_TRACK_OVERLAP:.1f}); a region that shares inputs with an earlier track without continuing it "
+           "<i>split from</i> that track, one that ends in another track <i>merges into</i> it. <i>nodes</i>: the "
+           "track's nodes in each representation it spans.</p>")
+    out += _table(header, rows) if rows else "<p>No matching regions between consecutive representations.</p>"
+    out += "<h2>Tracked motifs</h2><p>Each motif instance (a loop: an independent cycle; a branch: a node of " \
+           "degree 3 or more) followed from graph to graph by the inputs it holds. Loop tracks are drawn in the " \
+           "graphs above as thick black cycles labelled L and their track number.</p>"
+    motif_rows = []
+    for kind in ("loop", "branch"):
+        for _, rec in chain.track_table(kind).iterrows():
+            tag = kind[0].upper()
+            motif_rows.append([f"{tag}{rec['track']}"] + [
+                html.escape(str(rec[c])) for c in ("kind", "appears in", "last in", "representations", "inputs")
+            ] + [f"{tag}{rec[c]}" if rec[c] != "" else "" for c in ("split from", "merges into")])
+    header = ["track", "kind", "appears in", "last in", "representations", "inputs", "split from", "merges into"]
+    return out + (_table(header, motif_rows) if motif_rows else "<p>No loops or branches in any graph.</p>")
+
+
+def _section_chain_parameters(chain) -> str:
+    keys = ["lens", "n_intervals", "overlap", "cover", "clusterer", "eps", "min_samples", "metric"]
+    rows = []
+    for name, g in zip(chain.names, chain.graphs):
+        p = g.params
+        values = [_describe_lens(p.lens) if k == "lens" else ("n/a" if k == "eps" and p.eps is None else
+                  (f"{p.eps:.4g}" if k == "eps" else getattr(p, k))) for k in keys]
+        rows.append([html.escape(name), *(html.escape(str(v)) for v in values),
+                     f"{g.n_nodes} / {len(g.edges)}", f"{len(g.uncovered)} of {g.n_inputs}"])
+    energy = np.asarray(chain.energy)
+    return ("<h2>Parameters</h2>" + _table(["representation", *keys, "nodes / edges", "uncovered"], rows)
+            + f"<p>Chain layout: device {html.escape(str(chain.device))}, {len(energy)} iterations.</p>")
+
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>

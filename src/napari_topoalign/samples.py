@@ -35,10 +35,19 @@ class Sample:
     params: MapperParams = field(default_factory=MapperParams)
     params_b: MapperParams = field(default_factory=MapperParams)
     shared_lens: bool = False
+    chain_params: list | None = None  # one MapperParams per representation, for a chain sample
 
     def align_kwargs(self) -> dict:
         """The recommended ``align`` arguments for this sample: ``params``, ``params_b``, ``shared_lens``."""
         return {"params": self.params, "params_b": self.params_b, "shared_lens": self.shared_lens}
+
+    def chain_kwargs(self) -> dict:
+        """The recommended ``align_chain`` arguments for all the sample's representations: ``params``
+        (one per representation; ``params`` then ``params_b`` for the rest when the sample has no
+        chain settings) and ``shared_lens``."""
+        n = len(self.representations)
+        params = self.chain_params or [self.params] + [self.params_b] * (n - 1)
+        return {"params": list(params), "shared_lens": self.shared_lens}
 
 
 _SAMPLES = (
@@ -60,6 +69,13 @@ _SAMPLES = (
         "Coins photo patches: HOG vs digits CNN",
         "1,692 overlapping 16×16 patches of scikit-image's coins photo, with their positions on it: "
         "HOG descriptors (36-D) against the digits CNN's 64-D embedding of each patch.",
+    ),
+    SampleInfo(
+        "sentences_layers",
+        "Sentences: all 7 MiniLM layers (a chain)",
+        "The 960 sentences of the sentences sample (8 topics), mean-pooled hidden states of "
+        "all-MiniLM-L6-v2 after the embeddings (layer 0) and after each of its 6 transformer layers "
+        "(384-D each): a chain of seven representations for align_chain / topoalign chain.",
     ),
 )
 
@@ -100,25 +116,36 @@ def load_sample(name: str) -> Sample:
 
 
 def _recommended(path: Path) -> dict:
-    """The sample's recommended settings from ``path``: ``{"a": {...}, "b": {...}, "shared_lens": bool}``.
+    """The sample's recommended settings from ``path``: ``{"a": {...}, "b": {...}, "shared_lens": bool}``,
+    or for a chain ``{"chain": [{...}, ...], "shared_lens": bool}``.
 
-    "a" and "b" hold MapperParams fields for each representation. No file: the defaults.
+    "a" and "b" hold MapperParams fields for each representation ("chain": one set per
+    representation; its first two then serve ``align``). No file: the defaults.
     """
     if not path.is_file():
         return {}
     known = {f.name for f in fields(MapperParams)}
     try:
         values = json.loads(path.read_text())
-        if not isinstance(values, dict) or not set(values) <= {"a", "b", "shared_lens"}:
-            raise ValueError('expected an object with keys among "a", "b", "shared_lens"')
-        for side in ("a", "b"):
-            if not set(values.get(side, {})) <= known:
+        if not isinstance(values, dict) or not set(values) <= {"a", "b", "chain", "shared_lens"}:
+            raise ValueError('expected an object with keys among "a", "b", "chain", "shared_lens"')
+        chain = values.get("chain")
+        if chain is not None and (not isinstance(chain, list) or len(chain) < 2):
+            raise ValueError('"chain" must be a list of at least two parameter sets')
+        for side, part in [("a", values.get("a", {})), ("b", values.get("b", {}))] + [
+            (f"chain[{i}]", p) for i, p in enumerate(chain or [])
+        ]:
+            if not isinstance(part, dict) or not set(part) <= known:
                 raise ValueError(f'"{side}" may only hold keys among {sorted(known)}')
-        return {
+        out = {
             "params": MapperParams(**values.get("a", {})),
             "params_b": MapperParams(**values.get("b", values.get("a", {}))),
             "shared_lens": bool(values.get("shared_lens", False)),
         }
-    except ValueError as exc:
+        if chain is not None:
+            out["chain_params"] = [MapperParams(**p) for p in chain]
+            out["params"], out["params_b"] = out["chain_params"][:2]
+        return out
+    except (ValueError, TypeError) as exc:
         raise FileFormatError(f"{path} does not hold valid mapper parameters ({exc}); "
                               "regenerate it with sample_data/make_samples.py.") from exc

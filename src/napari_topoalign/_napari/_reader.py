@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 REPRESENTATION_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".parquet", ".h5ad", ".pt")
 REPRESENTATION_KEY = "topoalign_representation"
 INPUTS_KEY = "topoalign_inputs"
@@ -50,23 +48,34 @@ def get_reader(path):
     return read_files
 
 
-def is_alignment_file(path) -> bool:
-    """True when ``path`` is an ``.npz`` written by ``Alignment.save``."""
-    import zipfile
+def saved_format(path) -> str | None:
+    """The ``format`` of the JSON header of an ``.npz`` written by napari-topoalign (an alignment or
+    a chain), or None for any other file. Only the header is read, its size checked first."""
+    import json
 
-    from ..alignment import FORMAT_NAME
+    from ..errors import TopoAlignError
+    from ..io import read_npz
 
     if _suffix(str(path)) != ".npz":
-        return False
+        return None
     try:
-        with open(path, "rb") as fh:  # closed even when np.load fails half-way
-            z = np.load(fh, allow_pickle=False)
-            if not isinstance(z, np.lib.npyio.NpzFile):  # a single .npy array under an .npz name
-                return False
-            with z:
-                return "header" in z.files and FORMAT_NAME in str(z["header"][()])
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
-        return False
+        header = read_npz(path, keys=("header",)).get("header")
+    except TopoAlignError:
+        return None
+    if header is None or header.dtype.kind != "U" or header.ndim != 0:
+        return None
+    try:
+        header = json.loads(str(header[()]))
+    except ValueError:
+        return None
+    return header.get("format") if isinstance(header, dict) else None
+
+
+def is_alignment_file(path) -> bool:
+    """True when ``path`` is an ``.npz`` written by ``Alignment.save``."""
+    from ..alignment import FORMAT_NAME
+
+    return saved_format(path) == FORMAT_NAME
 
 
 def alignment_layer_data(path) -> list[tuple]:
@@ -90,9 +99,15 @@ def read_representations(path) -> list[tuple]:
 
 
 def read_files(path) -> list[tuple]:
-    """Layer data of every file in ``path``: alignments as their layers, the rest as representations."""
+    """Layer data of every file in ``path``: alignments and chains as their layers, the rest as representations."""
+    from ..chain import FORMAT_NAME as CHAIN_FORMAT, Chain
+    from .chain_layers import chain_layer_data
+
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     out = []
     for p in paths:
-        out += alignment_layer_data(p) if is_alignment_file(p) else read_representations(p)
+        if saved_format(p) == CHAIN_FORMAT:
+            out += chain_layer_data(Chain.load(p))
+        else:
+            out += alignment_layer_data(p) if is_alignment_file(p) else read_representations(p)
     return out

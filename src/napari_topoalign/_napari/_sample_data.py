@@ -47,3 +47,8 @@ def digits() -> list[tuple]:
 def coins() -> list[tuple]:
     """Patches of scikit-image's coins photo (HOG vs digits CNN), with their positions on it."""
     return sample_layer_data("coins")
+
+
+def sentences_layers() -> list[tuple]:
+    """The 960 sentences through all 7 MiniLM-L6 layers: a chain (see the TopoAlign chain widget)."""
+    return sample_layer_data("sentences_layers")
