@@ -9,7 +9,17 @@ from scipy.stats import ortho_group
 from sklearn.cluster import DBSCAN
 
 from napari_topoalign.errors import InputShapeError, InvalidValuesError, ParameterError, TopoAlignError
-from napari_topoalign.mapper import MapperGraph, MapperParams, build_mapper, nerve
+from napari_topoalign.mapper import (
+    MapperGraph,
+    MapperParams,
+    UncoveredInputsWarning,
+    build_mapper,
+    graph_faithfulness,
+    nerve,
+)
+
+# exactness tests use small eps on purpose; the warning about uncovered inputs has its own test
+sparse_ok = pytest.mark.filterwarnings("ignore::napari_topoalign.mapper.UncoveredInputsWarning")
 
 
 def embed(Y, D, rng, noise):
@@ -53,6 +63,7 @@ def reference(g, X, cluster):
     return out
 
 
+@sparse_ok
 @pytest.mark.parametrize("metric,eps", [("euclidean", 1.1), ("cosine", 0.15)])
 @pytest.mark.parametrize("cover", ["uniform", "balanced"])
 def test_dbscan_matches_sklearn_per_cover_element(metric, eps, cover):
@@ -89,6 +100,7 @@ def test_ambiguous_border_points_follow_sklearn():
         assert 0 in owner  # the cluster of index 0 reaches the border point first
 
 
+@sparse_ok
 def test_single_linkage_matches_scipy():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(400, 4)).astype(np.float32)
@@ -152,6 +164,7 @@ def test_deterministic_and_ordered():
     assert key == sorted(key)
 
 
+@sparse_ok
 def test_uncovered_inputs_are_reported():
     rng = np.random.default_rng(4)
     X = np.r_[rng.normal(size=(300, 3)) * 0.1, rng.uniform(20, 40, size=(5, 3))].astype(np.float32)
@@ -196,21 +209,22 @@ def test_balanced_cover_has_equal_counts():
     assert max(counts) - min(counts) <= 2
 
 
-@pytest.mark.parametrize("lens", ["l2norm", "pca", "density", "eccentricity"])
+@pytest.mark.parametrize("lens", ["l2norm", "pca", "pca2", "density", "eccentricity"])
 def test_builtin_lenses(lens):
     rng = np.random.default_rng(8)
     X = rng.normal(size=(300, 5)).astype(np.float32)
-    g = build_mapper(X, MapperParams(lens=lens, n_intervals=5))
-    assert g.lens.shape == (300,) and np.isfinite(g.lens).all()
+    g = build_mapper(X, MapperParams(lens=lens, n_intervals=5, min_samples=3))
+    assert g.lens.shape == ((300, 2) if lens == "pca2" else (300,)) and np.isfinite(g.lens).all()
     if lens == "l2norm":
         assert np.allclose(g.lens, np.linalg.norm(X, axis=1), rtol=1e-5)
     if lens == "eccentricity":
         D2 = ((X[:, None, :].astype(np.float64) - X[None, :, :]) ** 2).sum(-1)
         assert np.allclose(g.lens, np.sqrt(D2.mean(axis=1)))
-    if lens == "pca":
+    if lens in ("pca", "pca2"):
         Xc = X - X.mean(0)
-        v = np.linalg.svd(Xc.astype(np.float64), full_matrices=False)[2][0]
-        assert np.allclose(np.abs(g.lens), np.abs(Xc @ v), atol=1e-4)
+        V = np.linalg.svd(Xc.astype(np.float64), full_matrices=False)[2][:2].T
+        scores = (Xc @ V)[:, 0] if lens == "pca" else Xc @ V
+        assert np.allclose(np.abs(g.lens), np.abs(scores), atol=1e-4)
     if lens == "density":
         D = np.sqrt(((X[:, None, :].astype(np.float64) - X[None, :, :]) ** 2).sum(-1))
         assert np.allclose(g.lens, np.sort(D, axis=1)[:, 3], atol=1e-4)
@@ -224,6 +238,9 @@ def test_builtin_lenses(lens):
         (dict(clusterer="kmeans"), ParameterError),
         (dict(metric="manhattan"), ParameterError),
         (dict(n_intervals=0), ParameterError),
+        (dict(n_intervals=(4, 5)), ParameterError),
+        (dict(lens="pca2", n_intervals=(4, 5, 6)), ParameterError),
+        (dict(lens=np.zeros((50, 3))), InputShapeError),
         (dict(overlap=1.0), ParameterError),
         (dict(overlap=-0.1), ParameterError),
         (dict(min_samples=0), ParameterError),
@@ -280,3 +297,145 @@ def test_input_hops_against_networkx():
         want = min((lengths[a].get(b, np.inf) for a in holders[i[p]] for b in holders[j[p]]), default=np.inf)
         assert got[p] == want
     assert np.isinf(got).sum() == sum(not holders[a] or not holders[b] for a, b in zip(i, j))
+
+
+# --------------------------------------------------------------------------- defaults on known shapes
+
+
+def _bench():
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return importlib.import_module("bench_topology")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("family", ["circle", "two circles", "figure-eight", "Y (3 arms)", "blobs"])
+def test_defaults_get_shape_families_right(family, seed):
+    bench = _bench()
+    rng = np.random.default_rng(seed)
+    n, noise, dim = [(1000, 0.02, 32), (2000, 0.05, 128), (1500, 0.005, 8)][seed]
+    Y, want = bench.shape(family, n, rng)
+    X = bench.embed(Y, dim, noise, rng)
+    g = build_mapper(X)
+    got = bench.topology(g.n_nodes, g.edges)
+    assert bench.is_right(got, want), (got, want)
+    assert g.uncovered_fraction <= 0.1
+
+
+# --------------------------------------------------------------------------- clusterers
+
+
+def test_hdbscan_matches_sklearn_per_cover_element():
+    from sklearn.cluster import HDBSCAN
+
+    rng = np.random.default_rng(11)
+    X = embed(circle(600, rng), 6, rng, 0.03)
+    g = build_mapper(X, MapperParams(clusterer="hdbscan", n_intervals=6, min_samples=6, eps=0.3))
+    assert g.params.eps is None  # HDBSCAN has no radius
+    Z = X - X.mean(0)
+    ref = reference(g, Z, lambda Y: HDBSCAN(min_cluster_size=6, min_samples=6, allow_single_cluster=True, copy=True).fit_predict(
+        Y.astype(np.float64)))
+    assert as_sets(g.members) == ref
+    assert shape_of(g)[:2] == (1, 1)
+
+
+def test_single_linkage_first_gap_splits_at_the_gap_only():
+    rng = np.random.default_rng(12)
+    lens = np.zeros(120)
+    lens[0] = 1.0
+    clumps = np.r_[rng.normal(0, 0.05, (60, 2)), rng.normal(0, 0.05, (60, 2)) + [3.0, 0.0]].astype(np.float32)
+    g = build_mapper(clumps, MapperParams(lens=lens, n_intervals=1, clusterer="single"))
+    assert as_sets(g.members) == {frozenset(range(60)), frozenset(range(60, 120))}
+    assert g.params.eps is None
+    one = rng.uniform(0, 1, (200, 2)).astype(np.float32)
+    g = build_mapper(one, MapperParams(lens=np.r_[1.0, np.zeros(199)], n_intervals=1, clusterer="single"))
+    assert g.n_nodes == 1
+
+
+# --------------------------------------------------------------------------- 2-D lens: grid cover
+
+
+def test_grid_cover_matches_keplermapper_cubes():
+    import kmapper as km
+
+    rng = np.random.default_rng(13)
+    L = np.c_[rng.uniform(-3, 5, 400), rng.normal(0, 2, 400)]
+    g = build_mapper(rng.normal(size=(400, 3)).astype(np.float32),
+                     MapperParams(lens=L, n_intervals=(4, 3), overlap=0.3, eps=1.0, min_samples=2))
+    cover = km.Cover(n_cubes=[4, 3], perc_overlap=0.3)
+    centres = np.array(cover.fit(np.c_[np.arange(400), L]))
+    assert g.intervals.shape == (12, 2, 2)
+    np.testing.assert_allclose(g.intervals[:, :, 0], centres - cover.radius_)
+    np.testing.assert_allclose(g.intervals[:, :, 1], centres + cover.radius_)
+    for k, centre in enumerate(centres):  # KeplerMapper's members of each cube are the cell's inputs
+        inside = cover.transform_single(np.c_[np.arange(400), L], centre)[:, 0].astype(int)
+        mine = np.flatnonzero(((L >= g.intervals[k, :, 0]) & (L <= g.intervals[k, :, 1])).all(1))
+        assert np.array_equal(np.sort(inside), mine)
+
+
+@pytest.mark.parametrize("cover", ["uniform", "balanced"])
+def test_grid_nodes_and_edges_equal_brute_force_nerve(cover):
+    rng = np.random.default_rng(14)
+    X = embed(np.r_[circle(500, rng), circle(300, rng, (3.0, 0.0))], 5, rng, 0.05)
+    p = MapperParams(lens="pca2", n_intervals=(5, 4), overlap=0.4, eps=0.3, min_samples=4, cover=cover)
+    g = build_mapper(X, p)
+    nodes = []
+    for k in range(len(g.intervals)):
+        idx = np.flatnonzero(((g.lens >= g.intervals[k, :, 0]) & (g.lens <= g.intervals[k, :, 1])).all(1))
+        if len(idx):
+            labels = DBSCAN(eps=0.3, min_samples=4).fit_predict(X[idx])
+            nodes += sorted((idx[labels == lab] for lab in np.unique(labels[labels >= 0])), key=lambda m: m[0])
+    assert len(g.members) == len(nodes) > 20
+    assert all(np.array_equal(a, b) for a, b in zip(g.members, nodes))
+    edges = {(i, j) for i in range(len(nodes)) for j in range(i + 1, len(nodes)) if np.intersect1d(nodes[i], nodes[j]).size}
+    assert {tuple(map(int, e)) for e in g.edges} == edges
+
+
+# --------------------------------------------------------------------------- uncovered inputs and faithfulness
+
+
+def test_many_uncovered_inputs_warn_with_fraction_and_advice():
+    rng = np.random.default_rng(15)
+    X = np.r_[rng.normal(size=(300, 3)) * 0.1, rng.uniform(-40, 40, size=(100, 3))].astype(np.float32)
+    with pytest.warns(UncoveredInputsWarning, match=r"2\d% of the inputs .* raise eps") as record:
+        g = build_mapper(X, MapperParams(eps=0.2, n_intervals=4))
+    assert 0.2 < g.uncovered_fraction < 0.3
+    assert g.coverage_warning() == str(record[0].message)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = build_mapper(X[:300], MapperParams(n_intervals=4))
+    assert g.coverage_warning() is None
+
+
+def _path_graph(n_covered, n_inputs, broken_at=None):
+    members = [np.array([i]) for i in range(n_covered)]
+    edges = np.array([(i, i + 1) for i in range(n_covered - 1) if i + 1 != broken_at], dtype=np.int64).reshape(-1, 2)
+    return MapperGraph(members, edges, np.ones(len(edges)), np.zeros((1, 2)), np.zeros(n_covered, int),
+                       np.zeros(n_inputs), n_inputs, np.arange(n_covered, n_inputs))
+
+
+def test_faithfulness_known_answers():
+    X = np.c_[np.arange(100.0), np.zeros(100)]
+    assert graph_faithfulness(X, _path_graph(100, 100)) == pytest.approx(1.0)  # hops equal distances
+    assert graph_faithfulness(X[::-1] ** 0.5 * 0 + X[:, ::-1], _path_graph(100, 100)) == pytest.approx(1.0)
+    # a cut path: pairs across the cut are infinitely far, ranked above every finite hop count
+    cut = graph_faithfulness(X, _path_graph(100, 100, broken_at=50))
+    assert 0.5 < cut < 1.0
+    # leaving inputs out never raises the number: half the inputs covered keeps ~1/4 of the pairs
+    half = graph_faithfulness(X, _path_graph(50, 100))
+    assert half == pytest.approx(0.25, abs=0.02)
+    # a graph that ignores the data: a random order along the path
+    shuffled = np.random.default_rng(0).permutation(100)
+    assert abs(graph_faithfulness(X[shuffled], _path_graph(100, 100))) < 0.1
+
+
+def test_faithfulness_of_default_graph_on_a_line_is_high():
+    rng = np.random.default_rng(16)
+    t = rng.uniform(0, 10, 2000)
+    X = embed(np.c_[t, np.zeros_like(t)], 16, rng, 0.02)
+    assert graph_faithfulness(X, build_mapper(X)) > 0.8

@@ -13,6 +13,8 @@ _API = {
     "MapperParams": "mapper",
     "MapperGraph": "mapper",
     "build_mapper": "mapper",
+    "graph_faithfulness": "mapper",
+    "UncoveredInputsWarning": "mapper",
     "Representation": "io",
     "InputTable": "io",
     "load_representation": "io",

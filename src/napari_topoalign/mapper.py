@@ -13,20 +13,23 @@ import scipy.sparse as sp
 class MapperParams:
     """Parameters of one mapper graph (plain data, validated by ``build_mapper``).
 
-    ``lens``: "l2norm", "pca", "density", "eccentricity" or an (N,) array.
+    ``lens``: "pca", "pca2" (first two principal components: a 2-D lens), "l2norm", "density",
+    "eccentricity", or an (N,) or (N, 2) array.
+    ``n_intervals``: intervals of the cover, or per dimension of a 2-D lens (an int or a pair).
     ``overlap``: fraction of an interval's length shared with its neighbour.
-    ``cover``: "uniform" (equal lengths) or "balanced" (equal counts).
-    ``clusterer``: "dbscan" or "single" (single linkage cut at ``eps``).
-    ``eps=None``: chosen from the knee of the sorted k-NN distances.
+    ``cover``: "uniform" (equal lengths) or "balanced" (equal counts); a grid for a 2-D lens.
+    ``clusterer``: "dbscan", "single" (single linkage cut at ``eps``; with ``eps=None`` at the
+    first gap of its merge heights, per cover element) or "hdbscan" (no eps; recorded as None).
+    ``eps=None`` for DBSCAN: 1.5 × the 0.9 quantile of the distance to the ceil(2 ln N)-th nearest neighbour.
     """
 
-    lens: Any = "l2norm"
-    n_intervals: int = 20
+    lens: Any = "pca"
+    n_intervals: int | tuple[int, int] = 10
     overlap: float = 0.5
     cover: str = "uniform"
     clusterer: str = "dbscan"
     eps: float | None = None
-    min_samples: int = 3
+    min_samples: int = 5
     metric: str = "euclidean"
 
     def with_eps(self, eps: float) -> "MapperParams":
@@ -50,6 +53,28 @@ class MapperGraph:
     @property
     def n_nodes(self) -> int:
         return len(self.members)
+
+    @property
+    def uncovered_fraction(self) -> float:
+        """Fraction of the inputs that lie in no node."""
+        return len(self.uncovered) / self.n_inputs if self.n_inputs else 0.0
+
+    def coverage_warning(self) -> str | None:
+        """A sentence with the uncovered fraction and what to change when it exceeds 10%, else None."""
+        frac = self.uncovered_fraction
+        if frac <= UNCOVERED_WARN:
+            return None
+        p = self.params
+        if p.clusterer == "hdbscan":
+            fix = f"lower min_samples (now {p.min_samples}) or use clusterer='dbscan'"
+        elif p.eps is None:
+            fix = f"lower min_samples (now {p.min_samples}) or give an eps"
+        else:
+            fix = f"raise eps (now {p.eps:.4g}), lower min_samples (now {p.min_samples}) or use eps=None"
+        return (
+            f"{100 * frac:.0f}% of the inputs ({len(self.uncovered)} of {self.n_inputs}) are in no node of the "
+            f"mapper graph, so the graph does not describe them; {fix}."
+        )
 
     def membership(self) -> sp.csr_matrix:
         """Sparse K×N 0/1 matrix: row k marks the inputs of node k."""
@@ -143,23 +168,33 @@ def nerve(members: list[np.ndarray], n_inputs: int) -> tuple[np.ndarray, np.ndar
 # --------------------------------------------------------------------------- build_mapper
 
 # the named choices of MapperParams' lens, cover, clusterer and metric
-LENSES = ("l2norm", "pca", "density", "eccentricity")
+LENSES = ("pca", "pca2", "l2norm", "density", "eccentricity")
 COVERS = ("uniform", "balanced")
-CLUSTERERS = ("dbscan", "single")
+CLUSTERERS = ("dbscan", "single", "hdbscan")
 METRICS = ("euclidean", "cosine")
+UNCOVERED_WARN = 0.10  # build_mapper warns when more than this fraction of inputs is in no node
 _GRAPH_BLOCK = 128
-_KNEE_SAMPLE = 2000
-_KNEE_FACTOR = 1.5
+_EPS_QUERIES = 1000  # inputs (fixed seed) whose k-NN distances choose eps
+_EPS_QUANTILE = 0.9
+_EPS_FACTOR = 1.5
+_GAP_BINS = 10  # histogram bins of the first-gap rule
+
+
+class UncoveredInputsWarning(UserWarning):
+    """More than ``UNCOVERED_WARN`` of the inputs lie in no node of a mapper graph."""
 
 
 def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
-    """Mapper graph of the rows of ``X``: lens -> overlapping 1-D cover -> clusters per cover element -> nerve.
+    """Mapper graph of the rows of ``X``: lens -> overlapping cover (intervals, or a grid for a
+    2-D lens) -> clusters per cover element -> nerve.
 
-    One sparse eps-neighbourhood graph of all inputs is computed once (only pairs of inputs
-    that share a cover element, in float32 blocks, borderline pairs re-checked in float64);
-    each cover element's DBSCAN is then the connected components of its core points plus
-    border points, exactly as scikit-learn's ``DBSCAN(eps, min_samples)`` on that element's
-    inputs taken in index order. Nodes are ordered by cover element, then smallest member.
+    For "dbscan" and "single" with a given eps, one sparse eps-neighbourhood graph of all inputs
+    is computed once (only pairs of inputs that can share a cover element, in float32 blocks,
+    borderline pairs re-checked in float64); each cover element's DBSCAN is then the connected
+    components of its core points plus border points, exactly as scikit-learn's
+    ``DBSCAN(eps, min_samples)`` on that element's inputs taken in index order. Nodes are ordered
+    by cover element, then smallest member. Warns (``UncoveredInputsWarning``) when more than
+    10% of the inputs are in no node.
     """
     from .checks import as_matrix, check_mapper_params, overflow_safe_scale, rescaled_params, unscaled_graph
 
@@ -172,27 +207,39 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     n = X.shape[0]
     Z = _working_space(X, params.metric)
     lens = _lens(X, params, Z)
-    lo, hi = _cover(lens, params)
-    eps = _auto_eps(Z, params) if params.eps is None else float(params.eps)
-    params = params.with_eps(eps)
+    L = lens.reshape(n, -1)
+    bounds = _cover(L, params)
+    if params.clusterer == "hdbscan":
+        params = replace(params, eps=None)
+    elif params.eps is None and params.clusterer == "dbscan":
+        params = params.with_eps(_auto_eps(Z, params.metric))
 
-    order = np.argsort(lens, kind="stable")
-    sorted_lens = lens[order]
+    order = np.argsort(L[:, 0], kind="stable")
+    sorted_lens = L[order, 0]
+    lo, hi = bounds[0]
     starts = np.searchsorted(sorted_lens, lo, side="left")
     ends = np.searchsorted(sorted_lens, hi, side="right")
-    lipschitz = params.metric == "euclidean" and isinstance(params.lens, str) and params.lens in ("l2norm", "pca")
-    r, c = _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, params.metric, lipschitz)
+    if params.eps is not None:
+        lipschitz = params.metric == "euclidean" and isinstance(params.lens, str) and params.lens in ("l2norm", "pca", "pca2")
+        r, c = _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, params.eps, params.metric, lipschitz)
+    else:
+        r = c = np.zeros(0, np.int32)
 
     members: list[np.ndarray] = []
     node_interval: list[int] = []
-    for k in range(len(lo)):
-        s, e = int(starts[k]), int(ends[k])
-        if e - s < 1:
+    for k, (i0, inside) in enumerate(_cells(L, order, starts, ends, bounds)):
+        s, e = int(starts[i0]), int(ends[i0])
+        pos = np.flatnonzero(inside) + s  # lens-sorted positions of the cell's inputs
+        if len(pos) == 0:
             continue
         j0, j1 = np.searchsorted(r, np.array([s, e], dtype=r.dtype))
-        inside = c[j0:j1] < e  # pairs are sorted by r, so those with r in [s, e) are one run
-        labels = _cluster_element(r[j0:j1][inside] - s, c[j0:j1][inside] - s, order[s:e], params)
-        clusters = _split_by_label(order[s:e], labels)
+        u, v = r[j0:j1], c[j0:j1]
+        local = np.full(e - s + 1, -1, dtype=np.int64)  # slot e - s: "outside the cell"
+        local[pos - s] = np.arange(len(pos))
+        lu, lv = local[u - s], local[np.minimum(v, e) - s]
+        keep = (lu >= 0) & (lv >= 0)
+        labels = cluster_cover_element(order[pos], lu[keep], lv[keep], Z, params)
+        clusters = _split_by_label(order[pos], labels)
         members.extend(clusters)
         node_interval.extend([k] * len(clusters))
 
@@ -200,17 +247,23 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     if members:
         covered[np.concatenate(members)] = True
     edges, weight = nerve(members, n)
-    return MapperGraph(
+    graph = MapperGraph(
         members=members,
         edges=edges,
         edge_weight=weight,
-        intervals=np.stack([lo, hi], axis=1),
+        intervals=_cell_bounds(bounds),
         node_interval=np.asarray(node_interval, dtype=np.int64),
         lens=lens,
         n_inputs=n,
         uncovered=np.flatnonzero(~covered).astype(np.int64),
         params=params,
     )
+    advice = graph.coverage_warning()
+    if advice:
+        import warnings
+
+        warnings.warn(advice, UncoveredInputsWarning, stacklevel=2)
+    return graph
 
 
 def check_params(p: MapperParams) -> None:
@@ -219,15 +272,20 @@ def check_params(p: MapperParams) -> None:
 
     if isinstance(p.lens, str):
         if p.lens not in LENSES:
-            raise ParameterError(f"unknown lens {p.lens!r}; use one of {', '.join(LENSES)} or an (N,) array.")
+            raise ParameterError(f"unknown lens {p.lens!r}; use one of {', '.join(LENSES)} or an (N,) or (N, 2) array.")
     if p.cover not in COVERS:
         raise ParameterError(f"unknown cover {p.cover!r}; use one of {', '.join(COVERS)}.")
     if p.clusterer not in CLUSTERERS:
         raise ParameterError(f"unknown clusterer {p.clusterer!r}; use one of {', '.join(CLUSTERERS)}.")
     if p.metric not in METRICS:
         raise ParameterError(f"unknown metric {p.metric!r}; use one of {', '.join(METRICS)}.")
-    if isinstance(p.n_intervals, bool) or not isinstance(p.n_intervals, (int, np.integer)) or p.n_intervals < 1:
-        raise ParameterError(f"n_intervals must be an integer >= 1, got {p.n_intervals!r}.")
+    counts = p.n_intervals if isinstance(p.n_intervals, (tuple, list)) else [p.n_intervals]
+    if not 1 <= len(counts) <= 2 or any(
+        isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1 for c in counts
+    ):
+        raise ParameterError(
+            f"n_intervals must be an integer >= 1 (or a pair of them for a 2-D lens), got {p.n_intervals!r}."
+        )
     if not isinstance(p.overlap, (int, float, np.floating, np.integer)) or not 0.0 <= float(p.overlap) < 1.0:
         raise ParameterError(f"overlap must be a fraction in [0, 1), got {p.overlap!r}.")
     if isinstance(p.min_samples, bool) or not isinstance(p.min_samples, (int, np.integer)) or p.min_samples < 1:
@@ -258,11 +316,12 @@ def _eps_sq(eps: float, metric: str) -> float:
 
 
 def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
-    """The lens value of every input (float64, finite); ``Z`` is ``_working_space(X, p.metric)``.
+    """The lens value of every input (float64, finite): shape (N,), or (N, 2) for a 2-D lens.
 
-    "l2norm": row norm of X; "pca": score on the first principal component; "density":
-    distance to the min_samples-th nearest other input in the metric (exact, O(N²) in float32
-    blocks); "eccentricity": root-mean-square euclidean distance to all inputs.
+    ``Z`` is ``_working_space(X, p.metric)``. "pca": score on the first principal component;
+    "pca2": scores on the first two; "l2norm": row norm of X; "density": distance to the
+    min_samples-th nearest other input in the metric (exact, O(N²) in float32 blocks);
+    "eccentricity": root-mean-square euclidean distance to all inputs.
     """
     from .errors import InputShapeError, InvalidValuesError, ParameterError
 
@@ -270,9 +329,10 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
         lens = np.asarray(p.lens)
         if lens.ndim == 2 and lens.shape[1] == 1:
             lens = lens[:, 0]
-        if lens.ndim != 1 or lens.shape[0] != X.shape[0]:
+        if lens.ndim not in (1, 2) or lens.shape[0] != X.shape[0] or (lens.ndim == 2 and lens.shape[1] != 2):
             raise InputShapeError(
-                f"lens array has shape {lens.shape} but X has {X.shape[0]} inputs; pass one value per input, shape ({X.shape[0]},)."
+                f"lens array has shape {lens.shape} but X has {X.shape[0]} inputs; pass one value per input, "
+                f"shape ({X.shape[0]},), or two, shape ({X.shape[0]}, 2)."
             )
         if not np.issubdtype(lens.dtype, np.number) or np.iscomplexobj(lens):
             raise InvalidValuesError(f"lens array has non-numeric values (dtype {lens.dtype}).")
@@ -283,8 +343,8 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
             )
     elif p.lens == "l2norm":
         lens = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
-    elif p.lens == "pca":
-        lens = _pca_lens(X)
+    elif p.lens in ("pca", "pca2"):
+        lens = _pca_lens(X, 2 if p.lens == "pca2" else 1)
     elif p.lens == "density":
         k = max(p.min_samples, 1)
         lens = _knn_distance(Z, np.arange(X.shape[0]), k)
@@ -292,28 +352,36 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
             lens = lens**2 / 2.0
     else:
         lens = _eccentricity(X)
-    span = lens.max() - lens.min()
-    if not span > 1e-9 * max(1.0, np.abs(lens).max()):
+    L = lens.reshape(len(lens), -1)
+    span = L.max(axis=0) - L.min(axis=0)
+    if not (span > 1e-9 * max(1.0, np.abs(L).max())).all():
         raise ParameterError(
             "the lens is constant over the inputs (e.g. l2norm of unit-normalised embeddings), so it cannot "
             "separate them; choose lens='pca', 'density', 'eccentricity' or pass an (N,) array."
         )
+    if isinstance(p.n_intervals, (tuple, list)) and len(p.n_intervals) != L.shape[1]:
+        raise ParameterError(
+            f"n_intervals {tuple(p.n_intervals)} gives {len(p.n_intervals)} counts but the lens has "
+            f"{L.shape[1]} dimension(s); give one count per lens dimension (or one integer for all)."
+        )
     return lens
 
 
-def _pca_lens(X: np.ndarray) -> np.ndarray:
-    """Score on the first principal component (unit loading, sign fixed so its largest entry is positive)."""
+def _pca_lens(X: np.ndarray, n_components: int = 1) -> np.ndarray:
+    """Scores on the first principal components (unit loadings, each signed so its largest entry is
+    positive): shape (N,) for one component, (N, n_components) otherwise."""
     Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
     if X.shape[1] <= 2048:
         _, vecs = np.linalg.eigh(Xc.T @ Xc)
-        v = vecs[:, -1]
+        V = vecs[:, ::-1][:, :n_components]
     else:
         from sklearn.utils.extmath import randomized_svd
 
-        _, _, vt = randomized_svd(Xc, 1, random_state=0)
-        v = vt[0]
-    v = v * np.sign(v[np.argmax(np.abs(v))])
-    return Xc @ v
+        _, _, vt = randomized_svd(Xc, n_components, random_state=0)
+        V = vt.T
+    V = V * np.sign(V[np.argmax(np.abs(V), axis=0), np.arange(V.shape[1])])
+    scores = Xc @ V
+    return scores[:, 0] if n_components == 1 else scores
 
 
 def _eccentricity(X: np.ndarray) -> np.ndarray:
@@ -337,60 +405,51 @@ def _knn_distance(Z: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return np.sqrt(d2[:, -1].astype(np.float64))
 
 
-def _auto_eps(Z: np.ndarray, p: MapperParams) -> float:
-    """DBSCAN radius: 1.5 × the knee of the sorted k-NN distances (k = min_samples - 1 others: the core
-    distance), capped at the median distance to the ceil(sqrt(n))-th nearest other input.
+def _auto_eps(Z: np.ndarray, metric: str, quantile: float = _EPS_QUANTILE, factor: float = _EPS_FACTOR) -> float:
+    """DBSCAN radius: ``factor`` × the ``quantile`` of the distance from an input to its k-th nearest
+    other input, k = ceil(2 ln N).
 
-    Duplicate rows are merged first, so repeated inputs do not pull the radius to 0. The knee
-    is the point of the ascending curve farthest below the chord from its first to its last
-    value, after scaling both axes to [0, 1]; at most 2000 inputs (fixed seed) are queried
-    against all inputs. At the knee itself many points are barely core and clusters break into
-    chains of fragments; half as much again links every non-outlying point to its neighbours.
-    In high dimensions, where k-NN distances crowd together near the distances between
-    clusters, that can reach across clusters; the cap keeps a typical input's neighbourhood
-    to about sqrt(n) inputs.
+    A random sample of N points on a curve or sheet is connected at radius r once the r-balls
+    hold about ln N points each (for a curve, the widest gap between neighbours grows as ln N
+    times the mean spacing), so k grows as ln N rather than being fixed; 1.5 × the 0.9 quantile
+    keeps nine inputs in ten well inside a connected neighbourhood at every noise level and
+    density while staying a local scale, far below the distances between separate structures.
+    At most 1,000 inputs (fixed seed) are queried against all inputs: O(1000 · N · D). Inputs
+    repeated many times would make the quantile 0; it is then taken over the positive distances.
     """
     from .errors import EmptyInputError
 
-    Z = np.unique(Z, axis=0)
     n = Z.shape[0]
-    if n < 2:
+    queries = np.arange(n)
+    if n > _EPS_QUERIES:
+        queries = np.sort(np.random.default_rng(0).choice(n, _EPS_QUERIES, replace=False))
+    d = _knn_distance(Z, queries, int(np.ceil(2 * np.log(max(n, 2)))))
+    if not np.quantile(d, quantile) > 0:
+        d = d[d > 0]
+    if len(d) == 0:
         raise EmptyInputError(
             "cannot choose eps automatically: all inputs are identical (or there is only one); pass eps explicitly."
         )
-    queries = np.arange(n)
-    if n > _KNEE_SAMPLE:
-        queries = np.sort(np.random.default_rng(0).choice(n, _KNEE_SAMPLE, replace=False))
-    d = np.sort(_knn_distance(Z, queries, max(p.min_samples - 1, 1)))
-    cap = np.median(_knn_distance(Z, queries, int(np.ceil(np.sqrt(n)))))
-    eps_w = min(_KNEE_FACTOR * _knee(d), cap)
-    eps = eps_w**2 / 2.0 if p.metric == "cosine" else eps_w
-    if not eps > 0:
-        raise EmptyInputError("the automatic eps is 0; pass eps explicitly.")
-    return float(eps)
+    eps_w = factor * float(np.quantile(d, quantile))
+    return eps_w**2 / 2.0 if metric == "cosine" else eps_w
 
 
-def _knee(d: np.ndarray) -> float:
-    """Value at the knee of an ascending curve (largest gap below its chord on unit-scaled axes)."""
-    span = d[-1] - d[0]
-    if len(d) < 3 or span <= 0:
-        return float(d[-1])
-    x = np.linspace(0.0, 1.0, len(d))
-    y = (d - d[0]) / span
-    return float(d[int(np.argmax(x - y))])
-
-
-def _cover(lens: np.ndarray, p: MapperParams) -> tuple[np.ndarray, np.ndarray]:
-    """Closed intervals [lo, hi] of the cover in lens units.
+def _cover(L: np.ndarray, p: MapperParams) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per lens dimension, the closed intervals (lo, hi) of the cover in lens units.
 
     "uniform" places them as KeplerMapper's ``Cover(n_cubes, perc_overlap)``: centres evenly
     from min + range/(2n) to max - range/(2n), half-width range / (2n(1 - overlap)).
     "balanced" tiles the ranks 0..N-1 exactly with n equal-length intervals, each sharing the
     fraction ``overlap`` with its neighbour (so all hold the same number of inputs, give or
-    take ties), and maps the rank bounds back to lens values.
+    take ties), and maps the rank bounds back to lens values. A 2-D lens is covered by the
+    grid of the two dimensions' intervals.
     """
-    n, overlap = int(p.n_intervals), float(p.overlap)
-    if p.cover == "uniform":
+    counts = p.n_intervals if isinstance(p.n_intervals, (tuple, list)) else [p.n_intervals] * L.shape[1]
+    return [_intervals(L[:, d], int(counts[d]), float(p.overlap), p.cover) for d in range(L.shape[1])]
+
+
+def _intervals(lens: np.ndarray, n: int, overlap: float, cover: str) -> tuple[np.ndarray, np.ndarray]:
+    if cover == "uniform":
         return _kepler_intervals(float(lens.min()), float(lens.max()), n, overlap)
     s = np.sort(lens)
     length = (len(s) - 1) / (n - (n - 1) * overlap)
@@ -407,6 +466,29 @@ def _kepler_intervals(vmin: float, vmax: float, n: int, overlap: float) -> tuple
     radius = span / (2 * n * (1 - overlap))
     centres = np.linspace(vmin + inset, vmax - inset, num=n)
     return centres - radius, centres + radius
+
+
+def _cells(L: np.ndarray, order: np.ndarray, starts: np.ndarray, ends: np.ndarray, bounds: list):
+    """Yield each cover element as (its first-dimension interval, a mask over lens-sorted positions
+    starts[i]..ends[i]-1 of the inputs it holds), grid cells in KeplerMapper's order (first dimension outer)."""
+    for i in range(len(starts)):
+        s, e = int(starts[i]), int(ends[i])
+        if len(bounds) == 1:
+            yield i, np.ones(max(e - s, 0), dtype=bool)
+            continue
+        second = L[order[s:e], 1]
+        for lo, hi in zip(*bounds[1]):
+            yield i, (second >= lo) & (second <= hi)
+
+
+def _cell_bounds(bounds: list) -> np.ndarray:
+    """``intervals`` of the graph: (n, 2) [lo, hi] for a 1-D cover; (n0·n1, 2, 2) [dimension, lo/hi] for a grid."""
+    if len(bounds) == 1:
+        return np.stack(bounds[0], axis=1)
+    (lo0, hi0), (lo1, hi1) = bounds
+    a, b = np.meshgrid(np.arange(len(lo0)), np.arange(len(lo1)), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    return np.stack([np.stack([lo0[a], hi0[a]], axis=1), np.stack([lo1[b], hi1[b]], axis=1)], axis=1)
 
 
 def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz) -> tuple[np.ndarray, np.ndarray]:
@@ -508,18 +590,26 @@ def _exact_within(X: np.ndarray, i: np.ndarray, j: np.ndarray, eps: float, metri
     return np.einsum("ij,ij->i", d, d) <= eps * eps
 
 
-def _cluster_element(u: np.ndarray, v: np.ndarray, idx: np.ndarray, p: MapperParams) -> np.ndarray:
-    """Cluster labels (-1: noise) of one cover element's inputs from its eps-graph edges.
+def cluster_cover_element(idx: np.ndarray, u: np.ndarray, v: np.ndarray, Z: np.ndarray, p: MapperParams) -> np.ndarray:
+    """Cluster labels (-1: noise) of one cover element's inputs.
 
-    ``u < v`` are local positions sorted by (u, v); ``idx`` are the inputs' global indices.
-    DBSCAN: core points have >= min_samples neighbours counting themselves; clusters are
+    ``idx``: the element's inputs (global indices, any order); ``u < v``: local positions of its
+    eps-graph edges sorted by (u, v) (empty when ``p.eps`` is None); ``Z``: working-space rows of
+    all inputs (read only by the clusterers that need coordinates).
+    "dbscan": core points have >= min_samples neighbours counting themselves; clusters are
     components of core points; a border point joins the adjacent cluster whose smallest core
-    index is smallest (scikit-learn's expansion order). "single": components of the whole
-    eps-graph, kept when they have >= min_samples inputs.
+    index is smallest (scikit-learn's expansion order). "single" with eps: components of the
+    eps-graph with >= min_samples inputs; without eps: the single-linkage dendrogram cut at the
+    first gap of the histogram of its merge heights (Singh, Mémoli, Carlsson 2007). "hdbscan":
+    scikit-learn's HDBSCAN(min_cluster_size=min_samples, allow_single_cluster=True).
     """
     from scipy.sparse.csgraph import connected_components
 
     m = len(idx)
+    if p.clusterer == "hdbscan":
+        return _hdbscan_labels(Z[idx], p.min_samples)
+    if p.clusterer == "single" and p.eps is None:
+        return _first_gap_labels(Z[idx], p.min_samples)
     A = _upper_csr(u, v, m)
     if p.clusterer == "dbscan":
         core = np.diff(A.indptr) + np.bincount(v, minlength=m) + 1 >= p.min_samples
@@ -532,8 +622,36 @@ def _cluster_element(u: np.ndarray, v: np.ndarray, idx: np.ndarray, p: MapperPar
     return comp
 
 
+def _hdbscan_labels(rows: np.ndarray, min_size: int) -> np.ndarray:
+    from sklearn.cluster import HDBSCAN
+
+    if len(rows) < max(min_size, 2):
+        return np.full(len(rows), -1, dtype=np.int64)
+    model = HDBSCAN(min_cluster_size=max(min_size, 2), min_samples=min(min_size, len(rows) - 1),
+                    allow_single_cluster=True, copy=True)
+    return model.fit_predict(rows.astype(np.float64)).astype(np.int64)
+
+
+def _first_gap_labels(rows: np.ndarray, min_size: int) -> np.ndarray:
+    """Single linkage cut below the first empty bin of a 10-bin histogram of the merge heights
+    (one cluster when no bin is empty); clusters under ``min_size`` inputs are noise."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    if len(rows) < 2:
+        return np.where(np.full(len(rows), min_size <= 1), 0, -1).astype(np.int64)
+    heights_tree = linkage(rows.astype(np.float64), "single")
+    heights = heights_tree[:, 2]
+    counts, edges = np.histogram(heights, bins=_GAP_BINS, range=(0.0, float(heights.max()) or 1.0))
+    empty = np.flatnonzero(counts == 0)
+    cut = edges[empty[0]] if len(empty) else np.inf
+    labels = fcluster(heights_tree, t=cut, criterion="distance") if np.isfinite(cut) else np.ones(len(rows), int)
+    labels = labels.astype(np.int64)
+    labels[np.bincount(labels)[labels] < min_size] = -1
+    return labels
+
+
 def _dbscan_with_border(u: np.ndarray, v: np.ndarray, idx: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """DBSCAN labels from the eps-graph edges ``u < v`` and the core mask (see ``_cluster_element``)."""
+    """DBSCAN labels from the eps-graph edges ``u < v`` and the core mask (see ``cluster_cover_element``)."""
     from scipy.sparse.csgraph import connected_components
 
     m = len(idx)
@@ -576,3 +694,47 @@ def _split_by_label(idx: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
     groups = np.split(idx, cuts)
     groups.sort(key=lambda g: int(g[0]))
     return groups
+
+
+def graph_faithfulness(X, G: MapperGraph, n_pairs: int = 20000, seed: int = 0) -> float:
+    """How well the graph's hop distance between two inputs agrees with their distance in ``X``.
+
+    Spearman correlation, over ``n_pairs`` random pairs of distinct inputs (fixed seed),
+    between ``G.input_hops`` (hops between the closest nodes holding the two inputs) and the
+    distance in ``G.params.metric``. Inputs in different components are at infinite hops,
+    which ranks above every finite hop count (tied among themselves). Pairs with an uncovered
+    input have no hop distance; they count as uncorrelated, i.e. the correlation over the
+    other pairs is multiplied by the fraction of pairs whose inputs are both covered, so that
+    leaving inputs out never raises the number. In [-1, 1]; 0 when the hops do not vary.
+    """
+    from scipy.stats import spearmanr
+
+    from .checks import as_matrix
+
+    X = as_matrix(X, "X")
+    if X.shape[0] != G.n_inputs:
+        from .errors import InputShapeError
+
+        raise InputShapeError(f"X has {X.shape[0]} rows but the graph was built on {G.n_inputs} inputs.")
+    n = G.n_inputs
+    if n < 2:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, n_pairs)
+    j = (i + rng.integers(1, n, n_pairs)) % n  # j != i
+    covered = np.ones(n, dtype=bool)
+    covered[G.uncovered] = False
+    both = covered[i] & covered[j]
+    i, j = i[both], j[both]
+    hops = G.input_hops(i, j)
+    if len(i) < 3 or np.ptp(np.where(np.isinf(hops), -1.0, hops)) == 0:
+        return 0.0
+    xi, xj = X[i].astype(np.float64), X[j].astype(np.float64)
+    if G.params.metric == "cosine":
+        dist = 1.0 - np.einsum("ij,ij->i", xi, xj) / np.sqrt(
+            np.einsum("ij,ij->i", xi, xi) * np.einsum("ij,ij->i", xj, xj)
+        )
+    else:
+        dist = np.linalg.norm(xi - xj, axis=1)
+    rho = spearmanr(hops, dist).statistic
+    return float(rho) * both.mean() if np.isfinite(rho) else 0.0
