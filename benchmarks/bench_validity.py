@@ -7,14 +7,15 @@ linear CKA, Procrustes similarity and mutual kNN (k = 10):
 
 1. depth: each layer of a real model against its last layer (real_embeddings.py: MiniLM on the
    sentences and the digits CNN are the depth models; EfficientNet-Lite0 on photos and MiniLM
-   on digit captions are held out), the Spearman correlation of layer index and score, and the
-   gap between the first and the second-to-last layer;
+   on digit captions are held out), the Spearman correlation of layer index and score, the gap
+   between the first and the second-to-last layer, and each graph's ``graph_faithfulness``;
 2. controls on each last layer: a rotated, rescaled, moved copy (should be >= 0.95), the rows of
    one side shuffled (<= 0.2), and the same call twice (deterministic);
 3. planted pairs where CKA stays high but the structure changes (tests/planted.py): a circle
    against the same circle cut open, two clusters against the same two joined by a bridge, each
    against its matching pair (fresh noise); where the change is found: the loop motif of A
-   preserved or broken in B, and the share of the changed inputs that lie in matching regions;
+   preserved or broken in B, the mean ``organisation_agreement`` of the changed inputs against
+   the others, and the share of the changed inputs that lie in matching regions;
 4. regions without a shared lens on planted data (a circle and a segment both sides keep, a disc
    whose rows B permutes, B stretched so its lens differs): precision and recall of the shared
    inputs;
@@ -40,10 +41,10 @@ from planted import circle_pair, clusters_pair, regions_pair  # noqa: E402
 from real_embeddings import load  # noqa: E402
 
 from napari_topoalign.correspond import correspondence  # noqa: E402
-from napari_topoalign.mapper import build_mapper  # noqa: E402
+from napari_topoalign.mapper import build_mapper, graph_faithfulness  # noqa: E402
 from napari_topoalign.metrics import linear_cka, mutual_knn, procrustes_similarity, topology_score  # noqa: E402
 from napari_topoalign.motifs import motif_alignment  # noqa: E402
-from napari_topoalign.regions import find_matching_regions  # noqa: E402
+from napari_topoalign.regions import find_matching_regions, organisation_agreement  # noqa: E402
 
 DEPTH = ("minilm_sentences", "digits_cnn")
 HELD_OUT = ("effnet_photos", "minilm_captions")
@@ -77,6 +78,8 @@ def depth(name: str, graphs: dict) -> None:
         rho = spearmanr(np.arange(len(v)), v)[0]
         print(row(s, v) + f"   {rho:8.2f}  {v[-1] - v[0]:+8.2f}")
     print(f"  {'nodes':<14}" + " ".join(f"{g.n_nodes:6d}" for g in G[:-1]) + f"   (last layer: {G[-1].n_nodes})")
+    faith = [graph_faithfulness(X, g) for X, g in zip(layers, G)]
+    print(row("faithfulness", faith[:-1]) + f"   (last layer: {faith[-1]:.2f})")
 
 
 def controls(name: str, graphs: dict) -> None:
@@ -107,8 +110,10 @@ def planted() -> None:
 
 
 def where(A, B, changed) -> str:
-    """The loop motifs of A and their status in B; the share of changed vs other inputs in regions."""
+    """The loop motifs of A and their status in B; the organisation agreement of the changed vs the
+    other inputs; the share of changed vs other inputs in regions."""
     C = correspondence(A, B)
+    local = organisation_agreement(A, B)
     loops = [m.status for m in motif_alignment(A, B, C, "loop")]
     regions = find_matching_regions(A, B, C)
     inside = np.zeros(A.n_inputs, bool)
@@ -116,7 +121,8 @@ def where(A, B, changed) -> str:
         inside[r.inputs] = True
     other = np.setdiff1d(np.arange(A.n_inputs), changed)
     return (
-        f"A's loops in B: {loops or 'none'}; in regions: changed {inside[changed].mean():.2f}, "
+        f"A's loops in B: {loops or 'none'}; agreement: changed {local[changed].mean():.2f}, "
+        f"other {local[other].mean():.2f}; in regions: changed {inside[changed].mean():.2f}, "
         f"other {inside[other].mean():.2f}"
     )
 

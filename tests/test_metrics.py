@@ -6,7 +6,7 @@ from scipy.stats import ortho_group
 
 from napari_topoalign.correspond import correspondence
 from napari_topoalign.errors import InputShapeError, InvalidValuesError, ParameterError
-from napari_topoalign.mapper import MapperParams, build_mapper
+from napari_topoalign.mapper import build_mapper
 from napari_topoalign.metrics import (
     alignment_scores,
     hop_agreement,
@@ -128,15 +128,12 @@ def test_hop_agreement_is_spearman_with_unreachable_last():
     assert hop_agreement(np.arange(5.0), -np.arange(5.0)) == 0.0  # anti-correlated: clipped
 
 
-PARAMS = MapperParams(lens="pca", n_intervals=10, min_samples=5)
-
-
 def test_topology_score_controls():
     X, _, _ = circle_pair(cut=False, seed=0)
-    A = build_mapper(X, PARAMS)
+    A = build_mapper(X)
     Q = ortho_group.rvs(X.shape[1], random_state=4)
-    assert topology_score(A, build_mapper(3.0 * X @ Q + 1.0, PARAMS)) >= 0.95  # rotated, rescaled, moved copy
-    shuffled = build_mapper(X[np.random.default_rng(0).permutation(len(X))], PARAMS)  # same shape, other inputs
+    assert topology_score(A, build_mapper(3.0 * X @ Q + 1.0)) >= 0.95  # rotated, rescaled, moved copy
+    shuffled = build_mapper(X[np.random.default_rng(0).permutation(len(X))])  # same shape, other inputs
     assert topology_score(A, shuffled) <= 0.2
     assert topology_score(A, A) == 1.0
     assert topology_score(A, shuffled) == topology_score(A, shuffled)  # deterministic
@@ -151,8 +148,8 @@ def test_topology_score_sees_what_cka_misses(make, flag):
     # a loop cut open / two clusters joined by a bridge: CKA barely moves, the topology score drops
     X_a, X_same, _ = make(**{flag: False}, seed=1)
     _, X_changed, changed = make(**{flag: True}, seed=1)
-    A = build_mapper(X_a, PARAMS)
-    same, other = topology_score(A, build_mapper(X_same, PARAMS)), topology_score(A, build_mapper(X_changed, PARAMS))
+    A = build_mapper(X_a)
+    same, other = topology_score(A, build_mapper(X_same)), topology_score(A, build_mapper(X_changed))
     cka_drop = linear_cka(X_a, X_same) - linear_cka(X_a, X_changed)
     print(f"{flag}: topology {same:.3f} -> {other:.3f}; CKA drop {cka_drop:.3f}")
     assert same >= 0.95 and same - other >= 0.05 and same - other > 3 * cka_drop

@@ -4,18 +4,14 @@ import pytest
 
 from napari_topoalign.correspond import correspondence
 from napari_topoalign.errors import InputShapeError
-from napari_topoalign.mapper import MapperGraph, MapperParams, build_mapper, nerve
+from napari_topoalign.mapper import MapperGraph, build_mapper, nerve
 from napari_topoalign.regions import Region, _row_spearman, find_matching_regions, organisation_agreement
 from planted import regions_pair
 
 
-# each side's own lens (its first principal axis); eps given so the graphs do not depend on the eps rule
-PARAMS_A = MapperParams(lens="pca", n_intervals=10, min_samples=5, eps=0.8)
-PARAMS_B = MapperParams(lens="pca", n_intervals=10, min_samples=5, eps=1.5)  # B is stretched threefold
-
-
 def _graphs(X_a, X_b):
-    return build_mapper(X_a, PARAMS_A), build_mapper(X_b, PARAMS_B)
+    """Each side's graph with default settings, so with its own lens (its first principal axis)."""
+    return build_mapper(X_a), build_mapper(X_b)
 
 
 def _graph(members, n):
@@ -105,7 +101,7 @@ def _check_disjoint_connected(A, B, regions):
 
 def test_identical_inputs_give_one_region_per_component():
     X_a, _, _, _ = regions_pair(0)
-    A = build_mapper(X_a, PARAMS_A)
+    A = build_mapper(X_a)
     regions = find_matching_regions(A, A, min_nodes=1)
     comps = list(nx.connected_components(A.to_networkx()))
     assert len(regions) == len(comps)
