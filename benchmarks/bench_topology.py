@@ -37,6 +37,7 @@ CANDIDATES = {
     "dbscan, 20 intervals": MapperParams(n_intervals=20),
     "dbscan, overlap 0.3": MapperParams(overlap=0.3),
     "dbscan, min_samples 3": MapperParams(min_samples=3),
+    "dbscan, min_samples 15": MapperParams(min_samples=15),
     "hdbscan": MapperParams(clusterer="hdbscan"),
     "single, first gap": MapperParams(clusterer="single"),
     "dbscan, pca2 grid 6x6": MapperParams(lens="pca2", n_intervals=6),

@@ -66,9 +66,10 @@ def reference(g, X, cluster):
 @sparse_ok
 @pytest.mark.parametrize("metric,eps", [("euclidean", 1.1), ("cosine", 0.15)])
 @pytest.mark.parametrize("cover", ["uniform", "balanced"])
-def test_dbscan_matches_sklearn_per_cover_element(metric, eps, cover):
+@pytest.mark.parametrize("dim", [6, 24])  # a k-d tree finds the pairs in few dimensions, blocks in many
+def test_dbscan_matches_sklearn_per_cover_element(metric, eps, cover, dim):
     rng = np.random.default_rng(1)
-    X = rng.normal(size=(700, 6)).astype(np.float32)
+    X = embed(rng.normal(size=(700, 6)), dim, rng, 0.0)
     p = MapperParams(eps=eps, metric=metric, cover=cover, n_intervals=8, min_samples=4)
     g = build_mapper(X, p)
     ref = reference(g, X, lambda Y: DBSCAN(eps=eps, min_samples=4, metric=metric).fit_predict(Y))

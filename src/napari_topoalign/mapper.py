@@ -174,6 +174,7 @@ CLUSTERERS = ("dbscan", "single", "hdbscan")
 METRICS = ("euclidean", "cosine")
 UNCOVERED_WARN = 0.10  # build_mapper warns when more than this fraction of inputs is in no node
 _GRAPH_BLOCK = 128
+_KDTREE_MAX_DIM = 8
 _EPS_QUERIES = 1000  # inputs (fixed seed) whose k-NN distances choose eps
 _EPS_QUANTILE = 0.9
 _EPS_FACTOR = 1.5
@@ -198,30 +199,28 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     """
     from .checks import as_matrix, check_mapper_params, overflow_safe_scale, rescaled_params, unscaled_graph
 
+    if _is_dask_array(X):
+        from .mapper_dask import build_mapper_dask
+
+        return build_mapper_dask(X, params)
     X = as_matrix(X, "X")
     params = check_mapper_params(params)
     check_params(params)
     scale = overflow_safe_scale(X)  # float32 distances of X would overflow or underflow
     if scale != 1.0:
         return unscaled_graph(build_mapper(X * np.float32(scale), rescaled_params(params, scale)), params, scale)
-    n = X.shape[0]
     Z = _working_space(X, params.metric)
     lens = _lens(X, params, Z)
-    L = lens.reshape(n, -1)
+    L = lens.reshape(len(lens), -1)
     bounds = _cover(L, params)
     if params.clusterer == "hdbscan":
         params = replace(params, eps=None)
     elif params.eps is None and params.clusterer == "dbscan":
         params = params.with_eps(_auto_eps(Z, params.metric))
 
-    order = np.argsort(L[:, 0], kind="stable")
-    sorted_lens = L[order, 0]
-    lo, hi = bounds[0]
-    starts = np.searchsorted(sorted_lens, lo, side="left")
-    ends = np.searchsorted(sorted_lens, hi, side="right")
+    order, sorted_lens, starts, ends = _element_ranges(L[:, 0], *bounds[0])
     if params.eps is not None:
-        lipschitz = params.metric == "euclidean" and isinstance(params.lens, str) and params.lens in ("l2norm", "pca", "pca2")
-        r, c = _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, params.eps, params.metric, lipschitz)
+        r, c = _radius_graph(X, Z, order, sorted_lens, *bounds[0], ends, params.eps, params.metric, _lipschitz(params))
     else:
         r = c = np.zeros(0, np.int32)
 
@@ -233,16 +232,69 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
         if len(pos) == 0:
             continue
         j0, j1 = np.searchsorted(r, np.array([s, e], dtype=r.dtype))
-        u, v = r[j0:j1], c[j0:j1]
-        local = np.full(e - s + 1, -1, dtype=np.int64)  # slot e - s: "outside the cell"
-        local[pos - s] = np.arange(len(pos))
-        lu, lv = local[u - s], local[np.minimum(v, e) - s]
-        keep = (lu >= 0) & (lv >= 0)
-        labels = cluster_cover_element(order[pos], lu[keep], lv[keep], Z, params)
-        clusters = _split_by_label(order[pos], labels)
+        pairs = None
+        if params.eps is not None:
+            u, v = r[j0:j1], c[j0:j1]
+            local = np.full(e - s + 1, -1, dtype=np.int64)  # slot e - s: "outside the cell"
+            local[pos - s] = np.arange(len(pos))
+            lu, lv = local[u - s], local[np.minimum(v, e) - s]
+            keep = (lu >= 0) & (lv >= 0)
+            pairs = (lu[keep], lv[keep])
+        clusters = element_clusters(X, order[pos], sorted_lens[pos], params, pairs)
         members.extend(clusters)
         node_interval.extend([k] * len(clusters))
+    return assemble_graph(members, node_interval, bounds, lens, params)
 
+
+def _is_dask_array(X) -> bool:
+    import sys
+
+    da = sys.modules.get("dask.array")
+    return da is not None and isinstance(X, da.Array)
+
+
+def _lipschitz(p: MapperParams) -> bool:
+    """Whether the lens is 1-Lipschitz in the metric (lens gaps bound distances, so they prune pairs)."""
+    return p.metric == "euclidean" and isinstance(p.lens, str) and p.lens in ("l2norm", "pca", "pca2")
+
+
+def _element_ranges(lens: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """``order`` (stable lens order), the sorted lens, and each cover element's ``[start, end)`` in it."""
+    order = np.argsort(lens, kind="stable")
+    sorted_lens = lens[order]
+    starts = np.searchsorted(sorted_lens, lo, side="left")
+    ends = np.searchsorted(sorted_lens, hi, side="right")
+    return order, sorted_lens, starts, ends
+
+
+def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: MapperParams, pairs=None, inputs=None) -> list[np.ndarray]:
+    """The clusters of one cover element: sorted int64 arrays of input indices, ordered by smallest member.
+
+    ``X[rows]`` are the element's inputs in lens order (``lens`` their sorted lens values) and
+    ``inputs`` their input indices (default ``rows``). ``pairs`` are its eps-graph edges
+    ``u < v`` (local positions, sorted by u) when already known; otherwise they are
+    computed from ``X[rows]``. HDBSCAN and the first-gap rule (``p.eps`` None) read ``X[rows]``
+    instead. Both the in-memory and the dask build cluster every element here.
+    """
+    inputs = rows if inputs is None else inputs
+    if p.eps is None:
+        labels = cluster_cover_element(inputs, None, None, _working_space(X[rows], p.metric), p)
+        return _split_by_label(inputs, labels)
+    if pairs is None:
+        Xk = X[rows]
+        m = len(rows)
+        ends = np.array([m])
+        local = np.arange(m)
+        eps, metric = float(p.eps), p.metric
+        pairs = _radius_graph(Xk, _working_space(Xk, metric), local, lens, lens[:1], lens[-1:], ends, eps, metric, _lipschitz(p))
+    u, v = pairs
+    return _split_by_label(inputs, cluster_cover_element(inputs, u, v, None, p))
+
+
+def assemble_graph(members, node_interval, bounds, lens, params: MapperParams) -> MapperGraph:
+    """The MapperGraph of the clusters ``members`` (node k from cover element ``node_interval[k]``;
+    ``bounds`` is ``_cover``'s list); warns when more than 10% of the inputs are in no node."""
+    n = len(lens)
     covered = np.zeros(n, dtype=bool)
     if members:
         covered[np.concatenate(members)] = True
@@ -262,7 +314,7 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     if advice:
         import warnings
 
-        warnings.warn(advice, UncoveredInputsWarning, stacklevel=2)
+        warnings.warn(advice, UncoveredInputsWarning, stacklevel=3)
     return graph
 
 
@@ -342,7 +394,7 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
                 f"lens array has {int((~np.isfinite(lens)).sum())} NaN or infinite values; every input needs a finite lens value."
             )
     elif p.lens == "l2norm":
-        lens = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+        lens = _l2norm(X)
     elif p.lens in ("pca", "pca2"):
         lens = _pca_lens(X, 2 if p.lens == "pca2" else 1)
     elif p.lens == "density":
@@ -365,6 +417,11 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
             f"{L.shape[1]} dimension(s); give one count per lens dimension (or one integer for all)."
         )
     return lens
+
+
+def _l2norm(X: np.ndarray) -> np.ndarray:
+    """Euclidean norm of every row (float64 sums)."""
+    return np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
 
 
 def _pca_lens(X: np.ndarray, n_components: int = 1) -> np.ndarray:
@@ -492,24 +549,51 @@ def _cell_bounds(bounds: list) -> np.ndarray:
 
 
 def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted by (r, c).
+    """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted by r.
 
-    Rows are taken in blocks of lens-sorted inputs; each block is compared only with the later
-    inputs its cover elements reach (and, for a 1-Lipschitz lens, whose lens is within eps)
-    whose distances to 8 pivot inputs can be within eps of the block's (triangle inequality),
-    so every pair is computed at most once. Pairs within float32 rounding of the threshold are
-    re-checked in float64.
+    In at most ``_KDTREE_MAX_DIM`` euclidean dimensions a k-d tree finds all pairs within
+    eps (float64). Otherwise rows are taken in blocks of lens-sorted inputs; each block is
+    compared only with the later inputs its cover elements reach (and, for a 1-Lipschitz lens,
+    whose lens is within eps) whose distances to 8 pivot inputs can be within eps of the
+    block's (triangle inequality), so every pair is computed at most once. Pairs within
+    float32 rounding of the threshold are re-checked in float64.
     """
-    import torch
-
     n = len(order)
     first = np.searchsorted(hi, sorted_lens, side="left")
     last = np.searchsorted(lo, sorted_lens, side="right") - 1
     # a later position c shares a cover element with r iff c < lim[r] (cover elements are intervals)
     lim = np.where(first <= last, ends[np.clip(last, 0, len(lo) - 1)], 0)
+    if metric == "euclidean" and X.shape[1] <= _KDTREE_MAX_DIM:
+        return _kdtree_pairs(X[order], eps, lim)
     if lipschitz:
         slack = eps * (1 + 1e-6) + 1e-9 * np.abs(sorted_lens).max()
         lim = np.minimum(lim, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
+    rows, cols = [], []
+    for a, r, c in _block_pairs(X, Z, order, lim, eps, metric):
+        rows.append(r.astype(np.int32) + a)
+        cols.append(c.astype(np.int32))
+    empty = [np.zeros(0, np.int32)]
+    return np.concatenate(rows + empty), np.concatenate(cols + empty)
+
+
+def _kdtree_pairs(Xo: np.ndarray, eps: float, lim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``r < c < lim[r]`` of rows of ``Xo`` within euclidean ``eps`` (float64), sorted by r."""
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(Xo.astype(np.float64)).query_pairs(eps, output_type="ndarray")  # rows i < j
+    r, c = pairs[:, 0], pairs[:, 1]
+    keep = c < lim[r]
+    A = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (r[keep], c[keep])), shape=(len(Xo), len(Xo)))
+    r = np.repeat(np.arange(len(Xo), dtype=np.int32), np.diff(A.indptr))
+    return r, A.indices.astype(np.int32)
+
+
+def _block_pairs(X, Z, order, lim, eps, metric):
+    """Yield ``(a, r, c)`` per block of ``_GRAPH_BLOCK`` lens-sorted positions from ``a``: pairs
+    ``a + r < c < lim[a + r]`` within eps (local row ``r``, global position ``c``), sorted by (r, c)."""
+    import torch
+
+    n = len(order)
     thr = _eps_sq(eps, metric)
     Zo = Z[order]
     sq = np.einsum("ij,ij->i", Zo, Zo, dtype=np.float64)
@@ -517,12 +601,11 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
     # Z is X rounded to float32 (u = 2^-24): distances in Z and in X differ by < 4 u max|z|
     zround = 4 * 2.0**-24 * float(np.sqrt(sq.max()))
     radius = np.sqrt(thr) * (1 + 1e-4) + zround
-    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 2 D u (|a|^2 + |b|^2)
+    # float32 d2 = |a|^2 + |b|^2 - 2 a.b errs by at most about 2 D u (|a|^2 + |b|^2): pairs with
+    # d2 - rel S <= thr + tol0 are candidates, those with d2 + rel S < thr - tol0 are certain
     rel = 2.2 * Z.shape[1] * 2.0**-24
     tol0 = 1e-6 * thr + 2 * zround * np.sqrt(thr)
     Zs = torch.from_numpy(Zo)
-    lim_t = torch.from_numpy(lim)
-    rows, cols = [], []
     for a in range(0, n, _GRAPH_BLOCK):
         b = min(a + _GRAPH_BLOCK, n)
         c_end = int(lim[a:b].max())
@@ -531,27 +614,33 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
         ok = (p_lo[a:c_end] <= p_hi[a:b].max(0) + radius) & (p_hi[a:c_end] >= p_lo[a:b].min(0) - radius)
         ok = ok.all(1)
         ok[: b - a] = True
-        idx = torch.from_numpy(np.flatnonzero(ok) + a)
-        C = torch.index_select(Zs, 0, idx).sub_(Zs[a:b].mean(0))
+        idx = np.flatnonzero(ok) + a
+        C = torch.index_select(Zs, 0, torch.from_numpy(idx)).sub_(Zs[a:b].mean(0))
         csq = torch.linalg.vector_norm(C, dim=1).square_()
-        S = csq[: b - a, None] + csq[None, :]
-        d2 = torch.addmm(S, C[: b - a], C.T, alpha=-2.0).sub_(thr)  # d2 - thr
-        tol = S.mul_(rel).add_(tol0)
-        hit = d2 <= tol
+        low = csq * (1 - rel)
+        v = torch.addmm(low[: b - a, None] + low[None, :], C[: b - a], C.T, alpha=-2.0)  # d2 - rel S
+        hit = v <= thr + tol0
         hit[:, : b - a].triu_(1)
-        if int(lim[a:b].min()) < c_end:
-            hit &= idx[None, :] < lim_t[a:b, None]
-        ur, uc = torch.nonzero(d2.abs_() <= tol, as_tuple=True)  # near the threshold
-        inside = hit[ur, uc]
-        ur, uc = ur[inside], uc[inside]
-        if len(ur):
-            i, j = order[ur.numpy() + a], order[idx[uc].numpy()]
-            hit[ur, uc] = torch.from_numpy(_exact_within(X, i, j, eps, metric))
-        r, c = torch.nonzero(hit, as_tuple=True)
-        rows.append(r.to(torch.int32).add_(a).numpy())
-        cols.append(idx.to(torch.int32)[c].numpy())
-    empty = [np.zeros(0, np.int32)]
-    return np.concatenate(rows + empty), np.concatenate(cols + empty)
+        r, c = (t.numpy() for t in torch.nonzero(hit, as_tuple=True))
+        c_pos = idx[c]
+        keep = c_pos < lim[a + r]
+        r, c, c_pos = r[keep], c[keep], c_pos[keep]
+        csq = csq.numpy().astype(np.float64)
+        s = csq[r] + csq[c]
+        near = np.flatnonzero(v.numpy()[r, c] + 2 * rel * s >= thr - tol0)
+        if len(near):
+            # sums of squared float32 differences err by at most (D + 3) u of the sum: a far tighter
+            # band than the product form's; only pairs still inside it are computed in float64
+            diff = torch.index_select(Zs, 0, torch.from_numpy(a + r[near])) - torch.index_select(Zs, 0, torch.from_numpy(c_pos[near]))
+            d2 = torch.linalg.vector_norm(diff, dim=1).square_().numpy().astype(np.float64)
+            e = 1.1 * (Z.shape[1] + 3) * 2.0**-24
+            within = d2 * (1 + e) < (np.sqrt(thr) - zround) ** 2
+            unsure = np.flatnonzero(~within & (d2 * (1 - e) <= (np.sqrt(thr) + zround) ** 2))
+            within[unsure] = _exact_within(X, order[r[near[unsure]] + a], order[c_pos[near[unsure]]], eps, metric)
+            keep = np.ones(len(r), dtype=bool)
+            keep[near[~within]] = False
+            r, c_pos = r[keep], c_pos[keep]
+        yield a, r, c_pos
 
 
 def _pivot_distances(Z: np.ndarray, sq: np.ndarray, n_pivots: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -590,12 +679,12 @@ def _exact_within(X: np.ndarray, i: np.ndarray, j: np.ndarray, eps: float, metri
     return np.einsum("ij,ij->i", d, d) <= eps * eps
 
 
-def cluster_cover_element(idx: np.ndarray, u: np.ndarray, v: np.ndarray, Z: np.ndarray, p: MapperParams) -> np.ndarray:
+def cluster_cover_element(idx: np.ndarray, u, v, rows, p: MapperParams) -> np.ndarray:
     """Cluster labels (-1: noise) of one cover element's inputs.
 
-    ``idx``: the element's inputs (global indices, any order); ``u < v``: local positions of its
-    eps-graph edges sorted by (u, v) (empty when ``p.eps`` is None); ``Z``: working-space rows of
-    all inputs (read only by the clusterers that need coordinates).
+    ``idx``: the element's inputs (global indices); ``u < v``: local positions of its eps-graph
+    edges sorted by u (None when ``p.eps`` is None); ``rows``: the element's working-space rows
+    (None when ``p.eps`` is given: only HDBSCAN and the first-gap rule read coordinates).
     "dbscan": core points have >= min_samples neighbours counting themselves; clusters are
     components of core points; a border point joins the adjacent cluster whose smallest core
     index is smallest (scikit-learn's expansion order). "single" with eps: components of the
@@ -607,9 +696,9 @@ def cluster_cover_element(idx: np.ndarray, u: np.ndarray, v: np.ndarray, Z: np.n
 
     m = len(idx)
     if p.clusterer == "hdbscan":
-        return _hdbscan_labels(Z[idx], p.min_samples)
+        return _hdbscan_labels(rows, p.min_samples)
     if p.clusterer == "single" and p.eps is None:
-        return _first_gap_labels(Z[idx], p.min_samples)
+        return _first_gap_labels(rows, p.min_samples)
     A = _upper_csr(u, v, m)
     if p.clusterer == "dbscan":
         core = np.diff(A.indptr) + np.bincount(v, minlength=m) + 1 >= p.min_samples
@@ -677,7 +766,7 @@ def _dbscan_with_border(u: np.ndarray, v: np.ndarray, idx: np.ndarray, core: np.
 
 
 def _upper_csr(u: np.ndarray, v: np.ndarray, m: int) -> sp.csr_matrix:
-    """m×m csr matrix of edges u -> v given sorted by (u, v), built without sorting."""
+    """m×m csr matrix of edges u -> v given sorted by u, built without sorting."""
     indptr = np.searchsorted(u, np.arange(m + 1, dtype=u.dtype))
     return sp.csr_matrix((np.ones(len(u)), v, indptr), shape=(m, m))  # float64: what csgraph works in
 
