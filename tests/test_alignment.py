@@ -212,14 +212,14 @@ def test_shared_lens_slices_b_by_a_lens(circles):
 
 
 def test_given_graphs_are_reused_not_rebuilt(circles, alignment, monkeypatch):
-    import napari_topoalign.alignment as alignment_module
+    import napari_topoalign.mapper as mapper_module
 
     A, B = alignment.graph_a, alignment.graph_b
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("align rebuilt graphs it was given")
 
-    monkeypatch.setattr(alignment_module, "build_graphs", no_rebuild)
+    monkeypatch.setattr(mapper_module, "build_mapper", no_rebuild)
     al = align(*circles, device="cpu", iterations=60, names=("early", "late"), graphs=(A, B))
     assert al.graph_a is A and al.graph_b is B
     # the same result as building them from their parameters

@@ -18,11 +18,10 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from .checks import as_matrix, check_mapper_params, check_same_inputs, check_seed, existing_file
+from .checks import existing_file
 from .errors import (
     EmptyInputError,
     FileFormatError,
-    InputShapeError,
     MissingFileError,
     ParameterError,
     TopoAlignError,
@@ -454,33 +453,11 @@ def _params_to_json(params: MapperParams) -> dict:
 def build_graphs(X_a, X_b, params: MapperParams, params_b: MapperParams | None = None, *, shared_lens=False):
     """The mapper graphs of both representations (``params_b`` defaults to ``params``).
 
-    With ``shared_lens`` B is sliced by A's lens values, so both graphs come from the
-    same cover elements: where the two representations cluster alike, their nodes
-    then correspond one to one, which makes regions and motifs directly comparable.
+    With ``shared_lens`` B is sliced by A's lens values (see ``pipeline.graph_steps``).
     """
-    from dataclasses import replace
+    from .pipeline import graph_steps
 
-    from .mapper import build_mapper
-
-    params_b = params if params_b is None else params_b
-    A = build_mapper(X_a, params)
-    if shared_lens:
-        params_b = replace(params_b, lens=A.lens)
-    return A, build_mapper(X_b, params_b)
-
-
-def _given_graphs(graphs, n_inputs: int) -> tuple[MapperGraph, MapperGraph]:
-    """``graphs`` as a pair of MapperGraphs of ``n_inputs`` inputs, or an ``InputShapeError`` saying why not."""
-    graphs = tuple(graphs)
-    if len(graphs) != 2 or not all(isinstance(g, MapperGraph) for g in graphs):
-        raise InputShapeError("graphs must be a pair (A, B) of MapperGraphs built by build_mapper / build_graphs")
-    for side, g in zip("AB", graphs):
-        if g.n_inputs != n_inputs:
-            raise InputShapeError(
-                f"graph {side} was built from {g.n_inputs} inputs but the representations have {n_inputs}; "
-                "pass the graphs of these representations, or graphs=None to build them"
-            )
-    return graphs
+    return tuple(graph_steps(X_a, X_b, params, params_b, shared_lens=shared_lens))
 
 
 def align(
@@ -507,45 +484,26 @@ def align(
     already built from ``X_a`` and ``X_b`` instead (``params``, ``params_b`` and
     ``shared_lens`` are then unused). ``callback(iteration, pos_a, pos_b)``
     is forwarded to the joint layout; ``progress(stage, fraction)`` is called as each
-    stage starts and with fraction 1.0 at the end.
+    stage starts and with ("done", 1.0) at the end. The steps are ``pipeline.steps``.
     """
-    from .correspond import correspondence
-    from .layout import joint_layout
-    from .metrics import alignment_scores
-    from .regions import find_matching_regions
+    from .pipeline import Done, LayoutStep, steps
 
-    if isinstance(names, str) or not hasattr(names, "__len__") or len(names) != 2:
-        raise ParameterError(f"names must be two strings, got {names!r}")
-    names = tuple(str(n) for n in names)
-    params = check_mapper_params(params)
-    params_b = None if params_b is None else check_mapper_params(params_b, "params_b")
-    seed = check_seed(seed)
     for name, fn in (("callback", callback), ("progress", progress)):
         if fn is not None and not callable(fn):
             raise ParameterError(f"{name} must be callable or None, got {type(fn).__name__}")
-    X_a = as_matrix(X_a, name=f"representation {names[0]}")
-    X_b = as_matrix(X_b, name=f"representation {names[1]}")
-    check_same_inputs(X_a, X_b, names=names)
-
-    def report(stage: str, fraction: float) -> None:
-        if progress is not None:
-            progress(stage, fraction)
-
-    report("mapper graphs", 0.0)
-    if graphs is None:
-        A, B = build_graphs(X_a, X_b, params, params_b, shared_lens=shared_lens)
-    else:
-        A, B = _given_graphs(graphs, X_a.shape[0])
-    report("correspondence", 0.3)
-    C = correspondence(A, B)
-    report("layout", 0.35)
-    layout = joint_layout(A, B, C, mode=mode, iterations=iterations, device=device, seed=seed, callback=callback)
-    report("regions", 0.8)
-    regions = find_matching_regions(A, B, C)
-    report("scores", 0.9)
-    scores = alignment_scores(X_a, X_b, A, B, C)
-    report("done", 1.0)
-    return Alignment(A, B, C, layout, list(regions), dict(scores), names)
+    run = steps(
+        X_a, X_b, params, params_b=params_b, shared_lens=shared_lens, graphs=graphs, mode=mode, device=device,
+        seed=seed, iterations=iterations, names=names,
+    )
+    stage = None
+    for event in run:
+        if progress is not None and event.stage != stage:
+            progress(event.stage, event.fraction)
+        stage = event.stage
+        if isinstance(event, LayoutStep) and callback is not None:
+            callback(event.iteration, event.pos_a, event.pos_b)
+        elif isinstance(event, Done):
+            return event.alignment
 
 
 __all__ = ["Alignment", "align", "FORMAT_VERSION"]

@@ -40,12 +40,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _ProgressBar:
-    """A one-line text progress bar on a stream: stage, overall fraction, layout iteration."""
+    """A one-line text progress bar on a stream, fed with ``pipeline`` events (stage fractions live there)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 28, total_iterations: int | None = None):
+    def __init__(self, stream=sys.stderr, width: int = 28):
         self.stream = stream
         self.width = width
-        self.total_iterations = total_iterations
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.stage_name = ""
         self.fraction = 0.0
@@ -57,17 +56,18 @@ class _ProgressBar:
         self.stage_name, self.fraction, self.detail = name, float(fraction), ""
         self._draw(newline=not self.tty)
 
-    def iteration(self, iteration: int, pos_a=None, pos_b=None) -> None:
-        """Layout callback: shows the iteration, throttled to a few redraws a second."""
-        if self.total_iterations:
-            frac = min(iteration / self.total_iterations, 1.0)
-            self.fraction = 0.35 + 0.45 * frac
-            self.detail = f"iteration {iteration}/{self.total_iterations}"
-        else:
-            self.detail = f"iteration {iteration}"
-        now = time.monotonic()
-        if self.tty and now - self._last_draw > 0.1:
-            self._draw(newline=False)
+    def update(self, event) -> None:
+        """Show a pipeline event: a new stage gets its own line (when not a terminal); layout steps
+        update the line in place, throttled to a few redraws a second."""
+        from .pipeline import LayoutStep
+
+        if event.stage != self.stage_name:
+            self.stage(event.stage, event.fraction)
+        if isinstance(event, LayoutStep):
+            self.fraction = event.fraction
+            self.detail = f"iteration {event.iteration}/{event.iterations}"
+            if self.tty and time.monotonic() - self._last_draw > 0.1:
+                self._draw(newline=False)
 
     def close(self) -> None:
         if self._open:
@@ -376,16 +376,17 @@ def _parse_lens(value: str, n: int, inputs):
 
 def _run_pipeline(X_a, X_b, names, inputs, settings: dict, args, out: Path) -> None:
     """Align with ``settings`` (align's params, params_b, shared_lens), save, and write the report."""
-    from .alignment import align
+    from .pipeline import Done, steps
     from .report import write_report
 
-    bar = _ProgressBar(sys.stderr, total_iterations=args.iterations)
+    bar = _ProgressBar(sys.stderr)
     try:
         with _output_folder(out):
-            alignment = align(
-                X_a, X_b, **settings, mode=args.mode, device=args.device, seed=args.seed,
-                iterations=args.iterations, names=names, callback=bar.iteration, progress=bar.stage,
-            )
+            for event in steps(X_a, X_b, **settings, mode=args.mode, device=args.device, seed=args.seed,
+                               iterations=args.iterations, names=names):
+                bar.update(event)
+                if isinstance(event, Done):
+                    alignment = event.alignment
             bar.stage("saving alignment and writing report", 1.0)
             alignment.save(out / "alignment.npz")
             report = write_report(alignment, out, inputs=inputs, X_a=X_a, X_b=X_b)

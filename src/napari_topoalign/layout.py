@@ -96,12 +96,35 @@ def joint_layout(
     ``callback(iteration, pos_a, pos_b)`` gets the current (finished-looking) positions every
     ``CALLBACK_EVERY`` iterations and at the end; an exception it raises stops the layout and propagates.
     """
+    if callback is not None and not callable(callback):
+        raise ParameterError("callback must be callable as callback(iteration, pos_a, pos_b).")
+    steps = layout_steps(
+        A, B, C, mode=mode, iterations=iterations, device=device, seed=seed,
+        every=CALLBACK_EVERY if callback is not None else None,
+    )
+    try:
+        while True:
+            try:
+                iteration, _, pos_a, pos_b = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            callback(iteration, pos_a, pos_b)
+    finally:
+        steps.close()
+
+
+def layout_steps(
+    A, B, C=None, *, mode="side_by_side", iterations=None, device="auto", seed=0, every: int | None = CALLBACK_EVERY
+):
+    """``joint_layout`` one block at a time: a generator yielding ``(iteration, iterations, pos_a, pos_b)``
+    every ``every`` iterations and after the last one (``every=None``: never), returning the
+    ``JointLayout`` (``StopIteration.value``). Arguments as in ``joint_layout``; the positions are
+    finished-looking (centred, scaled, B shifted). Closing the generator stops the layout there.
+    """
     if mode not in MODES:
         raise ParameterError(f"mode={mode!r} is not known; use one of {', '.join(MODES)}.")
     if iterations is not None and (not isinstance(iterations, (int, np.integer)) or iterations < 0):
         raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
-    if callback is not None and not callable(callback):
-        raise ParameterError("callback must be callable as callback(iteration, pos_a, pos_b).")
     seed = check_seed(seed)
     check_graph(A, "A")
     check_graph(B, "B")
@@ -118,9 +141,9 @@ def joint_layout(
     terms, Z = _problem([A, B], [C], seed, dev)
     energy = torch.zeros(iterations, dtype=torch.float32, device=dev)
     for t, Z in _descend(terms, Z, energy):
-        if callback is not None and (t % CALLBACK_EVERY == 0 or t == iterations):
+        if every is not None and (t % every == 0 or t == iterations):
             pa, pb, _ = _finish(Z, ka, mode)
-            callback(t, pa, pb)
+            yield t, iterations, pa, pb
     pos_a, pos_b, offset = _finish(Z, ka, mode)
     return JointLayout(pos_a, pos_b, offset, energy.cpu().numpy(), _device_name(dev), mode)
 

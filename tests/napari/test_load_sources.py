@@ -57,7 +57,7 @@ def _unchanged(viewer, snapshot):
 
 def _align(qtbot, widget, errors):
     widget.align.align_button.click()
-    qtbot.waitUntil(lambda: not widget.align.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not widget.align.busy and widget.align.drawn, timeout=WAIT_MS)
     assert not errors and widget.session.alignment is not None
 
 
@@ -82,17 +82,17 @@ def test_image_stack_layer_becomes_the_mosaic(make_napari_viewer, monkeypatch, q
     assert session.inputs is inputs  # the plugin's new layers did not reset the data
     mosaic_layer = find_layer(viewer, "inputs")
     np.testing.assert_array_equal(mosaic_layer.data, mosaic(stack)[0])
-    view = session.layers.inputs
+    view = widget.view.layers.inputs
     assert view.kind == "mosaic" and view.n_inputs == N
 
     members = session.alignment.graph_a.members[0]
-    session.selection.select_nodes("a", [0])
-    marks = session.selection.input_marks.data
+    session.select_nodes("a", [0])
+    marks = widget.view.linked.input_marks.data
     np.testing.assert_allclose(marks, view.positions[members])
     # each mark sits on the tile showing its own input (pixel value = input index)
     shown = [mosaic_layer.data[tuple(np.round(mosaic_layer.world_to_data(p)).astype(int))] for p in marks]
     assert shown == list(members)
-    assert session.selection.texts == [f"input {i}" for i in members]
+    assert session.selected_texts == [f"input {i}" for i in members]
     _unchanged(viewer, snapshot)
     assert user[0].visible
 
@@ -112,7 +112,7 @@ def test_source_image_and_positions(make_napari_viewer, monkeypatch, qtbot):
 
     load.combo_source.setCurrentText("my photo")  # half chosen: a clear problem, no data
     assert "both a source image and a Points layer" in load.problems.text() and errors
-    assert session.rep_a is None
+    assert session.inputs.source_image is None  # not taken half chosen
     errors.clear()
     load.combo_positions.setCurrentText("my positions")
     assert not errors and load.problems.text() == ""
@@ -122,14 +122,14 @@ def test_source_image_and_positions(make_napari_viewer, monkeypatch, qtbot):
 
     _align(qtbot, widget, errors)
     assert session.inputs is inputs
-    view = session.layers.inputs
+    view = widget.view.layers.inputs
     assert view.kind == "source"
     np.testing.assert_allclose(find_layer(viewer, "input_points").data, coords, atol=1e-4)
     members = session.alignment.graph_b.members[1]
-    session.selection.select_nodes("b", [1])
-    marks = session.selection.input_marks.data
+    session.select_nodes("b", [1])
+    marks = widget.view.linked.input_marks.data
     np.testing.assert_allclose(marks, view.translate + view.scale * coords[members], atol=1e-3)
-    session.selection.select_inputs([members[0]])  # and back: the input selects its nodes
+    session.select_inputs([members[0]])  # and back: the input selects its nodes
     assert 1 in session.selection.nodes_b
     _unchanged(viewer, snapshot)
 
@@ -137,7 +137,7 @@ def test_source_image_and_positions(make_napari_viewer, monkeypatch, qtbot):
     points.add([0.0, 0.0])
     load.update_data()
     assert f"has {N + 1} points but there are {N} inputs" in load.problems.text() and errors
-    assert session.rep_a is None
+    assert session.inputs.source_image is None
     viewer.add_points(np.zeros((1, 2)), name="trigger refresh")
     assert load.combo_positions.currentText() == NONE and "my positions" not in _items(load.combo_positions)
 

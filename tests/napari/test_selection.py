@@ -7,13 +7,21 @@ import pytest
 
 from napari_topoalign._napari.layers import show_alignment, update_positions
 from napari_topoalign._napari.selection import LinkedSelection
+from napari_topoalign.session import Session
+
+
+def session_of(alignment, inputs):
+    session = Session()
+    session.set_inputs(inputs)
+    session.set_alignment(alignment)
+    return session
 
 
 @pytest.fixture
 def linked(make_napari_viewer, alignment, image_inputs):
     viewer = make_napari_viewer()
     layers = show_alignment(viewer, alignment, inputs=image_inputs)
-    return viewer, layers, LinkedSelection(viewer, layers, image_inputs)
+    return viewer, layers, LinkedSelection(viewer, layers, session_of(alignment, image_inputs))
 
 
 def fake_click(selection, viewer, position, drag_to=None):
@@ -84,7 +92,7 @@ def test_marks_follow_layout_and_new_selection_replaces_old(linked, alignment, i
     sel.select_nodes("a", [0, 1])
     update_positions(layers, alignment.layout.pos_a + 1.0, alignment.layout.pos_b)
     np.testing.assert_allclose(sel.marks.data[:2], layers.nodes_a.data[[0, 1]])
-    newer = LinkedSelection(viewer, layers, image_inputs)
+    newer = LinkedSelection(viewer, layers, session_of(alignment, image_inputs))
     assert sel._on_mouse_drag not in viewer.mouse_drag_callbacks
     assert newer._on_mouse_drag in viewer.mouse_drag_callbacks
     assert [la.metadata.get("topoalign") for la in viewer.layers].count("selection") == 1
@@ -93,7 +101,7 @@ def test_marks_follow_layout_and_new_selection_replaces_old(linked, alignment, i
 def test_source_image_points_select_inputs(make_napari_viewer, alignment, source_inputs):
     viewer = make_napari_viewer()
     layers = show_alignment(viewer, alignment, inputs=source_inputs)
-    sel = LinkedSelection(viewer, layers, source_inputs)
+    sel = LinkedSelection(viewer, layers, session_of(alignment, source_inputs))
     points = layers.inputs.layers[1]
     points.selected_data = {3, 4}  # a napari click / box selection on the input positions
     assert sel.side == "inputs" and sel.inputs.tolist() == [3, 4] and sel.texts == []

@@ -59,7 +59,7 @@ def setup(make_napari_viewer, monkeypatch):
 
 def _wait(qtbot, section):
     """Wait until the section's worker is done and its buttons are enabled again."""
-    qtbot.waitUntil(lambda: not section.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not section.busy and getattr(section, "drawn", True), timeout=WAIT_MS)
 
 
 def _align(qtbot, widget, errors):
@@ -74,13 +74,15 @@ def test_load_shows_data_and_problems(setup, tmp_path):
     assert load.combo_a.currentText().startswith("loop") and load.combo_b.currentText().startswith("cut")
     assert "N = 300" in load.summary.text() and "6-D" in load.summary.text()
     assert widget.session.rep_a.name == "loop" and widget.session.inputs.n_inputs == N
-    assert load.problems.text() == ""
+    assert load.problems.text() == "" and load.note.text() == ""
 
     # a representation of other inputs is a problem shown in the label and notified
     np.save(tmp_path / "short.npy", np.ones((10, 3), np.float32))
     assert load.open_file(str(tmp_path / "short.npy"), "B")
     assert "300" in load.problems.text() and "10" in load.problems.text()
-    assert errors and widget.session.rep_a is None
+    assert errors and not widget.session.ready
+    widget.align.run()  # refused, with the reason
+    assert not widget.align.busy and "300" in errors[-1]
 
     # a damaged file: a notification, no new layer, the user's layers intact
     names = [layer.name for layer in viewer.layers]
@@ -109,11 +111,11 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     built = (session.graph_a, session.graph_b)
     steps = []
     widget.align.run()
-    widget.align.worker.yielded.connect(lambda item: steps.append(item[0]))
+    widget.align.worker.yielded.connect(lambda event: steps.append(type(event).__name__))
     _wait(qtbot, widget.align)
     assert not errors
     al = session.alignment
-    assert "positions" in steps  # the layout was animated live
+    assert "LayoutStep" in steps  # the layout was animated live
     assert al.graph_a is built[0] and al.graph_b is built[1]  # the built graphs were aligned, not rebuilt
     assert widget.align.progress.value() == 100
 
@@ -152,7 +154,7 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     assert np.allclose(L.camera_of(viewer).center[-2:], (pts.min(0) + pts.max(0)) / 2, atol=1e-3)
 
     # selecting nodes lists their inputs' texts
-    session.selection.select_nodes("a", [0])
+    session.select_nodes("a", [0])
     listed = [widget.regions.texts.item(i).text() for i in range(widget.regions.texts.count())]
     assert listed == [session.inputs.texts[i] for i in session.selection.inputs] and listed
     assert set(al.graph_a.members[0]) <= set(session.selection.inputs)
@@ -175,8 +177,8 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     widget.align.run()
     cancelled = []
 
-    def cancel_on_positions(item):
-        if item[0] == "positions" and not cancelled:
+    def cancel_on_positions(event):
+        if type(event).__name__ == "LayoutStep" and not cancelled:
             cancelled.append(True)
             widget.align.cancel()
 

@@ -2,9 +2,11 @@
 
 A representation (N inputs × D features) is added as a hidden ``Image`` layer
 of the matrix itself (scaled into a unit square), with the :class:`~napari_topoalign.io.Representation`
-in ``metadata["topoalign_representation"]``. An alignment file (``.npz`` written
-by ``Alignment.save``) opens as the same layers the TopoAlign widget draws.
-Nothing is ever unpickled.
+in ``metadata["topoalign_representation"]``. A file describing the inputs rather than
+representing them (a table with fewer than two numeric feature columns, e.g. ``labels.csv``;
+the labels/texts/images of an ``.npz``) becomes an inputs layer (``inputs_layer_data``) with the
+``InputTable`` in ``metadata["topoalign_inputs"]``. An alignment file (``.npz`` written by
+``Alignment.save``) opens as the same layers the TopoAlign widget draws. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 REPRESENTATION_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".parquet", ".h5ad", ".pt")
 REPRESENTATION_KEY = "topoalign_representation"
 INPUTS_KEY = "topoalign_inputs"
+SAMPLE_KEY = "topoalign_sample"
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
 def representation_layer_data(rep) -> tuple:
@@ -98,8 +102,44 @@ def read_representations(path) -> list[tuple]:
     return [representation_layer_data(rep) for p in paths for rep in load_representations(str(p))]
 
 
+def _npz_has_inputs(path) -> bool:
+    """An ``.npz`` holding any of the input arrays (labels, texts, images, coords, source_image)."""
+    import zipfile
+
+    from ..io import INPUT_KEYS
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(name[:-4] in INPUT_KEYS for name in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def read_data(path) -> list[tuple]:
+    """Layer data of one representation or metadata file (see the module doc): representations
+    first, then an inputs layer when the file describes the inputs."""
+    from ..errors import TopoAlignError
+    from ..io import load_inputs, load_representations
+    from ._sample_data import inputs_layer_data
+
+    path = str(path)
+    name = Path(path).stem
+    if _suffix(path) in TABLE_SUFFIXES:
+        try:
+            reps = load_representations(path)
+        except TopoAlignError:  # no numeric feature column: a metadata table, or a damaged file
+            reps = []
+        if not reps or reps[0].X.shape[1] < 2:
+            return [inputs_layer_data(load_inputs(path), name)]
+        return [representation_layer_data(rep) for rep in reps]
+    out = [representation_layer_data(rep) for rep in load_representations(path)]
+    if _suffix(path) == ".npz" and _npz_has_inputs(path):
+        out.append(inputs_layer_data(load_inputs(path), name))
+    return out
+
+
 def read_files(path) -> list[tuple]:
-    """Layer data of every file in ``path``: alignments and chains as their layers, the rest as representations."""
+    """Layer data of every file in ``path``: alignments and chains as their layers, the rest by ``read_data``."""
     from ..chain import FORMAT_NAME as CHAIN_FORMAT, Chain
     from .chain_layers import chain_layer_data
 
@@ -109,5 +149,5 @@ def read_files(path) -> list[tuple]:
         if saved_format(p) == CHAIN_FORMAT:
             out += chain_layer_data(Chain.load(p))
         else:
-            out += alignment_layer_data(p) if is_alignment_file(p) else read_representations(p)
+            out += alignment_layer_data(p) if is_alignment_file(p) else read_data(p)
     return out

@@ -3,14 +3,17 @@
 Each sample opens as its representations (hidden ``Image`` layers of the N×D matrices,
 see ``_reader``) and its inputs: a mosaic of the input images, the source image the
 inputs were cut from, or (texts only) an empty ``Points`` layer, carrying the
-``InputTable`` in ``metadata["topoalign_inputs"]``. The TopoAlign widget lists both.
+``InputTable`` in ``metadata["topoalign_inputs"]`` and the whole ``Sample`` (with its
+recommended mapper settings) in ``metadata["topoalign_sample"]``. The TopoAlign widget lists
+them, and when the sample's inputs layer arrives (or is found when the widget opens) it puts
+the sample's representations on A and B and applies its settings.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._reader import INPUTS_KEY, representation_layer_data
+from ._reader import INPUTS_KEY, SAMPLE_KEY, representation_layer_data
 
 
 def inputs_layer_data(inputs, name: str) -> tuple:
@@ -29,9 +32,9 @@ def sample_layer_data(name: str) -> list[tuple]:
     from .. import load_sample
 
     sample = load_sample(name)
-    return [representation_layer_data(rep) for rep in sample.representations] + [
-        inputs_layer_data(sample.inputs, sample.name)
-    ]
+    data, meta, kind = inputs_layer_data(sample.inputs, sample.name)
+    meta["metadata"][SAMPLE_KEY] = sample
+    return [representation_layer_data(rep) for rep in sample.representations] + [(data, meta, kind)]
 
 
 def sentences() -> list[tuple]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 def launch_demo(sample: str = "digits", block: bool = True):
-    """Open a viewer on ``sample``, dock the TopoAlign widget with the sample's recommended
-    mapper parameters and start the alignment.
+    """Open a viewer on ``sample``, dock the TopoAlign widget (which takes the sample's
+    representations and recommended mapper parameters from its layers) and start the alignment.
 
     The alignment runs in the widget's worker, so the layout animates live. With
     ``block=True`` this runs the napari event loop and returns when the window closes;
@@ -22,9 +22,6 @@ def launch_demo(sample: str = "digits", block: bool = True):
         viewer.add_layer(Layer.create(*data))
     widget = TopoAlignWidget(viewer)
     viewer.window.add_dock_widget(widget, name="TopoAlign", area="right")
-    from .. import load_sample
-
-    widget.mapper.set_settings(**load_sample(sample).align_kwargs())
     widget.tabs.setCurrentWidget(widget.align)
     widget.align.run()
     if block:

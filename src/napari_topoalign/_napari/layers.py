@@ -6,8 +6,11 @@ use the same conversion. Sizes and widths are in layout units, scaled by the typ
 nearest-neighbour distance between nodes.
 
 Every layer made here is named ``"TopoAlign ..."`` (``PREFIX``) and carries
-``layer.metadata["topoalign"] = <role>`` (``ROLE_KEY``); re-running replaces the layer of the
-same role at its place in the layer list and never touches the user's own layers.
+``layer.metadata["topoalign"] = <role>`` (``ROLE_KEY``); it never touches the user's own layers.
+The drawing layers (``DRAWING_ROLES``: bubbles, links, edges and nodes of each graph) are made
+once per viewer and then updated in place: napari needs 0.1-0.8 s of the GUI thread to add a
+layer and runs a full garbage collection to remove one. Other layers of a role are replaced at
+their place in the layer list.
 
 API (called by the widgets):
 
@@ -19,8 +22,13 @@ API (called by the widgets):
   beside the graphs when ``inputs`` is given (input positions on a source image coloured by
   region). Stale plugin layers of a previous alignment (motifs, selections, and inputs when
   ``inputs`` has nothing to draw) are removed. The view is fitted to the drawing (``fit_view``).
-- ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"))``: the same node and
-  edge layers before an alignment exists (e.g. to animate a layout while it runs).
+- ``show_alignment_steps(viewer, alignment, inputs, prepared=None, graphs_drawn=False)``: the same
+  as a generator of short steps for a GUI that must not block; ``prepare(alignment)`` computes
+  its heavy parts (Bubble Set polygons, links) in a worker; ``drawing_layers_steps(viewer)`` makes
+  the drawing layers one per step; ``empty_drawing(viewer)`` empties them.
+- ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"))`` /
+  ``draw_graphs(layers, ...)``: the node and edge layers before an alignment exists (e.g. to
+  animate a layout while it runs).
 - ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges and links in place
   (sets ``.data`` only; cheap enough for a layout callback). Bubbles are not moved.
 - ``colour_nodes(layers, by="region"|"lens"|"score"|"size")``: re-colours the nodes.
@@ -95,22 +103,33 @@ def find_layer(viewer, role: str):
     return None
 
 
-def put_layer(viewer, layer, role: str):
-    """Add ``layer`` with ``role``, replacing the plugin layer of the same role in place.
-
-    The user's active layer stays active.
+def put_layer(viewer, layer, role: str, *, below=None):
+    """Add ``layer`` with ``role``, replacing the plugin layer of the same role in place (else on
+    top, or right under the layer ``below`` when given). The user's active layer stays active.
     """
     layer.metadata[ROLE_KEY] = role
     active = viewer.layers.selection.active
     old = find_layer(viewer, role)
-    if old is None:
-        viewer.add_layer(layer)
-    else:
-        index = viewer.layers.index(old)
-        viewer.layers.remove(old)
-        viewer.layers.insert(index, layer)
-    if active is not None and active in viewer.layers:
-        viewer.layers.selection.active = active
+    layers = viewer.layers
+    # napari makes an inserted layer the active one, which rebuilds the layer controls (0.1-0.3 s
+    # per layer under Xvfb): switched off while the plugin inserts its own layers
+    activate = getattr(layers, "_activate_on_insert", None)
+    if activate is not None:
+        layers._activate_on_insert = False
+    try:
+        if old is None and below is not None and below in layers:
+            layers.insert(layers.index(below), layer)
+        elif old is None:
+            layers.append(layer)
+        else:
+            index = layers.index(old)
+            layers.remove(old)
+            layers.insert(index, layer)
+    finally:
+        if activate is not None:
+            layers._activate_on_insert = activate
+    if active is not None and active in layers and layers.selection.active is not active:
+        layers.selection.active = active
     return layer
 
 
@@ -218,14 +237,13 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     if source is not None and coords is not None:
         source = np.asarray(source)
         scale, translate = _placement(source.shape[:2], beside, aspect)
-        image = _image_layer(source, scale, translate)
+        image = _image_layer(viewer, source, scale, translate)
         size = max(source.shape[:2]) / 120.0
         points = Points(
             np.asarray(coords, dtype=np.float32), name=f"{PREFIX} input positions", size=size,
             face_color=[0.9, 0.9, 0.9, 0.7], border_width=0, scale=(scale, scale), translate=tuple(translate),
             features=pd.DataFrame({"input": np.arange(len(coords))}),
         )
-        put_layer(viewer, image, "inputs")
         put_layer(viewer, points, "input_points")
         positions = translate + scale * np.asarray(coords, dtype=float)
         return InputsView("source", [image, points], scale, translate, positions, point_size=scale * size)
@@ -236,7 +254,7 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     tiles, grid = mosaic(images)
     h, w = images.shape[1:3]
     scale, translate = _placement(tiles.shape[:2], beside, aspect)
-    layer = put_layer(viewer, _image_layer(tiles, scale, translate), "inputs")
+    layer = _image_layer(viewer, tiles, scale, translate)
     remove_roles(viewer, ("input_points",))
     idx = np.arange(len(images))
     centres = np.column_stack([(idx // grid[1] + 0.5) * h, (idx % grid[1] + 0.5) * w]) - 0.5
@@ -254,8 +272,15 @@ def image_kwargs(data) -> dict:
     return kwargs
 
 
-def _image_layer(data, scale, translate) -> Image:
-    return Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
+def _image_layer(viewer, data, scale, translate) -> Image:
+    """The "inputs" image layer showing ``data``: the existing one moved into place when it already
+    shows the same pixels (no new layer), else a new one replacing it."""
+    old = find_layer(viewer, "inputs")
+    if isinstance(old, Image) and old.data.shape == data.shape and np.array_equal(old.data, data):
+        old.scale, old.translate, old.visible = (scale, scale), tuple(translate), True
+        return old
+    layer = Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
+    return put_layer(viewer, layer, "inputs")
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -335,44 +360,102 @@ def _edge_colours(weight) -> np.ndarray:
     return colours
 
 
-def _graph_layers(graph, pos, sizes, region, score, name, side, unit):
-    nodes = Points(
-        pos, name=f"{PREFIX} {name} nodes", size=sizes, border_width=0.08, border_color=[0.1, 0.1, 0.1, 1],
-        features=pd.DataFrame(
-            {
-                "node": np.arange(graph.n_nodes),
-                "size": np.fromiter((len(m) for m in graph.members), np.int64, graph.n_nodes),
-                "lens": _node_lens(graph),
-                "region": region,
-                "score": score,
-            }
-        ),
-    )
-    edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
-    weight = np.asarray(graph.edge_weight, dtype=float)
-    kwargs = {"edge_color": _edge_colours(weight)} if len(edges) else {}
-    vectors = Vectors(
-        _edge_vectors(edges, pos), name=f"{PREFIX} {name} edges", edge_width=0.12 * unit,
-        vector_style="line", features=pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "jaccard": weight}),
-        **kwargs,
-    )
-    return nodes, vectors
+#: The plugin's drawing layers, bottom to top, made once per viewer and then updated in place
+#: (adding a layer costs napari 0.1-0.8 s on the GUI thread, removing one a full gc.collect).
+DRAWING_ROLES = ("bubbles", "links", "edges_a", "edges_b", "nodes_a", "nodes_b")
+_NODE_COLUMNS = ("node", "size", "lens", "region", "score")
+
+
+def _empty_layer(role: str):
+    """An empty layer for ``role`` with its features' columns, to be filled by ``draw_graphs`` & co."""
+    empty = np.zeros((0, 2))
+    if role.startswith("nodes"):
+        features = pd.DataFrame({c: np.zeros(0, float if c in ("lens", "score") else np.int64) for c in _NODE_COLUMNS})
+        return Points(empty, name=f"{PREFIX} {role}", border_width=0.08, border_color=[0.1, 0.1, 0.1, 1],
+                      features=features)
+    if role.startswith("edges") or role == "links":
+        columns = ("source", "target", "jaccard") if role != "links" else ("node_a", "node_b", "jaccard")
+        features = pd.DataFrame({c: np.zeros(0, float if c == "jaccard" else np.int64) for c in columns})
+        return Vectors(np.zeros((0, 2, 2)), name=f"{PREFIX} {role}", vector_style="line", features=features)
+    features = pd.DataFrame({"region": np.zeros(0, np.int64), "part": np.zeros(0, object), "score": np.zeros(0),
+                             "label": np.zeros(0, object)})
+    return Shapes(name=f"{PREFIX} bubbles", features=features, text={"string": "{label}", "size": 14,
+                                                                    "anchor": "upper_left"})
+
+
+def drawing_layers_steps(viewer):
+    """The plugin's drawing layers (``DRAWING_ROLES``) in ``viewer``: the existing ones, and empty
+    new ones where missing, one per step (a generator; returns the ``AlignmentLayers``)."""
+    found = {}
+    for role in DRAWING_ROLES:
+        layer = find_layer(viewer, role)
+        if layer is None or not isinstance(layer, _KIND[role]):
+            layer = put_layer(viewer, _empty_layer(role), role)
+            yield
+        found[role] = layer
+    return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
+                           links=found["links"], bubbles=found["bubbles"])
+
+
+_KIND = {role: Points if role.startswith("nodes") else Shapes if role == "bubbles" else Vectors for role in DRAWING_ROLES}
+
+
+def empty_drawing(viewer) -> None:
+    """Empty the plugin's drawing layers in place (nothing aligned to show)."""
+    for role in DRAWING_ROLES:
+        layer = find_layer(viewer, role)
+        if isinstance(layer, Shapes):
+            if layer.nshapes:
+                layer.data = []
+        elif layer is not None:
+            layer.data = np.zeros((0, 2) if isinstance(layer, Points) else (0, 2, 2))
+
+
+def drain(steps):
+    """Run a generator of drawing steps to its end; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=()) -> None:
+    """Put both graphs into the node and edge layers (in place): positions ``pos_a``, ``pos_b``
+    (shared frame), features node, size, lens, region, score, sizes, colours, names."""
+    pa, pb = to_napari(pos_a), to_napari(pos_b)
+    unit = _unit(pa, pb)
+    sizes = _node_sizes(graph_a, graph_b, unit)
+    for graph, pos, size, name, side in ((graph_a, pa, sizes[0], names[0], "a"), (graph_b, pb, sizes[1], names[1], "b")):
+        nodes, vectors = getattr(layers, f"nodes_{side}"), getattr(layers, f"edges_{side}")
+        region, score = _node_regions(graph.n_nodes, regions, side)
+        nodes.data = pos
+        nodes.features = pd.DataFrame({
+            "node": np.arange(graph.n_nodes),
+            "size": np.fromiter((len(m) for m in graph.members), np.int64, graph.n_nodes),
+            "lens": _node_lens(graph),
+            "region": region,
+            "score": score,
+        })
+        if len(pos):
+            nodes.size = size
+        nodes.name = f"{PREFIX} {name} nodes"
+        edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
+        weight = np.asarray(graph.edge_weight, dtype=float)
+        vectors.data = _edge_vectors(edges, pos)
+        vectors.features = pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "jaccard": weight})
+        if len(edges):
+            vectors.edge_color = _edge_colours(weight)
+        vectors.edge_width = 0.12 * unit
+        vectors.name = f"{PREFIX} {name} edges"
+    layers.unit = unit
+    colour_nodes(layers, "region")
 
 
 def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=()) -> AlignmentLayers:
     """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame)."""
-    pa, pb = to_napari(pos_a), to_napari(pos_b)
-    unit = _unit(pa, pb)
-    sizes = _node_sizes(graph_a, graph_b, unit)
-    made = []
-    for graph, pos, size, name, side in ((graph_a, pa, sizes[0], names[0], "a"), (graph_b, pb, sizes[1], names[1], "b")):
-        region, score = _node_regions(graph.n_nodes, regions, side)
-        made.append(_graph_layers(graph, pos, size, region, score, name, side, unit))
-    (nodes_a, edges_a), (nodes_b, edges_b) = made
-    for layer, role in ((edges_a, "edges_a"), (edges_b, "edges_b"), (nodes_a, "nodes_a"), (nodes_b, "nodes_b")):
-        put_layer(viewer, layer, role)
-    layers = AlignmentLayers(viewer, None, nodes_a, nodes_b, edges_a, edges_b, unit)
-    colour_nodes(layers, "region")
+    layers = drain(drawing_layers_steps(viewer))
+    draw_graphs(layers, graph_a, graph_b, pos_a, pos_b, names, regions=regions)
     return layers
 
 
@@ -421,8 +504,20 @@ def _polygon_rings(geom, tolerance) -> list[np.ndarray]:
     return [to_napari(np.asarray(p.exterior.coords)[:-1]) for p in parts if not p.is_empty and len(p.exterior.coords) > 3]
 
 
-def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
-    """Bubble Sets and membranes, each region's bubbles numbered (rank, 1 = best) in its colour."""
+@dataclass(eq=False)
+class BubbleParts:
+    """The Bubble Sets and membranes of an alignment as napari polygons, ready to add: ``rings``
+    (napari coordinates), ``features`` (region, part, score, label: each region's bubbles numbered
+    by rank), ``style`` (face, edge, width) and the text colours."""
+
+    rings: list
+    features: pd.DataFrame
+    style: dict
+    text_colour: object
+
+
+def bubble_parts(alignment, unit) -> BubbleParts:
+    """Bubble Sets and membranes of ``alignment`` as ``BubbleParts`` (numpy and shapely only: safe off the GUI thread)."""
     bubbles = alignment.bubbles()
     shapes, rows = [], []
     for part, k in (("membrane", 2), ("a", 0), ("b", 1)):  # membranes first: drawn underneath
@@ -441,14 +536,30 @@ def _bubble_layer(alignment, unit) -> tuple[Shapes, dict]:
     face[:, 3] = np.where(membrane, 0.12, 0.45)  # membranes: a faint band without outline, as in the report
     edge[membrane, 3] = 0.0
     style = {"face": face, "edge": edge, "width": 0.15 * unit}
-    text = {"string": "{label}", "color": _lighter(edge) if len(shapes) > 1 else "white", "size": 14,
-            "anchor": "upper_left"}
-    layer = Shapes(
-        shapes, shape_type="polygon", name=f"{PREFIX} bubbles", features=features,
-        face_color=face if len(shapes) else "transparent", edge_color=edge if len(shapes) else "white",
-        edge_width=style["width"], text=text if len(shapes) else None,
-    )
-    return layer, style
+    return BubbleParts(shapes, features, style, _lighter(edge) if len(shapes) > 1 else "white")
+
+
+#: Polygons added to the bubbles layer per GUI slice (napari triangulates them as they are added).
+BUBBLES_PER_STEP = 4
+
+
+def draw_bubbles_steps(layers: AlignmentLayers, parts: BubbleParts):
+    """Replace the bubbles layer's polygons with ``parts``, ``BUBBLES_PER_STEP`` per step (a generator)."""
+    shapes = layers.bubbles
+    shapes.visible = False
+    if shapes.nshapes:
+        shapes.data = []
+    style = parts.style
+    for i in range(0, len(parts.rings), BUBBLES_PER_STEP):
+        chunk = slice(i, i + BUBBLES_PER_STEP)
+        shapes.feature_defaults = parts.features.iloc[chunk][:1].reset_index(drop=True)
+        shapes.add_polygons(parts.rings[chunk], edge_width=style["width"], edge_color=style["edge"][chunk],
+                            face_color=style["face"][chunk])
+        yield
+    shapes.features = parts.features
+    shapes.text = {"string": "{label}", "color": parts.text_colour, "size": 14, "anchor": "upper_left"}
+    shapes.visible = True
+    layers.bubble_style = style
 
 
 def _ring_area(ring) -> float:
@@ -514,27 +625,68 @@ def keep_in_view(viewer, layers) -> None:
         fit_view(viewer, layers)
 
 
+@dataclass(eq=False)
+class Prepared:
+    """What ``show_alignment_steps`` draws that can be computed off the GUI thread (``prepare``)."""
+
+    alignment: object
+    unit: float
+    bubbles: BubbleParts
+    links: tuple  # (vectors (L, 2, 2), pairs (L, 2), weights (L,))
+
+
+def prepare(alignment) -> Prepared:
+    """Bubble Sets and correspondence links of ``alignment`` ready to draw (numpy only: safe in a worker)."""
+    lay = alignment.layout
+    pa, pb = to_napari(lay.pos_a), to_napari(lay.pos_b)
+    unit = _unit(pa, pb)
+    return Prepared(alignment, unit, bubble_parts(alignment, unit), _links(alignment.correspondence, pa, pb))
+
+
+def _draw_links(layer: Vectors, links, unit) -> None:
+    vectors, pairs, weight = links
+    layer.data = vectors
+    layer.features = pd.DataFrame({"node_a": pairs[:, 0], "node_b": pairs[:, 1], "jaccard": weight})
+    if len(weight):
+        colours = np.tile([1.0, 1.0, 1.0, 1.0], (len(weight), 1))
+        colours[:, 3] = 0.1 + 0.5 * np.clip(weight, 0, 1)
+        layer.edge_color = colours
+    layer.edge_width = 0.08 * unit
+    layer.visible = len(weight) <= MAX_VISIBLE_LINKS
+
+
 def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
     """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
-    lay = alignment.layout
+    return drain(show_alignment_steps(viewer, alignment, inputs))
+
+
+def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared | None = None, graphs_drawn=False):
+    """``show_alignment`` in steps: a generator yielding after each piece of drawing (each a short
+    slice of the GUI's event loop), returning the ``AlignmentLayers``. The drawing layers are
+    reused in place (``drawing_layers_steps``). ``prepared``: ``prepare(alignment)`` made off the
+    GUI thread; ``graphs_drawn``: the node and edge layers already hold these graphs (drawn while
+    the layout ran), so only their final positions, regions and colours are set."""
+    if prepared is None or prepared.alignment is not alignment:
+        prepared = prepare(alignment)
     remove_roles(viewer, ("motifs", "selection", "input_selection"))
-    bubble_layer, style = _bubble_layer(alignment, _unit(to_napari(lay.pos_a), to_napari(lay.pos_b)))
-    put_layer(viewer, bubble_layer, "bubbles")
-    vectors, pairs, weight = _links(alignment.correspondence, to_napari(lay.pos_a), to_napari(lay.pos_b))
-    colours = np.tile([1.0, 1.0, 1.0, 1.0], (len(weight), 1))
-    colours[:, 3] = 0.1 + 0.5 * np.clip(weight, 0, 1)
-    links = Vectors(
-        vectors, name=f"{PREFIX} links", vector_style="line", visible=len(weight) <= MAX_VISIBLE_LINKS,
-        features=pd.DataFrame({"node_a": pairs[:, 0], "node_b": pairs[:, 1], "jaccard": weight}),
-        **({"edge_color": colours} if len(weight) else {}),
-    )
-    put_layer(viewer, links, "links")
-    layers = show_graphs(
-        viewer, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b,
-        tuple(getattr(alignment, "names", ("A", "B"))), regions=alignment.regions,
-    )
-    links.edge_width = 0.08 * layers.unit
-    layers.alignment, layers.links, layers.bubbles, layers.bubble_style = alignment, links, bubble_layer, style
+    layers = yield from drawing_layers_steps(viewer)
+    names = tuple(getattr(alignment, "names", ("A", "B")))
+    lay = alignment.layout
+    if graphs_drawn:
+        update_positions(layers, lay.pos_a, lay.pos_b)
+        for side in ("a", "b"):
+            nodes = getattr(layers, f"nodes_{side}")
+            features = nodes.features.copy()
+            features["region"], features["score"] = _node_regions(len(nodes.data), alignment.regions, side)
+            nodes.features = features
+        colour_nodes(layers, "region")
+    else:
+        draw_graphs(layers, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b, names, regions=alignment.regions)
+    yield
+    _draw_links(layers.links, prepared.links, prepared.unit)
+    yield
+    yield from draw_bubbles_steps(layers, prepared.bubbles)
+    layers.alignment = alignment
     layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=drawing_bbox(layers))
     if layers.inputs is None:
         remove_roles(viewer, ("inputs", "input_points"))

@@ -1,30 +1,29 @@
-"""Linked selection between the two graphs and the inputs (no algorithm: memberships and the
-correspondence come from the ``Alignment``).
+"""Linked selection between the two graphs and the inputs: mouse and layer selections become
+calls on the session model, and the model's selection is drawn (no algorithm, no state of its
+own: ``session.Session.select_nodes`` / ``select_inputs`` are the pure queries).
 
-``LinkedSelection(viewer, layers, inputs=None)`` where ``layers`` is the ``AlignmentLayers`` of
-``show_alignment`` and ``inputs`` the ``InputTable`` (for ``texts``):
+``LinkedSelection(viewer, layers, session)`` where ``layers`` is the ``AlignmentLayers`` of
+``show_alignment`` and ``session`` the core ``Session`` holding the alignment and the inputs:
 
 - selecting nodes of one graph (a click in pan/zoom mode, or napari's own click / box selection
   on a node layer in select mode, or ``select_nodes(side, nodes)``) marks them and their
   counterparts in the other graph (correspondence > 0, strongest first) in the
   ``"TopoAlign selection"`` Points layer, and marks their member inputs: tiles of the mosaic
-  outlined, or positions on the source image (``"TopoAlign selected inputs"``);
+  outlined, or positions on the source image (``"TopoAlign selected inputs"``); both layers are
+  made at the first selection;
 - selecting inputs (a click on a mosaic tile, napari selection on the input-positions layer, or
   ``select_inputs(indices)``) selects the nodes of both graphs that contain them;
 - ``click(position)`` does what a click at a world position does; ``clear()`` empties it.
 
-State after each change: ``side`` ("a", "b", "inputs" or None), ``nodes_a``, ``nodes_b``,
-``counterparts`` (other-side nodes, strongest first), ``strength`` (their correspondence),
-``inputs`` (input indices) and ``texts`` (their texts when ``inputs.texts`` exists).
-``changed`` (a psygnal ``Signal``) is emitted with the selection after every change.
-A new ``LinkedSelection`` on the same viewer disconnects the previous one; ``disconnect()``
-does it by hand.
+``side``, ``nodes_a``, ``nodes_b``, ``counterparts``, ``strength``, ``inputs`` read the session's
+``Selection``; ``texts`` its selected texts. ``changed`` (a psygnal ``Signal``) is emitted with
+this object after every change. A new ``LinkedSelection`` on the same viewer disconnects the
+previous one; ``disconnect()`` does it by hand.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from napari.layers import Points
 from psygnal import Signal
 
@@ -42,36 +41,28 @@ def _selection_changed(points):
     return events.items_changed if hasattr(events, "items_changed") else events.changed
 
 
+def _selection_field(name: str) -> property:
+    return property(lambda self: getattr(self.session.selection, name), doc=f"The session selection's ``{name}``.")
+
+
 class LinkedSelection:
     """Selection of nodes and inputs shared by both graphs and the input images (see module doc)."""
 
     changed = Signal(object)
 
-    def __init__(self, viewer, layers: AlignmentLayers, inputs=None):
+    def __init__(self, viewer, layers: AlignmentLayers, session):
         for callback in list(viewer.mouse_drag_callbacks):
             if isinstance(getattr(callback, "__self__", None), LinkedSelection):
                 callback.__self__.disconnect()
         self.viewer = viewer
         self.layers = layers
+        self.session = session
         self.view = layers.inputs
-        al = layers.alignment
-        self._C = sp.csr_matrix(al.correspondence)
-        self._members = {"a": al.graph_a.membership().tocsc(), "b": al.graph_b.membership().tocsc()}
-        self._member_rows = {"a": al.graph_a.membership(), "b": al.graph_b.membership()}
-        self._texts = getattr(inputs, "texts", None)
         self._updating = False
-        self._reset_state()
-        self.marks = put_layer(
-            viewer,
-            Points(
-                np.zeros((0, 2)), name=f"{PREFIX} selection", face_color="transparent", border_width=0.22,
-                border_width_is_relative=True, size=layers.unit,
-            ),
-            "selection",
-        )
-        self.input_marks = self._make_input_marks()
+        self.marks = self.input_marks = None
         self._nodes = {"a": layers.nodes_a, "b": layers.nodes_b}
         self._connections = []
+        self._connect(session.events.selection, self._on_model_selection)
         for side, nodes in self._nodes.items():
             self._connect(_selection_changed(nodes), self._on_layer_selection(side))
             self._connect(nodes.events.data, self._redraw)
@@ -79,45 +70,24 @@ class LinkedSelection:
             self._connect(_selection_changed(self.view.layers[1]), self._on_input_points_selection)
         viewer.mouse_drag_callbacks.append(self._on_mouse_drag)
 
+    side = _selection_field("side")
+    nodes_a = _selection_field("nodes_a")
+    nodes_b = _selection_field("nodes_b")
+    counterparts = _selection_field("counterparts")
+    strength = _selection_field("strength")
+    inputs = _selection_field("inputs")
+
     # ------------------------------------------------------------------ public
     def select_nodes(self, side: str, nodes) -> None:
         """Select these nodes of graph ``side`` ("a" or "b")."""
-        if side not in ("a", "b"):
-            raise ValueError(f"side must be 'a' or 'b', got {side!r}")
-        nodes = np.unique(np.asarray(list(nodes), dtype=np.int64))
-        k = self._member_rows[side].shape[0]
-        if len(nodes) and (nodes.min() < 0 or nodes.max() >= k):
-            raise IndexError(f"graph {side.upper()} has {k} nodes; got node ids {nodes.tolist()}")
-        self._reset_state()
-        if len(nodes):
-            self.side = side
-            rows = self._C[nodes] if side == "a" else self._C.T.tocsr()[nodes]
-            strength = np.asarray(rows.max(axis=0).todense()).ravel()
-            other = np.flatnonzero(strength > 0)
-            order = np.argsort(-strength[other], kind="stable")
-            self.counterparts, self.strength = other[order], strength[other[order]]
-            setattr(self, f"nodes_{side}", nodes)
-            setattr(self, f"nodes_{'b' if side == 'a' else 'a'}", np.sort(self.counterparts))
-            self.inputs = np.unique(self._member_rows[side][nodes].indices).astype(np.int64)
-        self._publish()
+        self.session.select_nodes(side, nodes)
 
     def select_inputs(self, indices) -> None:
         """Select these inputs and every node (of both graphs) that contains one of them."""
-        idx = np.unique(np.asarray(list(indices), dtype=np.int64))
-        n = self._member_rows["a"].shape[1]
-        if len(idx) and (idx.min() < 0 or idx.max() >= n):
-            raise IndexError(f"there are {n} inputs; got input ids outside 0..{n - 1}")
-        self._reset_state()
-        if len(idx):
-            self.side, self.inputs = "inputs", idx
-            for s in ("a", "b"):
-                hits = np.asarray(self._members[s][:, idx].sum(axis=1)).ravel()
-                setattr(self, f"nodes_{s}", np.flatnonzero(hits > 0))
-        self._publish()
+        self.session.select_inputs(indices)
 
     def clear(self) -> None:
-        self._reset_state()
-        self._publish()
+        self.session.clear_selection()
 
     def click(self, position) -> None:
         """Select what is drawn at a world position: a node, an input, or nothing (clears)."""
@@ -138,9 +108,7 @@ class LinkedSelection:
     @property
     def texts(self) -> list[str]:
         """Texts of the selected inputs (empty without texts)."""
-        if self._texts is None:
-            return []
-        return [self._texts[i] for i in self.inputs]
+        return self.session.selected_texts
 
     def disconnect(self) -> None:
         """Stop listening to the viewer and the layers."""
@@ -151,20 +119,20 @@ class LinkedSelection:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse_drag)
 
     # ------------------------------------------------------------------ internals
-    def _reset_state(self):
-        empty = np.zeros(0, dtype=np.int64)
-        self.side = None
-        self.nodes_a = self.nodes_b = self.counterparts = self.inputs = empty
-        self.strength = np.zeros(0)
-
     def _connect(self, emitter, callback):
         emitter.connect(callback)
         self._connections.append((emitter, callback))
 
+    def _make_marks(self):
+        """The layer marking selected nodes and counterparts."""
+        layer = Points(
+            np.zeros((0, 2)), name=f"{PREFIX} selection", face_color="transparent", border_width=0.22,
+            border_width_is_relative=True, size=self.layers.unit,
+        )
+        return put_layer(self.viewer, layer, "selection")
+
     def _make_input_marks(self):
         """Tinted squares over selected mosaic tiles, or rings around selected source positions."""
-        if self.view is None:
-            return None
         mosaic = self.view.kind == "mosaic"
         size = self.view.scale * max(self.view.tile_shape) if mosaic else 2.5 * self.view.point_size
         layer = Points(
@@ -174,12 +142,12 @@ class LinkedSelection:
         )
         return put_layer(self.viewer, layer, "input_selection")
 
-    def _publish(self):
+    def _on_model_selection(self, selection):
         self._updating = True
         try:
             for side, nodes in self._nodes.items():
-                wanted = set(getattr(self, f"nodes_{side}").tolist()) if self.side in (side, "inputs") else set()
-                if set(nodes.selected_data) != wanted:
+                wanted = set(getattr(selection, f"nodes_{side}").tolist()) if selection.side in (side, "inputs") else set()
+                if nodes in self.viewer.layers and set(nodes.selected_data) != wanted:
                     nodes.selected_data = wanted
         finally:
             self._updating = False
@@ -187,7 +155,10 @@ class LinkedSelection:
         self.changed.emit(self)
 
     def _redraw(self, *_):
-        if self.marks not in self.viewer.layers:
+        if self.marks is None and not self.session.selection.empty:
+            self.marks = self._make_marks()
+            self.input_marks = None if self.view is None else self._make_input_marks()
+        if self.marks is None or self.marks not in self.viewer.layers:
             return
         parts = []
         for side in ("a", "b"):

@@ -1,7 +1,8 @@
 """Dock widgets: Load, Mapper, Align, Regions & motifs, and the combined TopoAlign widget.
 
-All four tabs share one :class:`~.session.Session` (the data, graphs and alignment of
-this viewer). Long work runs in ``napari.qt.threading`` workers; user errors
+All four tabs bind to one Qt-free :class:`napari_topoalign.session.Session` (the data,
+settings, graphs, alignment and selection of this viewer), drawn by a
+:class:`~.session.SessionView`. Long work runs in ``napari.qt.threading`` workers; user errors
 become napari notifications (``session.show_error``) and never touch the user's own layers.
 """
 

@@ -1,21 +1,49 @@
-"""The Align tab: runs the pipeline in a worker, animating the layout live, with Cancel and Save."""
+"""The Align tab: runs the core pipeline in a worker and draws it without ever blocking the GUI.
+
+How the Qt thread stays free (each piece of drawing is one short slice of the event loop):
+
+- the pipeline (``Session.steps``: graphs, layout blocks, regions, scores, Bubble Sets) runs in a
+  worker thread with one core left to the GUI (``threads.thread_policy(reserve=1)``); the worker
+  forwards layout positions at most every ``LIVE_EVERY_S`` seconds, and at least five times the
+  last move's drawing time apart (always the newest), and
+  prepares the final drawing (``layers.prepare``: Bubble Set polygons, links);
+- the plugin's layers are made once per viewer and then updated in place (napari takes
+  0.1-0.8 s to add a layer and runs a full garbage collection to remove one); on the first run
+  they are made one per slice while the worker computes;
+- the graphs appear at their first layout positions in one slice (``draw_graphs``) and then
+  move in place; the final drawing adds the Bubble Sets a few polygons per slice
+  (``show_alignment_steps``);
+- while a drawing slice runs the worker waits at its next pipeline event, so the GUI thread does
+  not fight it for the GIL after every Qt call.
+
+Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
+the previous alignment (if any) is drawn back, in slices.
+"""
 
 from __future__ import annotations
 
-import queue
 import threading
+import time
 
-import numpy as np
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_info
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ...errors import TopoAlignError
 from . import session as _session
-from .mapper import MapperWidget
-from .session import Cancelled, Session, _Section, report_error
+from .session import _Section, report_error
 
 MODES = {"side by side": "side_by_side", "overlay": "overlay"}
+#: The newest layout positions reach the GUI at most this often (seconds), and at least
+#: ``LIVE_COST_FACTOR`` times the last move's drawing time apart (the worker waits while the GUI
+#: draws, so the animation then costs at most 1 / LIVE_COST_FACTOR of the layout's time).
+LIVE_EVERY_S = 0.15
+LIVE_COST_FACTOR = 5
+#: Longest the worker waits for a GUI slice to end (seconds).
+GUI_WAIT_S = 0.5
+#: Share of the progress bar for the pipeline; the rest is the final drawing.
+PIPELINE_SHARE = 0.95
 
 
 def available_devices() -> list[str]:
@@ -26,72 +54,65 @@ def available_devices() -> list[str]:
 
 
 @thread_worker(ignore_errors=True)
-def _align_steps(X_a, X_b, graphs, settings, kwargs, cancel: threading.Event):
-    """Build the graphs (unless given), then run ``align`` in a helper thread.
+def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, pace: dict):
+    """Iterate the pipeline ``steps`` here (a worker thread), yielding its events to the GUI with
+    layout steps thinned to one per ``pace["every"]`` seconds (set by the GUI); returns ``(alignment, prepared drawing)``,
+    or None when ``cancel`` was set (the pipeline is closed at its next event).
 
-    Yields ``("progress", stage, fraction)``, ``("graphs", A, B)`` and
-    ``("positions", iteration, pos_a, pos_b)`` (only the newest positions, so a slow
-    canvas never falls behind); returns the Alignment. ``align`` reuses these graphs
-    (``graphs=``) rather than building them again. Closing the generator
-    (worker.quit) sets ``cancel``, which stops the pipeline at its next callback.
-    """
-    from ... import align
-    from ...alignment import build_graphs
+    Between events it waits while ``gui_free`` is clear (the GUI thread is drawing): both threads
+    run Python, and a GUI slice that must win the GIL back after every Qt call (PyQt releases it)
+    from a busy worker takes many times longer (the convoy effect)."""
+    from ...pipeline import Done, LayoutStep
+    from ..layers import prepare
 
-    if graphs is None:
-        yield ("progress", "mapper graphs", 0.0)
-        graphs = build_graphs(X_a, X_b, **settings)
-    yield ("graphs", *graphs)
-    events: queue.SimpleQueue = queue.SimpleQueue()
-    outcome = {}
-
-    def callback(iteration, pos_a, pos_b):
-        if cancel.is_set():
-            raise Cancelled
-        events.put(("positions", iteration, np.array(pos_a), np.array(pos_b)))
-
-    def progress(stage, fraction):
-        if cancel.is_set():
-            raise Cancelled
-        events.put(("progress", stage, fraction))
-
-    def run():
-        try:
-            alignment = align(X_a, X_b, graphs=graphs, callback=callback, progress=progress, **kwargs)
-            alignment.bubbles()  # computed (and cached) here, off the Qt thread
-            outcome["alignment"] = alignment
-        except BaseException as exc:  # re-raised in the worker thread below
-            outcome["error"] = exc
-        finally:
-            events.put(None)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    last = 0.0
     try:
-        done = False
-        while not done:
-            batch = [events.get()]
-            while not events.empty():
-                batch.append(events.get())
-            done = batch[-1] is None
-            latest = {item[0]: item for item in batch if item is not None}
-            yield from latest.values()
-    except GeneratorExit:
-        cancel.set()
-        raise
+        for event in steps:
+            gui_free.wait(GUI_WAIT_S)
+            if cancel.is_set():
+                return None
+            if isinstance(event, Done):
+                return event.alignment, prepare(event.alignment)
+            if isinstance(event, LayoutStep):
+                if event.iteration < event.iterations and time.monotonic() - last < pace["every"]:
+                    continue
+                last = time.monotonic()
+            yield event
     finally:
-        thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["alignment"]
+        steps.close()
+
+
+class _Stepper:
+    """Runs a generator of drawing steps on the Qt thread, one step per event-loop slice, then
+    calls ``done(return value)``. ``stop()`` abandons it."""
+
+    def __init__(self, steps, done, gui_free: threading.Event):
+        self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
+        QTimer.singleShot(0, self._next)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def _next(self) -> None:
+        if self.stopped:
+            return
+        self.gui_free.clear()
+        try:
+            next(self.steps)
+        except StopIteration as stop:
+            self.done(stop.value)
+            return
+        finally:
+            self.gui_free.set()
+        QTimer.singleShot(0, self._next)
 
 
 class AlignWidget(_Section):
-    """Mode, device and iterations; Align runs the pipeline in a worker, animating the layout live."""
+    """Mode, device, iterations and seed (the session's layout options); Align runs the pipeline
+    in a worker, animating the layout live; Cancel; Save."""
 
-    def __init__(self, session: Session, mapper: MapperWidget, parent=None):
-        super().__init__(session, parent)
-        self.mapper = mapper
+    def __init__(self, session, view, parent=None):
+        super().__init__(session, view, parent)
         form = QFormLayout(self)
         self.mode = QComboBox()
         self.mode.addItems(list(MODES))
@@ -108,6 +129,10 @@ class AlignWidget(_Section):
         form.addRow("device", self.device)
         form.addRow("iterations", self.iterations)
         form.addRow("seed", self.seed)
+        for combo in (self.mode, self.device):
+            combo.currentIndexChanged.connect(self._options_changed)
+        for spin in (self.iterations, self.seed):
+            spin.valueChanged.connect(self._options_changed)
         buttons = QHBoxLayout()
         self.align_button = QPushButton("Align")
         self.align_button.clicked.connect(self.run)
@@ -129,89 +154,135 @@ class AlignWidget(_Section):
         form.addRow(self.progress)
         form.addRow(self.status)
         self._cancel = threading.Event()
-        self._live = None
-        session.alignment_changed.connect(lambda: self.save_button.setEnabled(True))
+        self._gui_free = threading.Event()  # clear while a drawing slice runs (the worker waits)
+        self._gui_free.set()
+        self._layers = None  # the drawing layers (AlignmentLayers) this run draws into
+        self._stepper = None  # the drawing in progress (_Stepper)
+        self._latest = None  # the newest layout positions not drawn yet
+        self._graphs = {}  # the graphs built in this run, by side
+        self._graphs_drawn = False  # the node and edge layers show this run's graphs
+        self._pace = {"every": LIVE_EVERY_S}  # the worker's interval between layout positions
+        session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
 
+    @property
+    def drawn(self) -> bool:
+        """No drawing is under way (the alignment shown, or the previous one drawn back after a cancel)."""
+        return self._stepper is None
+
+    def _options_changed(self) -> None:
+        self.session.set_layout(
+            mode=MODES[self.mode.currentText()], device=self.device.currentText(), seed=self.seed.value(),
+            iterations=self.iterations.value() or None,
+        )
+
+    # ------------------------------------------------------------------ run
     def run(self) -> None:
         """Align A and B in a worker; the graphs animate while the layout runs."""
+        from ..layers import drawing_layers_steps
+
         s = self.session
-        if s.rep_a is None:
-            _session.show_error("Choose representations A and B in Load first.")
+        problems = s.problems()
+        if problems:
+            _session.show_error(" ".join(problems))
             return
         if self.busy:
             return
-        kwargs = dict(
-            mode=MODES[self.mode.currentText()],
-            device=self.device.currentText(),
-            seed=self.seed.value(),
-            iterations=self.iterations.value() or None,
-            names=(s.rep_a.name, s.rep_b.name),
-        )
-        graphs = None if s.graph_a is None else (s.graph_a, s.graph_b)
-        self._cancel = threading.Event()
-        worker = _align_steps(s.rep_a.X, s.rep_b.X, graphs, self.mapper.settings(), kwargs, self._cancel)
-        cancel = self._cancel  # steps still queued after a cancel are dropped
-        worker.yielded.connect(lambda item: None if cancel.is_set() else self._on_step(item))
-        worker.aborted.connect(self._on_cancelled)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(lambda: self.cancel_button.setEnabled(False))
-        self._live = None
+        self._options_changed()
+        cancel = self._cancel = threading.Event()
+        self._pace = {"every": LIVE_EVERY_S}
+        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free, self._pace)
+        worker.yielded.connect(lambda event: None if cancel.is_set() else self._on_event(event))
+        worker.returned.connect(lambda result: None if cancel.is_set() or result is None else self._on_result(result))
+        worker.errored.connect(lambda exc: None if cancel.is_set() else self._on_error(exc))
+        self._layers, self._latest, self._graphs, self._graphs_drawn = None, None, {}, False
         self.progress.setValue(0)
         self.status.setText("Starting…")
+        self.align_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self._start(worker, self._on_result, [self.align_button, self.mapper.build_button])
+        self.worker, self.busy = worker, True
+        worker.start()
+        if self.view.linked is not None:
+            self.view.linked.disconnect()
+        # the drawing layers are made (first run) or found while the worker computes
+        self._draw(drawing_layers_steps(self.viewer), self._layers_ready)
 
     def cancel(self) -> None:
-        """Stop the running alignment; the previous alignment's layers come back as they were."""
-        if self.busy:
-            self._cancel.set()
-            self.worker.quit()
-            self.status.setText("Cancelling…")
+        """Stop the running alignment; the previous alignment (if any) is drawn back."""
+        if not self.busy:
+            return
+        self._cancel.set()
+        self._restore()
+        self.status.setText("Cancelled; the previous alignment (if any) is shown.")
+        show_info("TopoAlign: alignment cancelled.")
 
-    def _on_step(self, item) -> None:
-        from ..layers import keep_in_view, update_positions
+    def _draw(self, steps, done) -> None:
+        """Run drawing ``steps`` one per event-loop slice, then ``done(result)``; replaces any drawing under way."""
+        if self._stepper is not None:
+            self._stepper.stop()
 
-        kind = item[0]
-        if kind == "progress":
-            self.progress.setValue(int(round(100 * item[2])))
-            self.status.setText(f"{item[1]}…")
-        elif kind == "graphs":
-            self.session.set_graphs(item[1], item[2])
-        elif self._live is None:
-            self._start_live(item[2], item[3])
+        def finished(result):
+            self._stepper = None
+            done(result)
+
+        self._stepper = _Stepper(steps, finished, self._gui_free)
+
+    def _layers_ready(self, layers) -> None:
+        self._layers = layers
+        self._move()
+
+    def _on_event(self, event) -> None:
+        from ...pipeline import GraphBuilt, LayoutStep
+
+        self.progress.setValue(int(100 * PIPELINE_SHARE * event.fraction))
+        self.status.setText(event.message)
+        if isinstance(event, GraphBuilt):
+            self._graphs[event.side] = event.graph
+            if event.side == "b":
+                self.session.set_graphs(self._graphs["a"], self._graphs["b"])
+        elif isinstance(event, LayoutStep):
+            self._latest = (event.pos_a, event.pos_b)
+            if self._stepper is None:
+                self._move()
+
+    def _move(self) -> None:
+        """Draw the newest layout positions (one slice): the graphs the first time, then moves in place."""
+        if self._latest is None or self._layers is None:
+            return
+        s, live = self.session, self._layers
+        self._gui_free.clear()
+        start = time.perf_counter()
+        try:
+            self._draw_positions(s, live)
+        finally:
+            self._gui_free.set()
+        self._pace["every"] = max(LIVE_EVERY_S, LIVE_COST_FACTOR * (time.perf_counter() - start))
+        self._latest = None
+
+    def _draw_positions(self, s, live) -> None:
+        from ..layers import draw_graphs, fit_view, keep_in_view, update_positions
+
+        if not self._graphs_drawn:
+            for layer in (live.bubbles, live.links):
+                layer.visible = False  # the previous alignment's, until the new ones are drawn
+            draw_graphs(live, s.graph_a, s.graph_b, *self._latest, _names(s))
+            self._graphs_drawn = True
+            fit_view(self.viewer, live)
         else:
-            self.status.setText(f"layout: iteration {item[1]}")
-            update_positions(self._live, item[2], item[3])
-            keep_in_view(self.viewer, self._live)
+            update_positions(live, *self._latest)
+            keep_in_view(self.viewer, live)
 
-    def _start_live(self, pos_a, pos_b) -> None:
-        """Draw the new graphs at their first layout positions; hide the previous alignment's extras."""
-        from ..layers import find_layer, fit_view, show_graphs
+    def _on_result(self, result) -> None:
+        from ..layers import show_alignment_steps
 
-        s = self.session
-        if s.selection is not None:
-            s.selection.disconnect()
-        for role in ("bubbles", "links", "motifs", "selection", "input_selection"):
-            layer = find_layer(self.viewer, role)
-            if layer is not None:
-                layer.visible = False
-        self._live = show_graphs(self.viewer, s.graph_a, s.graph_b, pos_a, pos_b, (s.rep_a.name, s.rep_b.name))
-        fit_view(self.viewer, self._live)
+        alignment, prepared = result
+        self.status.setText("drawing the alignment…")
+        self.progress.setValue(int(100 * PIPELINE_SHARE))
+        drawn = self._graphs_drawn and self._stepper is None
+        steps = show_alignment_steps(self.viewer, alignment, self.session.inputs, prepared=prepared, graphs_drawn=drawn)
+        self._draw(steps, lambda layers: self._drawn(alignment, prepared, layers))
 
-    def _restore(self) -> None:
-        """Put back the previous alignment's layers (or none) after a cancel or a failure."""
-        from ..layers import remove_roles
-
-        if self._live is not None:
-            if self.session.alignment is not None:
-                self.session.set_alignment(self.session.alignment)
-            else:
-                remove_roles(self.viewer, ("nodes_a", "nodes_b", "edges_a", "edges_b"))
-        self._live = None
-        self.progress.setValue(0)
-
-    def _on_result(self, alignment) -> None:
-        self._live = None
+    def _drawn(self, alignment, prepared, layers) -> None:
+        self.view.adopt(alignment, layers, prepared)
         self.session.set_alignment(alignment)
         a, b = alignment.graph_a, alignment.graph_b
         self.status.setText(
@@ -219,16 +290,34 @@ class AlignWidget(_Section):
             f"{len(alignment.regions)} matching regions."
         )
         self.progress.setValue(100)
-
-    def _on_cancelled(self) -> None:
-        self._restore()
-        self.status.setText("Cancelled; the previous alignment (if any) is shown.")
-        show_info("TopoAlign: alignment cancelled.")
+        self._finish()
 
     def _on_error(self, exc) -> None:
         self._restore()
-        cancelled = isinstance(exc, Cancelled)
-        self.status.setText("Cancelled; the previous alignment (if any) is shown." if cancelled else f"Failed: {exc}")
+        self.status.setText(f"Failed: {exc}")
+        report_error(exc)
+
+    def _finish(self) -> None:
+        self.busy = False
+        self.align_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def _restore(self) -> None:
+        """Draw the previous alignment back (in slices), or empty the drawing when there was none."""
+        from ..layers import empty_drawing, show_alignment_steps
+
+        previous = self.session.alignment
+        if previous is not None:
+            steps = show_alignment_steps(self.viewer, previous, self.session.inputs, prepared=self.view.prepared)
+            self._draw(steps, lambda layers: self.view.adopt(previous, layers, self.view.prepared, relink=True))
+        else:
+            if self._stepper is not None:
+                self._stepper.stop()
+                self._stepper = None
+            empty_drawing(self.viewer)
+        self._latest = None
+        self.progress.setValue(0)
+        self._finish()
 
     def _save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save alignment", "alignment.npz", "Alignment (*.npz)")
@@ -238,3 +327,6 @@ class AlignWidget(_Section):
             except (TopoAlignError, OSError) as exc:
                 report_error(exc)
 
+
+def _names(session) -> tuple:
+    return session.align_kwargs().get("names", ("A", "B"))

@@ -1,4 +1,8 @@
-"""The combined TopoAlign dock widget: the four tabs over one session."""
+"""The combined TopoAlign dock widget: the four tabs over one session model and its view.
+
+``session`` is the Qt-free :class:`napari_topoalign.session.Session`; ``view`` the
+``SessionView`` drawing it in the viewer; the tabs bind to both.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from .align import AlignWidget
 from .load import LoadWidget
 from .mapper import MapperWidget
 from .regions import RegionsWidget
-from .session import Session
+from ...session import Session
+from .session import SessionView
 
 
 class TopoAlignWidget(QWidget):
@@ -17,11 +22,12 @@ class TopoAlignWidget(QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
-        self.session = Session(napari_viewer)
-        self.load = LoadWidget(self.session)
-        self.mapper = MapperWidget(self.session)
-        self.align = AlignWidget(self.session, self.mapper)
-        self.regions = RegionsWidget(self.session)
+        self.session = Session()
+        self.view = SessionView(napari_viewer, self.session)
+        self.mapper = MapperWidget(self.session, self.view)  # before Load: shows the settings a sample brings
+        self.load = LoadWidget(self.session, self.view)
+        self.align = AlignWidget(self.session, self.view)
+        self.regions = RegionsWidget(self.session, self.view)
         self.tabs = QTabWidget()
         for w, name in ((self.load, "Load"), (self.mapper, "Mapper"), (self.align, "Align"),
                         (self.regions, "Regions && motifs")):
@@ -29,4 +35,4 @@ class TopoAlignWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.tabs)
-        self.session.alignment_changed.connect(lambda: self.tabs.setCurrentWidget(self.regions))
+        self.session.events.alignment.connect(lambda: self.tabs.setCurrentWidget(self.regions))

@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton
 
-from ...checks import check_same_inputs
 from ...errors import FileFormatError, TopoAlignError
 from ...io import InputTable
-from .._reader import INPUTS_KEY, REPRESENTATION_KEY, read_representations
+from .._reader import INPUTS_KEY, REPRESENTATION_KEY, SAMPLE_KEY, read_representations
 from . import session as _session
-from .session import Session, _layers_with, _Section, report_error
+from .session import _layers_with, _Section, report_error
 
 
 NONE = "(none)"
@@ -67,10 +66,17 @@ def is_positions(layer, n: int | None) -> bool:
 
 class LoadWidget(_Section):
     """Choose representation A and B (viewer layers or files), optional input metadata, and
-    optional source images: an image stack, or a source image with the inputs' positions."""
+    optional source images: an image stack, or a source image with the inputs' positions.
 
-    def __init__(self, session: Session, parent=None):
-        super().__init__(session, parent)
+    Representation layers are handed to the session as they arrive (first → A, second → B);
+    an inputs layer that arrives becomes the chosen inputs; a sample's inputs layer also puts
+    the sample's representations on A and B and applies its recommended mapper settings. The
+    combos show the session's choice; choosing the same representation for A and B by hand is
+    allowed and noted.
+    """
+
+    def __init__(self, session, view, parent=None):
+        super().__init__(session, view, parent)
         self.combo_a, self.combo_b, self.combo_inputs = QComboBox(), QComboBox(), QComboBox()
         self.combo_images, self.combo_source, self.combo_positions = QComboBox(), QComboBox(), QComboBox()
         form = QFormLayout(self)
@@ -93,47 +99,104 @@ class LoadWidget(_Section):
         self.combo_source.setToolTip("A 2-D (grey or RGB) image layer the inputs were taken from")
         self.combo_positions.setToolTip("A Points layer with one point per input, at its place on the source image")
         form.addRow("Source image + positions", source_row)
-        for combo in (self.combo_a, self.combo_b):
-            combo.currentIndexChanged.connect(self.refresh)
+        # a choice in these combos is the user's (the listing fills them with signals blocked)
+        self.combo_a.currentIndexChanged.connect(lambda _: self._chosen_by_hand("a", self.combo_a))
+        self.combo_b.currentIndexChanged.connect(lambda _: self._chosen_by_hand("b", self.combo_b))
         for combo in (self.combo_inputs, self.combo_images, self.combo_source, self.combo_positions):
             combo.currentIndexChanged.connect(self.update_data)
         self.summary = QLabel("No representations loaded yet: open files or a sample (File ▸ Open Sample ▸ TopoAlign).")
         self.summary.setWordWrap(True)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #f0c040;")
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #ff6b6b;")
         form.addRow(self.summary)
+        form.addRow(self.note)
         form.addRow(self.problems)
         self._composed = None  # (the parts, the InputTable made of them), reused while they are the same
-        self.viewer.layers.events.inserted.connect(self.refresh)
-        self.viewer.layers.events.removed.connect(self.refresh)
+        self._inputs_layer = None  # the inputs layer that arrived last (the default choice)
+        self._shown_problems = ""
+        self._refreshing = False
+        self._sides = []  # sides for the representations of a file being opened for A or B
+        for layer in list(self.viewer.layers):  # opened before the widget: in their order
+            self._arrived(layer)
+        self.viewer.layers.events.inserted.connect(self._on_inserted)
+        self.viewer.layers.events.removed.connect(self._on_removed)
+        session.events.data.connect(self.refresh)
         self.refresh()
 
+    # ------------------------------------------------------------------ arrivals
+    def _on_inserted(self, event) -> None:
+        self._arrived(event.value)
+        self.refresh()
+
+    def _on_removed(self, event) -> None:
+        rep = event.value.metadata.get(REPRESENTATION_KEY)
+        if rep is not None:
+            self.session.remove_representation(rep)
+        self.refresh()
+
+    def _arrived(self, layer) -> None:
+        """A layer joined the viewer: a representation goes to the session (A, then B); an inputs
+        layer becomes the chosen inputs; a sample's inputs layer brings the whole sample."""
+        rep = layer.metadata.get(REPRESENTATION_KEY)
+        if rep is not None:
+            self.session.add_representation(rep, self._sides.pop(0) if self._sides else None)
+        if INPUTS_KEY in layer.metadata:
+            self._inputs_layer = layer
+            self._fill(self.combo_inputs, self._inputs_names(), layer.name)
+            sample = layer.metadata.get(SAMPLE_KEY)
+            if sample is not None:
+                self.session.apply_sample(sample)
+
+    def _chosen_by_hand(self, side, combo) -> None:
+        self.session.set_representation(side, self._chosen(combo, REPRESENTATION_KEY))
+
+    # ------------------------------------------------------------------ listing
+    def _rep_layers(self) -> list:
+        return _layers_with(self.viewer, REPRESENTATION_KEY)
+
+    def _inputs_names(self) -> list[str]:
+        return [NONE] + [layer.name for layer in _layers_with(self.viewer, INPUTS_KEY)]
+
+    def _name_of(self, rep) -> str:
+        return next((la.name for la in self._rep_layers() if la.metadata[REPRESENTATION_KEY] is rep), NONE)
+
     def refresh(self, event=None) -> None:
-        """Re-list the viewer's layers: representations, inputs, and (for the chosen N) images and positions."""
+        """Re-list the viewer's layers; the combos show the session's A and B; for the chosen N,
+        the image stacks and positions that fit."""
+        if self._refreshing:  # the session's data event while this refresh hands it the inputs
+            return
+        self._refreshing = True
+        try:
+            self._refresh()
+        finally:
+            self._refreshing = False
+
+    def _refresh(self) -> None:
         layers = list(self.viewer.layers)
-        reps = [layer.name for layer in _layers_with(self.viewer, REPRESENTATION_KEY)]
-        inputs = [NONE] + [layer.name for layer in _layers_with(self.viewer, INPUTS_KEY)]
-        self._fill(self.combo_a, reps, 0)
-        self._fill(self.combo_b, reps, 1)
-        self._fill(self.combo_inputs, inputs, 1)
+        reps = [NONE] + [layer.name for layer in self._rep_layers()]
+        self._fill(self.combo_a, reps, self._name_of(self.session.rep_a))
+        self._fill(self.combo_b, reps, self._name_of(self.session.rep_b))
+        current = self.combo_inputs.currentText()
+        default = current if current in self._inputs_names() else getattr(self._inputs_layer, "name", NONE)
+        self._fill(self.combo_inputs, self._inputs_names(), default)
         n = self._n()  # None until A is chosen: then every stack and Points layer is listed
-        self._fill(self.combo_images, [NONE] + [la.name for la in layers if is_image_stack(la, n)], 0)
-        self._fill(self.combo_source, [NONE] + [la.name for la in layers if is_source_image(la)], 0)
-        self._fill(self.combo_positions, [NONE] + [la.name for la in layers if is_positions(la, n)], 0)
+        self._fill(self.combo_images, [NONE] + [la.name for la in layers if is_image_stack(la, n)])
+        self._fill(self.combo_source, [NONE] + [la.name for la in layers if is_source_image(la)])
+        self._fill(self.combo_positions, [NONE] + [la.name for la in layers if is_positions(la, n)])
         self.update_data()
 
     @staticmethod
-    def _fill(combo, names, default) -> None:
-        """Set the combo's items, keeping its choice when still listed, else choosing ``default``."""
-        current = combo.currentText()
+    def _fill(combo, names, choice=None) -> None:
+        """Set the combo's items and choose ``choice`` (None: keep the current one when still listed)."""
+        current = combo.currentText() if choice is None else choice
         combo.blockSignals(True)
         combo.clear()
         combo.addItems(names)
-        if current in names:
-            combo.setCurrentText(current)
-        elif names:
-            combo.setCurrentIndex(min(default, len(names) - 1))
+        combo.setCurrentText(current if current in names else names[0])
         combo.blockSignals(False)
 
     def _open_dialog(self, side) -> None:
@@ -144,8 +207,9 @@ class LoadWidget(_Section):
             self.open_file(path, side)
 
     def open_file(self, path, side=None) -> bool:
-        """Load ``path`` as representation(s) (``side`` "A"/"B"), input metadata (``side`` None)
-        or an image stack (``side`` "images": an ``.npy`` stack or ``.npz`` with ``images``).
+        """Load ``path`` as representation(s) for ``side`` "A"/"B" (a file of several: the first there,
+        the second on the other side), input metadata (``side`` None) or an image stack (``side``
+        "images": an ``.npy`` stack or ``.npz`` with ``images``).
 
         Adds a layer carrying what was loaded and selects it; on a bad file shows a
         notification and leaves everything as it was.
@@ -172,11 +236,16 @@ class LoadWidget(_Section):
             report_error(exc)
             self.problems.setText(str(exc))
             return False
-        added = [self.viewer.add_layer(Layer.create(*d)) for d in data]
-        combo = {"A": self.combo_a, "B": self.combo_b, None: self.combo_inputs, "images": self.combo_images}[side]
+        if side in ("A", "B"):  # the first representation goes there, a second to the other side
+            self._sides = [side.lower(), "b" if side == "A" else "a"]
+        try:
+            added = [self.viewer.add_layer(Layer.create(*d)) for d in data]
+        finally:
+            self._sides = []
+        if side in ("A", "B"):
+            return True
+        combo = {None: self.combo_inputs, "images": self.combo_images}[side]
         combo.setCurrentText(added[0].name)
-        if side == "A" and len(added) > 1:
-            self.combo_b.setCurrentText(added[1].name)
         if combo.currentText() != added[0].name:  # an image stack of another N is not listed
             self.update_data()
             self._problem(f"{added[0].name} holds {len(data[0][0])} images but the representations have "
@@ -193,8 +262,8 @@ class LoadWidget(_Section):
         return None if layer is None else layer.metadata.get(key)
 
     def _n(self):
-        rep_a = self._chosen(self.combo_a, REPRESENTATION_KEY)
-        return None if rep_a is None else rep_a.X.shape[0]
+        rep = self.session.rep_a or self.session.rep_b
+        return None if rep is None else rep.n_inputs
 
     def _problem(self, text) -> None:
         self.problems.setText(text)
@@ -237,45 +306,37 @@ class LoadWidget(_Section):
         return table
 
     def update_data(self, *_) -> None:
-        """Check the chosen data, show N, dimensions and problems, and hand it to the session."""
-        rep_a = self._chosen(self.combo_a, REPRESENTATION_KEY)
-        rep_b = self._chosen(self.combo_b, REPRESENTATION_KEY)
+        """Compose the input table from the chosen layers, hand it to the session, and show N,
+        dimensions, the note on A and B, and what stops an alignment."""
+        s = self.session
         base = self._chosen(self.combo_inputs, INPUTS_KEY)
-        if rep_a is None or rep_b is None:
-            self.session.set_data(None, None, None)
-            return
         problems = []
-        try:
-            check_same_inputs(rep_a.X, rep_b.X, names=(rep_a.name, rep_b.name))
-        except TopoAlignError as exc:
-            problems.append(str(exc))
-        n = rep_a.X.shape[0]
-        if base is not None and base.n_inputs != n:
-            problems.append(
-                f"the input metadata describes {base.n_inputs} inputs but the representations have {n}; "
-                "choose metadata for the same inputs or none."
-            )
-        images, source, coords, source_problems = self._source_parts(n)
-        problems += source_problems
-        inputs = None
-        if not problems:
-            try:
-                inputs = self._inputs_table(base, n, images, source, coords)
-            except TopoAlignError as exc:
-                problems.append(str(exc))
-        extras = []
-        if inputs is not None:
-            extras = [name for name in ("labels", "texts", "images", "source_image") if getattr(inputs, name) is not None]
-        self.summary.setText(
-            f"<b>N = {n}</b> inputs · A: <b>{rep_a.name}</b> ({rep_a.X.shape[1]}-D) · "
-            f"B: <b>{rep_b.name}</b> ({rep_b.X.shape[1]}-D)"
-            + (f" · inputs with {', '.join(extras)}" if extras else "")
-        )
-        self.problems.setText("\n".join(problems))
-        if problems:
-            _session.show_error("\n".join(problems))
-            self.session.set_data(None, None, None)
+        n = self._n()
+        if n is not None:
+            images, source, coords, problems = self._source_parts(n)
+            inputs = base
+            if not problems and (base is None or base.n_inputs == n):
+                try:
+                    inputs = self._inputs_table(base, n, images, source, coords)
+                except TopoAlignError as exc:
+                    problems.append(str(exc))
+            self.view.inputs_base = base
+            s.set_inputs(inputs)
         else:
-            self.session.inputs_base = base
-            self.session.set_data(rep_a, rep_b, inputs)
-
+            s.set_inputs(base)
+        problems = s.problems() + problems
+        if s.rep_a is not None and s.rep_b is not None:
+            extras = [] if s.inputs is None else [
+                name for name in ("labels", "texts", "images", "source_image") if getattr(s.inputs, name) is not None
+            ]
+            self.summary.setText(
+                f"<b>N = {s.rep_a.n_inputs}</b> inputs · A: <b>{s.rep_a.name}</b> ({s.rep_a.X.shape[1]}-D) · "
+                f"B: <b>{s.rep_b.name}</b> ({s.rep_b.X.shape[1]}-D)"
+                + (f" · inputs with {', '.join(extras)}" if extras else "")
+            )
+        self.note.setText(s.note)
+        text = "\n".join(problems)
+        self.problems.setText(text)
+        if text and text != self._shown_problems and s.rep_a is not None and s.rep_b is not None:
+            _session.show_error(text)
+        self._shown_problems = text

@@ -20,7 +20,8 @@ from qtpy.QtWidgets import (
 
 from ...mapper import CLUSTERERS, COVERS, LENSES, METRICS, MapperParams
 from . import session as _session
-from .session import Session, _Section
+from ...session import same_params
+from .session import _Section
 
 
 class ParamsForm(QWidget):
@@ -116,16 +117,18 @@ def _graph_text(name, g) -> str:
 
 @thread_worker(ignore_errors=True)
 def _build_graphs(X_a, X_b, settings):
-    from ...alignment import build_graphs
+    from ...pipeline import graph_steps
+    from ...threads import thread_policy
 
-    return build_graphs(X_a, X_b, **settings)
+    with thread_policy(reserve=1):  # one core stays with the GUI
+        return tuple(graph_steps(X_a, X_b, **settings))
 
 
 class MapperWidget(_Section):
-    """Mapper parameters for A and B (shared or separate); Build shows node/edge counts and eps."""
+    """Mapper parameters for A and B (shared or separate), bound to the session; Build shows node/edge counts and eps."""
 
-    def __init__(self, session: Session, parent=None):
-        super().__init__(session, parent)
+    def __init__(self, session, view, parent=None):
+        super().__init__(session, view, parent)
         layout = QVBoxLayout(self)
         self.shared = QCheckBox("same parameters for A and B")
         self.shared.setChecked(True)
@@ -133,7 +136,7 @@ class MapperWidget(_Section):
         self.box_a, self.box_b = QGroupBox("A (and B)"), QGroupBox("B")
         for box, form in ((self.box_a, self.form_a), (self.box_b, self.form_b)):
             QVBoxLayout(box).addWidget(form)
-            form.changed.connect(self._params_changed)
+            form.changed.connect(self._form_changed)
         self.box_b.setVisible(False)
         self.shared.toggled.connect(self._shared_toggled)
         self.shared_lens = QCheckBox("slice B by A's lens (shared cover)")
@@ -141,7 +144,7 @@ class MapperWidget(_Section):
             "Both graphs then come from the same cover elements, so their nodes correspond one to one "
             "wherever the two representations cluster the inputs alike."
         )
-        self.shared_lens.toggled.connect(self._params_changed)
+        self.shared_lens.toggled.connect(self._form_changed)
         self.build_button = QPushButton("Build mapper graphs")
         self.build_button.clicked.connect(self.build)
         self.counts = QLabel("Graphs not built yet (Align builds them too).")
@@ -149,37 +152,48 @@ class MapperWidget(_Section):
         for w in (self.shared, self.shared_lens, self.box_a, self.box_b, self.build_button, self.counts):
             layout.addWidget(w)
         layout.addStretch(1)
-        session.graphs_changed.connect(self._show_graphs)
+        self._showing = False
+        session.events.graphs.connect(self._show_graphs)
+        session.events.params.connect(self._show_params)
+        self._show_params()
 
     def _shared_toggled(self, shared: bool) -> None:
         self.box_b.setVisible(not shared)
         self.box_a.setTitle("A (and B)" if shared else "A")
-        self._params_changed()
+        self._form_changed()
 
-    def _params_changed(self) -> None:
-        if self.session.graph_a is not None:
-            self.session.set_graphs(None, None)
+    def _form_changed(self) -> None:
+        """The form was edited: its settings go to the session."""
+        if not self._showing:
+            self.session.set_params(**self.settings())
+
+    def _show_params(self) -> None:
+        """Show the session's settings (e.g. a sample's recommended ones) in the form."""
+        s = self.session
+        self._showing = True
+        try:
+            self.form_a.set_params(s.params_a)
+            self.form_b.set_params(s.params_b)
+            self.shared.setChecked(same_params(s.params_a, s.params_b))
+            self.shared_lens.setChecked(s.shared_lens)
+        finally:
+            self._showing = False
 
     def settings(self) -> dict:
-        """``build_graphs``/``align`` settings as set in the form: params, params_b, shared_lens."""
+        """The form's settings as ``set_params`` / ``build_graphs`` take them: params_a, params_b, shared_lens."""
         a = self.form_a.params()
         b = a if self.shared.isChecked() else self.form_b.params()
-        return {"params": a, "params_b": b, "shared_lens": self.shared_lens.isChecked()}
-
-    def set_settings(self, params: MapperParams, params_b: MapperParams, shared_lens: bool) -> None:
-        """Show recommended settings (e.g. a sample's) in the form."""
-        self.form_a.set_params(params)
-        self.form_b.set_params(params_b)
-        self.shared.setChecked(params_b == params)
-        self.shared_lens.setChecked(shared_lens)
+        return {"params_a": a, "params_b": b, "shared_lens": self.shared_lens.isChecked()}
 
     def build(self) -> None:
         s = self.session
-        if s.rep_a is None:
-            _session.show_error("Choose representations A and B in Load first.")
+        problems = s.problems()
+        if problems:
+            _session.show_error(" ".join(problems))
             return
         self.counts.setText("Building…")
-        worker = _build_graphs(s.rep_a.X, s.rep_b.X, self.settings())
+        settings = {"params": s.params_a, "params_b": s.params_b, "shared_lens": s.shared_lens}
+        worker = _build_graphs(s.rep_a.X, s.rep_b.X, settings)
         self._start(worker, lambda graphs: s.set_graphs(*graphs), [self.build_button])
 
     def _show_graphs(self) -> None:
@@ -189,6 +203,5 @@ class MapperWidget(_Section):
             return
         self.form_a.show_eps(s.graph_a.params.eps)
         self.form_b.show_eps(s.graph_b.params.eps)
-        names = (s.rep_a.name, s.rep_b.name)
+        names = (s.rep_a.name, s.rep_b.name) if s.rep_a is not None and s.rep_b is not None else ("A", "B")
         self.counts.setText("<br>".join(_graph_text(n, g) for n, g in zip(names, (s.graph_a, s.graph_b))))
-

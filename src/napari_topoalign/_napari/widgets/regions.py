@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
-from .session import Session, _Section
+from .session import _Section
 
 MOTIFS = ("branch", "loop", "flare", "path")
 
@@ -56,8 +56,8 @@ class RegionsWidget(_Section):
 
     REGION_COLUMNS = ("rank", "score", "nodes A", "nodes B", "inputs")
 
-    def __init__(self, session: Session, parent=None):
-        super().__init__(session, parent)
+    def __init__(self, session, view, parent=None):
+        super().__init__(session, view, parent)
         layout = QVBoxLayout(self)
         self.scores = _table(("score", "value"))
         self.regions = _table(self.REGION_COLUMNS)
@@ -88,7 +88,8 @@ class RegionsWidget(_Section):
         layout.addWidget(self.selected_label)
         layout.addWidget(self.texts, 1)
         self.motif_button.setEnabled(False)
-        session.alignment_changed.connect(self._fill)
+        session.events.alignment.connect(self._fill)
+        session.events.selection.connect(self._show_texts)
 
     def _fill(self) -> None:
         al = self.session.alignment
@@ -111,9 +112,6 @@ class RegionsWidget(_Section):
         self.motif_button.setEnabled(True)
         self.motif_counts.setText("")
         self.texts.clear()
-        selection = self.session.selection
-        if selection is not None:
-            selection.changed.connect(self._show_texts)
 
     def _region_chosen(self) -> None:
         rows = {i.row() for i in self.regions.selectedItems()}
@@ -129,7 +127,7 @@ class RegionsWidget(_Section):
         """Highlight region ``index`` (both Bubble Sets and its membrane) and centre the view on it."""
         from ..layers import centre_on, highlight_region
 
-        centre_on(self.viewer, highlight_region(self.session.layers, index))
+        centre_on(self.viewer, highlight_region(self.view.layers, index))
 
     def query_motif(self) -> None:
         al = self.session.alignment
@@ -144,13 +142,13 @@ class RegionsWidget(_Section):
     def _show_motifs(self, kind, matches) -> None:
         from ..layers import show_motifs
 
-        show_motifs(self.session.layers, matches)
+        show_motifs(self.view.layers, matches)
         status = [m.status for m in matches]
         counts = ", ".join(f"{status.count(s)} {s}" for s in ("preserved", "broken", "absent"))
         self.motif_counts.setText(f"{len(matches)} {kind} motif(s) in A: {counts} in B.")
 
     def _show_texts(self, *_) -> None:
-        texts = list(self.session.selection.texts)
+        texts = self.session.selected_texts
         self.selected_label.setText(f"Selected inputs: {len(texts)}")
         self.texts.clear()
         self.texts.addItems([str(t) for t in texts[:500]])

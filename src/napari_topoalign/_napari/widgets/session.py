@@ -1,20 +1,23 @@
-"""The session shared by the TopoAlign tabs, the tabs' base class and error reporting.
+"""The napari side of a session: the view that draws the core ``Session`` in a viewer, the tabs'
+base class and error reporting.
 
-Every tab shows errors through this module's ``show_error`` (one place to intercept them).
+The state lives in :class:`napari_topoalign.session.Session` (Qt-free, evented); the tabs bind
+their controls to it and ``SessionView`` draws its alignment and selection. Every tab shows
+errors through this module's ``show_error`` (one place to intercept them).
 """
 
 from __future__ import annotations
 
 from napari.utils.notifications import show_error
-from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QWidget
 
 from ...errors import TopoAlignError
+from ...session import Session
 from .._reader import INPUTS_KEY
 
 
 class Cancelled(Exception):
-    """Raised inside the layout callback when the user pressed Cancel."""
+    """The user pressed Cancel."""
 
 
 def report_error(exc: BaseException) -> None:
@@ -27,57 +30,64 @@ def report_error(exc: BaseException) -> None:
         show_error(f"{type(exc).__name__}: {exc}")
 
 
-class Session(QObject):
-    """The state shared by the sections: representations, inputs, graphs, alignment and layers."""
+class SessionView:
+    """Draws a session's alignment in ``viewer`` and links the selection to the mouse.
 
-    data_changed = Signal()
-    graphs_changed = Signal()
-    alignment_changed = Signal()
+    ``layers`` (the ``AlignmentLayers`` drawn now) and ``linked`` (the ``LinkedSelection``)
+    follow ``session.events.alignment``. The Align tab draws a new alignment in steps and hands
+    the layers over with ``adopt`` before setting it on the session; an alignment set any other
+    way is drawn here in one go. ``inputs_base``: the input table of the chosen inputs layer
+    (before images from other layers were added), whose layer is hidden once the inputs are
+    drawn beside the graphs.
+    """
 
-    def __init__(self, viewer):
-        super().__init__()
+    def __init__(self, viewer, session: Session):
         self.viewer = viewer
-        self.rep_a = self.rep_b = self.inputs = None
-        self.inputs_base = None  # the chosen inputs layer's table, before adding images from other layers
-        self.graph_a = self.graph_b = None
-        self.alignment = None
+        self.session = session
         self.layers = None
-        self.selection = None
+        self.linked = None
+        self.inputs_base = None
+        self.prepared = None  # layers.prepare(alignment) of the alignment drawn, when known
+        self._drawn = None
+        session.events.alignment.connect(self._on_alignment)
 
-    def set_data(self, rep_a, rep_b, inputs) -> None:
-        if rep_a is self.rep_a and rep_b is self.rep_b and inputs is self.inputs:
-            return
-        self.rep_a, self.rep_b, self.inputs = rep_a, rep_b, inputs
-        self.set_graphs(None, None)
-        self.data_changed.emit()
+    def adopt(self, alignment, layers, prepared=None, *, relink=False) -> None:
+        """``layers`` already show ``alignment`` (drawn by the Align tab from ``prepared``, kept for
+        drawing it again); ``relink``: link the selection to them now (the alignment is not new)."""
+        self._drawn, self.layers, self.prepared = alignment, layers, prepared
+        if relink:
+            self._link()
 
-    def set_graphs(self, graph_a, graph_b) -> None:
-        self.graph_a, self.graph_b = graph_a, graph_b
-        self.graphs_changed.emit()
-
-    def set_alignment(self, alignment) -> None:
-        """Show ``alignment``: replaces the plugin's layers, keeps the user's."""
+    def _on_alignment(self) -> None:
         from ..layers import show_alignment
-        from ..selection import LinkedSelection
 
-        self.layers = show_alignment(self.viewer, alignment, self.inputs)
+        alignment = self.session.alignment
+        if self._drawn is not alignment:
+            self.layers = show_alignment(self.viewer, alignment, self.session.inputs)
+            self._drawn = alignment
         if self.layers.inputs is not None:  # drawn beside the graphs: hide the inputs layer they came from
             for layer in _layers_with(self.viewer, INPUTS_KEY):
                 table = layer.metadata[INPUTS_KEY]
-                if table is self.inputs or table is self.inputs_base:
+                if table is self.session.inputs or table is self.inputs_base:
                     layer.visible = False
-        self.alignment = alignment
-        self.selection = LinkedSelection(self.viewer, self.layers, self.inputs)
-        self.alignment_changed.emit()
+        self._link()
+
+    def _link(self) -> None:
+        from ..selection import LinkedSelection
+
+        if self.linked is not None:
+            self.linked.disconnect()
+        self.linked = LinkedSelection(self.viewer, self.layers, self.session)
 
 
 class _Section(QWidget):
-    """A section of the TopoAlign widget bound to a session; runs workers with error reporting."""
+    """A tab bound to the session and its view; runs workers with error reporting."""
 
-    def __init__(self, session: Session, parent=None):
+    def __init__(self, session: Session, view: SessionView, parent=None):
         super().__init__(parent)
         self.session = session
-        self.viewer = session.viewer
+        self.view = view
+        self.viewer = view.viewer
         self.worker = None
         self.busy = False
 

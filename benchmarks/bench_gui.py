@@ -1,0 +1,171 @@
+"""The napari GUI against the headless pipeline: time, worst Qt-thread stall, Cancel latency.
+
+Run under a display (``xvfb-run -a python benchmarks/bench_gui.py``). The TopoAlign widget is
+docked first, then a sample is opened from its File ▸ Open Sample entry (the first-run path),
+then Align is clicked. A heartbeat ``QTimer`` every ``HEARTBEAT_MS`` on the Qt thread records
+the gaps between its ticks: the longest gap bounds the longest slice the Qt thread was busy
+(the user's click or paint waits that long); beside it, the CPU time the Qt thread itself spent
+in that gap (on a loaded machine the wall time includes waiting for a core). Cancel latency: a click posted from another thread
+while the layout runs, measured until the Align button is enabled again (and until the worker
+thread has stopped).
+
+Prints, for the sample: headless time (``align`` + Bubble Sets, the same work), GUI time (click
+to the alignment drawn), their ratio and the ratio of process CPU times (steadier on a shared
+machine: the GUI's extra work, not its waiting), the worst stall, the number of stalls over 100 ms, and the
+Cancel latencies. Thread counts follow the policy with ``TOPOALIGN_THREADS`` (default here: 1,
+as the GUI's worker gets on 2 cores with one kept for the GUI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+
+HEARTBEAT_MS = 10
+
+
+def headless(sample) -> float:
+    from napari_topoalign import align
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    al = align(sample.representations[0].X, sample.representations[1].X, **sample.align_kwargs(),
+               names=[r.name for r in sample.representations[:2]])
+    al.bubbles()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+class Heartbeat:
+    """Gaps between the ticks of a fast QTimer on the Qt thread."""
+
+    def __init__(self):
+        from qtpy.QtCore import QTimer
+
+        self.gaps, self.cpu, self.last, self.last_cpu = [], [], None, None
+        self.timer = QTimer()
+        self.timer.setInterval(HEARTBEAT_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self):
+        self.gaps, self.cpu, self.last, self.last_cpu = [], [], time.perf_counter(), time.thread_time()
+        self.timer.start()
+
+    def stop(self):
+        self.timer.stop()
+        return self.gaps, self.cpu
+
+    def _tick(self):
+        now, cpu = time.perf_counter(), time.thread_time()  # the Qt thread's own CPU time
+        self.gaps.append(now - self.last)
+        self.cpu.append(cpu - self.last_cpu)
+        self.last, self.last_cpu = now, cpu
+
+
+def wait(app, condition, timeout=300.0):
+    t0 = time.perf_counter()
+    while not condition():
+        app.processEvents()
+        time.sleep(0.001)
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("the GUI did not finish")
+
+
+def gui(name: str, repeat: int):
+    import napari
+    from qtpy.QtCore import QObject, Signal, Slot
+    from qtpy.QtWidgets import QApplication
+
+    from napari_topoalign._napari.widgets import TopoAlignWidget
+
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1400, 900)
+    app = QApplication.instance()
+    widget = TopoAlignWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="TopoAlign", area="right")
+    viewer.open_sample("napari-topoalign", name)  # dock first, then the sample
+    wait(app, lambda: widget.session.ready)
+    for _ in range(20):
+        app.processEvents()
+    beat = Heartbeat()
+    times, cpu_times, stalls, cpu, first = [], [], [], [], 0
+    for _ in range(repeat):
+        beat.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        widget.align.align_button.click()
+        wait(app, lambda: not widget.align.busy and widget.align.drawn)
+        times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
+        gaps, used = beat.stop()
+        stalls, cpu = stalls + gaps, cpu + used
+        first = first or len(gaps)  # the first run makes the plugin's layers
+    assert widget.session.alignment is not None, widget.align.status.text()
+
+    # Cancel: a click arriving from outside the Qt thread while the layout runs
+    posted, acted = [], []
+
+    class Poster(QObject):
+        click = Signal()
+
+        @Slot()
+        def on_click(self):  # a slot of an object of the Qt thread: runs there (queued)
+            widget.align.cancel()
+            acted.append(time.perf_counter())
+
+    poster = Poster()
+    poster.click.connect(poster.on_click)
+    widget.align.iterations.setValue(20000)
+    latencies, stopped = [], []
+    for _ in range(repeat):
+        widget.session.set_graphs(None, None)  # rebuild the graphs too, as after a parameter change
+        widget.align.align_button.click()
+        worker = widget.align.worker
+        wait(app, lambda: widget.align.progress.value() >= 50 or not widget.align.busy)
+
+        def post():
+            posted.append(time.perf_counter())
+            poster.click.emit()
+
+        threading.Thread(target=post).start()
+        wait(app, lambda: len(acted) == len(posted) == len(latencies) + 1)
+        latencies.append(acted[-1] - posted[-1])
+        t_stop = time.perf_counter()
+        wait(app, lambda: not worker.is_running if hasattr(worker, "is_running") else True)
+        stopped.append(acted[-1] - posted[-1] + time.perf_counter() - t_stop)
+    widget.align.iterations.setValue(0)
+    viewer.close()
+    return times, cpu_times, stalls, cpu, first, latencies, stopped
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", nargs="+", default=["digits", "sentences"])
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("TOPOALIGN_THREADS", "1")
+    from napari_topoalign import load_sample
+
+    print(f"TOPOALIGN_THREADS={os.environ['TOPOALIGN_THREADS']}, heartbeat {HEARTBEAT_MS} ms, {os.cpu_count()} cores")
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    print("| sample | headless | GUI | GUI/headless | CPU GUI/headless | worst stall (wall; runs after the first, "
+          "whose layers exist) | Qt-thread CPU in it "
+          "| stalls > 100 ms | Cancel acts | worker stops |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name in args.samples:
+        sample = load_sample(name)
+        headless(sample)  # warm up
+        base, base_cpu = min(headless(sample) for _ in range(args.repeat))
+        times, cpu_times, stalls, cpu, first, latencies, stopped = gui(name, args.repeat)
+        run, run_cpu = min(zip(times, cpu_times))
+        i = max(range(len(stalls)), key=stalls.__getitem__)
+        worst = stalls[i] - HEARTBEAT_MS / 1000
+        later = max(stalls[first:], default=HEARTBEAT_MS / 1000) - HEARTBEAT_MS / 1000
+        over = sum(g - HEARTBEAT_MS / 1000 > 0.1 for g in stalls)
+        print(f"| {name} | {base:.2f} s | {run:.2f} s | {run / base:.2f}× | {run_cpu / base_cpu:.2f}× "
+              f"| {1000 * worst:.0f} ms (later runs {1000 * later:.0f} ms) "
+              f"| {1000 * cpu[i]:.0f} ms | {over} "
+              f"| {1000 * max(latencies):.0f} ms | {1000 * max(stopped):.0f} ms |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
