@@ -8,7 +8,7 @@ import pytest
 from napari_topoalign._napari import layers as L
 from napari_topoalign.motifs import Motif, MotifMatch
 
-ROLES = {"nodes_a", "nodes_b", "edges_a", "edges_b", "links", "bubbles", "inputs"}
+ROLES = {"nodes_a", "nodes_b", "edges_a", "edges_b", "links", "bubbles", "inputs", "titles", "legend", "region_labels"}
 
 
 def roles(viewer):
@@ -20,14 +20,15 @@ def test_show_alignment_layers_and_features(make_napari_viewer, alignment, image
     la = L.show_alignment(viewer, alignment, inputs=image_inputs)
     assert set(roles(viewer)) == ROLES and len(viewer.layers) == len(ROLES)
     assert all(layer.name.startswith(L.PREFIX) for layer in viewer.layers)
-    assert la.nodes_a.name == "TopoAlign loop nodes" and la.edges_b.name == "TopoAlign path edges"
+    assert la.nodes_a.name == "TopoAlign A nodes: loop" and la.edges_b.name == "TopoAlign B edges: path"
     # bubbles under the edges, edges under the nodes
     names = [layer.name for layer in viewer.layers]
-    assert names.index("TopoAlign bubbles") < names.index("TopoAlign loop edges") < names.index("TopoAlign loop nodes")
+    assert names.index("TopoAlign bubbles") < names.index("TopoAlign A edges: loop") < names.index("TopoAlign A nodes: loop")
     A, B = alignment.graph_a, alignment.graph_b
     for nodes, graph, side in ((la.nodes_a, A, "a"), (la.nodes_b, B, "b")):
         f = nodes.features
-        assert list(f.columns) == ["node", "size", "lens", "region", "score"]
+        assert list(f.columns) == ["node", "size", "lens", "lens_min", "lens_max", "region", "score",
+                                   "counterpart", "strength"]
         np.testing.assert_array_equal(f["size"], [len(m) for m in graph.members])
         np.testing.assert_allclose(f["lens"], [graph.lens[m].mean() for m in graph.members])
         for r, region in enumerate(alignment.regions):
@@ -46,9 +47,10 @@ def test_show_alignment_layers_and_features(make_napari_viewer, alignment, image
         ca, cb = la.nodes_a.face_color[ra == r], la.nodes_b.face_color[rb == r]
         np.testing.assert_allclose(ca, np.tile(cb[0], (len(ca), 1)), atol=1e-6)
     assert not np.allclose(la.nodes_a.face_color[ra == 0][0], la.nodes_a.face_color[ra == 1][0])
-    # (row, col) = (-y, x)
+    # (row, col) = (-y, x); B moved as a whole by the panel delta
     np.testing.assert_allclose(la.nodes_a.data[:, 1], alignment.layout.pos_a[:, 0], atol=1e-6)
     np.testing.assert_allclose(la.nodes_a.data[:, 0], -alignment.layout.pos_a[:, 1], atol=1e-6)
+    np.testing.assert_allclose(la.nodes_b.data - la.delta, L.to_napari(alignment.layout.pos_b), atol=1e-5)
     # edges: one line vector per graph edge, from source to target
     assert la.edges_a.vector_style == "line" and len(la.edges_a.data) == len(A.edges)
     np.testing.assert_allclose(la.edges_a.data[:, 0] + la.edges_a.data[:, 1], la.nodes_a.data[A.edges[:, 1]], atol=1e-5)
@@ -91,8 +93,9 @@ def test_update_positions_moves_in_place(make_napari_viewer, alignment):
     np.testing.assert_allclose(edges.data[:, 0] + edges.data[:, 1], L.to_napari(pos_a)[E[:, 1]], atol=1e-5)
     f = la.links.features
     np.testing.assert_allclose(
-        la.links.data[:, 0] + la.links.data[:, 1], L.to_napari(pos_b)[f["node_b"].to_numpy()], atol=1e-5
+        la.links.data[:, 0] + la.links.data[:, 1], la.nodes_b.data[f["node_b"].to_numpy()], atol=1e-5
     )
+    np.testing.assert_allclose(la.nodes_b.data - la.delta, L.to_napari(pos_b), atol=1e-5)
     L.update_positions(viewer, alignment.layout.pos_a, alignment.layout.pos_b)  # found by role
     np.testing.assert_allclose(nodes.data, L.to_napari(alignment.layout.pos_a))
     with pytest.raises(ValueError, match="positions"):
@@ -156,28 +159,27 @@ def test_inputs_mosaic_lookup(make_napari_viewer, image_inputs):
         pr, pc = np.round((np.array([r0, c0]) - view.translate) / view.scale + 0.5).astype(int)
         np.testing.assert_array_equal(image.data[pr : pr + 8, pc : pc + 8], image_inputs.images[i])
     assert view.input_at([-100.0, -100.0]) == -1
-    # beside the bbox (right of it or below it, not over it), its longer side one panel (half of 20) wide
+    # beside the bbox: right of it at its height or below it at its width
     (r0, c0), (r1, c1) = view.bbox()
-    assert c0 >= 20 or r0 >= 10
-    assert np.isclose(max(r1 - r0, c1 - c0), 10)
+    assert (c0 > 20 and np.isclose(r0, 0) and np.isclose(r1 - r0, 10)) or (
+        r0 > 10 and np.isclose(c0, 0) and np.isclose(c1 - c0, 20))
     np.testing.assert_allclose(view.tile_bboxes([0])[0][0], [r0, c0])
 
 
 @pytest.mark.parametrize(("beside", "aspect", "where"), [
-    ([[0, 0], [10, 40]], 1.0, "below"),  # wide graphs: below keeps the drawing squarer
-    ([[0, 0], [10, 40]], 6.0, "right"),  # ... unless the canvas is very wide
-    ([[0, 0], [30, 20]], 1.0, "right"),  # tall graphs: to the right
+    ([[0, 0], [10, 40]], 0.5, "below"),  # wide graphs on a tall canvas: below draws them larger
+    ([[0, 0], [10, 40]], 6.0, "right"),  # ... on a very wide one, to the right
+    ([[0, 0], [30, 20]], 1.5, "right"),  # tall graphs: to the right
 ])
 def test_placement_beside_the_graphs(beside, aspect, where):
     scale, translate = L._placement((100, 100), beside, aspect)
     corner = translate - 0.5 * scale
     side = 100 * scale
     (r0, c0), (r1, c1) = np.asarray(beside, float)
-    assert np.isclose(side, max(r1 - r0, (c1 - c0) / 2))
-    if where == "right":
-        assert corner[1] > c1 and np.isclose(corner[0] + side / 2, (r0 + r1) / 2)
-    else:
-        assert corner[0] > r1 and np.isclose(corner[1] + side / 2, (c0 + c1) / 2)
+    if where == "right":  # same height, top-aligned
+        assert corner[1] > c1 and np.isclose(corner[0], r0) and np.isclose(side, r1 - r0)
+    else:  # same width, left-aligned
+        assert corner[0] > r1 and np.isclose(corner[1], c0) and np.isclose(side, c1 - c0)
 
 
 def test_view_fits_the_drawing_not_hidden_matrices(make_napari_viewer, alignment, image_inputs):
@@ -206,24 +208,26 @@ def test_view_fits_the_drawing_not_hidden_matrices(make_napari_viewer, alignment
     assert (la.nodes_a.data >= rect[0]).all() and (la.nodes_b.data <= rect[1]).all()
 
 
-def test_bubbles_are_numbered_by_rank(make_napari_viewer, alignment):
+def test_region_numbers_at_the_bubbles_visual_centre(make_napari_viewer, alignment):
+    from shapely.geometry import Point, Polygon
+
     viewer = make_napari_viewer()
     la = L.show_alignment(viewer, alignment)
-    f = la.bubbles.features
-    bubbles = f["part"] != "membrane"
-    assert (f.loc[~bubbles, "label"] == "").all()
-    for r in range(len(alignment.regions)):  # one number per bubble, the region's rank
-        for part in ("a", "b"):
-            labels = f.loc[(f["region"] == r) & (f["part"] == part), "label"]
-            assert sorted(labels[labels != ""]) == [str(r + 1)]
-    text = la.bubbles.text
-    assert text.visible and list(text.string(f)) == list(f["label"])
-    colours = np.asarray(text.color(f))
-    first = {r: colours[np.flatnonzero((bubbles & (f["region"] == r)).to_numpy())[0]] for r in (0, 1)}
-    for r in (0, 1):  # matched colours: the same number colour in both panels, one per region
-        rows = np.flatnonzero((bubbles & (f["region"] == r)).to_numpy())
-        np.testing.assert_allclose(colours[rows], np.tile(first[r], (len(rows), 1)))
-    assert not np.allclose(first[0], first[1])
+    labels = la.region_labels
+    assert labels.metadata[L.ROLE_KEY] == "region_labels"
+    f = labels.features
+    assert sorted(f["text"]) == ["1", "1", "2", "2"] and list(f["region"]) == [0, 1, 0, 1]
+    bubbles = la.bubbles.features
+    for pos, region in zip(labels.data, f["region"]):
+        rings = [Polygon(la.bubbles.data[i]) for i in np.flatnonzero(
+            ((bubbles["region"] == region) & (bubbles["part"] != "membrane")).to_numpy())]
+        inside = [ring for ring in rings if ring.contains(Point(pos))]
+        assert len(inside) == 1  # inside its own bubble ...
+        assert inside[0].exterior.distance(Point(pos)) > 0.2 * np.sqrt(inside[0].area)  # ... well inside
+    colours = np.asarray(labels.text.color(f))
+    np.testing.assert_allclose(colours[0], colours[2])  # one colour per region, in both panels
+    assert not np.allclose(colours[0], colours[1])
+    assert not la.bubbles.text.visible or not np.asarray(la.bubbles.text.values).any()  # no numbers at bbox corners
 
 
 def test_regions_painted_on_source_image(make_napari_viewer, alignment, source_inputs):
@@ -272,3 +276,7 @@ def test_screenshot_shows_both_graphs_and_bubbles(make_napari_viewer, alignment)
     blue = (rgb[..., 2] > 150) & (rgb[..., 0] < 80)
     orange = (rgb[..., 0] > 200) & (rgb[..., 2] < 80)
     assert blue[:, :half].any() and blue[:, half:].any() and orange.any()
+    # each graph in its own hue (outlines, edges, title): A's light blue left, B's orange right
+    for side, own, other in (("a", np.s_[:, :half], np.s_[:, half:]), ("b", np.s_[:, half:], np.s_[:, :half])):
+        near = np.abs(rgb - np.round(255 * L.SIDE_HUE[side][:3])).max(-1) <= 20
+        assert near[own].sum() > 50 and near[own].sum() > 5 * near[other].sum(), side

@@ -93,3 +93,21 @@ def test_reader_tells_alignments_from_other_npz(tmp_path):
     damaged.write_bytes(b"PK\x03\x04 not a zip")
     assert not is_alignment_file(renamed)
     assert not is_alignment_file(damaged)
+
+
+def test_reopening_an_alignment_replaces_the_plugins_layers(make_napari_viewer, tmp_path):
+    import napari_topoalign as ta
+    from napari_topoalign._napari.layers import ROLE_KEY
+
+    X = np.random.default_rng(0).normal(size=(120, 3)).astype(np.float32)
+    path = tmp_path / "run.npz"
+    ta.align(X, 2 * X[:, ::-1], device="cpu", iterations=5).save(path)
+    viewer = make_napari_viewer()
+    viewer.add_points(np.array([[1.0, 1.0]]), name="mine")
+    viewer.open(str(path), plugin="napari-topoalign")
+    names = [layer.name for layer in viewer.layers]
+    viewer.open(str(path), plugin="napari-topoalign")
+    assert [layer.name for layer in viewer.layers] == names  # replaced, no second set "[1]"
+    assert not any(name.endswith("]") for name in names)
+    roles = [layer.metadata.get(ROLE_KEY) for layer in viewer.layers]
+    assert "nodes_a" in roles and len(set(roles)) == len(roles)

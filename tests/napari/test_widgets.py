@@ -76,13 +76,20 @@ def test_load_shows_data_and_problems(setup, tmp_path):
     assert widget.session.rep_a.name == "loop" and widget.session.inputs.n_inputs == N
     assert load.problems.text() == "" and load.note.text() == ""
 
-    # a representation of other inputs is a problem shown in the label and notified
+    # a representation of other inputs is refused: shown in the label, notified once, no layer added
     np.save(tmp_path / "short.npy", np.ones((10, 3), np.float32))
-    assert load.open_file(str(tmp_path / "short.npy"), "B")
+    names = [layer.name for layer in viewer.layers]
+    assert not load.open_file(str(tmp_path / "short.npy"), "B")
     assert "300" in load.problems.text() and "10" in load.problems.text()
-    assert errors and not widget.session.ready
-    widget.align.run()  # refused, with the reason
-    assert not widget.align.busy and "300" in errors[-1]
+    assert len(errors) == 1 and [layer.name for layer in viewer.layers] == names
+    assert widget.session.rep_b.name == "cut" and widget.session.ready
+    viewer.add_points(np.array([[1.0, 1.0]]), name="another layer")  # a later layer change ...
+    assert len(errors) == 1  # ... does not repeat the toast
+    viewer.layers.remove("another layer")
+    # metadata of other inputs: refused the same way
+    np.savez(tmp_path / "meta.npz", labels=np.arange(7))
+    assert not load.open_file(str(tmp_path / "meta.npz"), None)
+    assert "7 inputs" in errors[-1] and [layer.name for layer in viewer.layers] == names
 
     # a damaged file: a notification, no new layer, the user's layers intact
     names = [layer.name for layer in viewer.layers]
@@ -137,7 +144,7 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     rect = L.visible_rect(viewer)
     assert (nodes >= rect[0]).all() and (nodes <= rect[1]).all()
     assert ((nodes.max(0) - nodes.min(0)) / (rect[1] - rect[0])).max() > 0.4
-    assert (find_layer(viewer, "bubbles").features["label"] == "1").sum() == 2  # region 1 numbered in A and B
+    assert (find_layer(viewer, "region_labels").features["text"] == "1").sum() == 2  # region 1 numbered in A and B
     table.sortItems(1)  # by score, ascending
     scores = [table.item(r, 1).value for r in range(table.rowCount())]
     assert scores == sorted(scores)

@@ -139,15 +139,35 @@ def read_data(path) -> list[tuple]:
 
 
 def read_files(path) -> list[tuple]:
-    """Layer data of every file in ``path``: alignments and chains as their layers, the rest by ``read_data``."""
+    """Layer data of every file in ``path``: alignments and chains as their layers, the rest by ``read_data``.
+
+    With a napari viewer open, an alignment is drawn straight into it (``show_alignment``), so
+    opening one again replaces the plugin's layers instead of adding a second set named "[1]";
+    when nothing else was read, the result is napari's "handled" sentinel ``[(None,)]``."""
     from ..chain import FORMAT_NAME as CHAIN_FORMAT, Chain
     from .chain_layers import chain_layer_data
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
-    out = []
+    viewer = _current_viewer()
+    out, drawn = [], False
     for p in paths:
         if saved_format(p) == CHAIN_FORMAT:
             out += chain_layer_data(Chain.load(p))
+        elif is_alignment_file(p) and viewer is not None:
+            from ..alignment import Alignment
+            from .layers import show_alignment
+
+            show_alignment(viewer, Alignment.load(p))
+            drawn = True
         else:
             out += alignment_layer_data(p) if is_alignment_file(p) else read_data(p)
-    return out
+    return out if out or not drawn else [(None,)]
+
+
+def _current_viewer():
+    """The napari viewer in front, or None (headless, or napari not running)."""
+    try:
+        import napari
+    except ImportError:
+        return None
+    return napari.current_viewer()

@@ -14,35 +14,45 @@ their place in the layer list.
 
 API (called by the widgets):
 
-- ``show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers``: node ``Points`` and edge
-  ``Vectors`` per graph (features node, size, lens, region, score; colour by region, matched
-  across A and B, grey for none), correspondence links (``Vectors``, strongest link per node,
-  hidden when there are more than ``MAX_VISIBLE_LINKS``), Bubble Sets + membranes (``Shapes``, under the graphs, each
-  region's bubbles numbered by rank in its colour), and the inputs (``show_inputs_mosaic``)
-  beside the graphs when ``inputs`` is given (input positions on a source image coloured by
-  region). Stale plugin layers of a previous alignment (motifs, selections, and inputs when
-  ``inputs`` has nothing to draw) are removed. The view is fitted to the drawing (``fit_view``).
+- ``show_alignment(viewer, alignment, inputs=None, colour_by="region") -> AlignmentLayers``: node
+  ``Points`` and edge ``Vectors`` per graph (features: ``node_stats.node_table``; A's nodes discs,
+  B's squares, each side's outlines, edges and title in its hue ``SIDE_HUE``; B's panel
+  ``PANEL_GAP`` × the extent right of A's or below it, whichever fits the canvas), panel titles
+  (``"TopoAlign titles"``), correspondence links (``Vectors``, strongest link per node, hidden
+  when there are more than ``MAX_VISIBLE_LINKS``), Bubble Sets + membranes (``Shapes``, under the
+  graphs) with each region's number (rank) at its bubbles' visual centre (``"TopoAlign region
+  numbers"``), a legend pinned to the canvas's top-left corner (``"TopoAlign legend"``), node
+  descriptions on hover (``hover.NodeHover``), and the inputs (``show_inputs_mosaic``) beside the
+  graphs when ``inputs`` is given (input positions on a source image coloured by region). Stale
+  plugin layers of a previous alignment (motifs, selections, and inputs when ``inputs`` has
+  nothing to draw) are removed. The view is fitted to the drawing (``fit_view``).
 - ``show_alignment_steps(viewer, alignment, inputs, prepared=None, graphs_drawn=False)``: the same
-  as a generator of short steps for a GUI that must not block; ``prepare(alignment)`` computes
-  its heavy parts (Bubble Set polygons, links) in a worker; ``drawing_layers_steps(viewer)`` makes
-  the drawing layers one per step; ``empty_drawing(viewer)`` empties them.
-- ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"))`` /
-  ``draw_graphs(layers, ...)``: the node and edge layers before an alignment exists (e.g. to
-  animate a layout while it runs).
-- ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges and links in place
-  (sets ``.data`` only; cheap enough for a layout callback). Bubbles are not moved.
-- ``colour_nodes(layers, by="region"|"lens"|"score"|"size")``: re-colours the nodes.
+  as a generator of short steps for a GUI that must not block; ``prepare(alignment, canvas_aspect,
+  inputs)`` computes its heavy parts (Bubble Set polygons, links) in a worker;
+  ``drawing_layers_steps(viewer)`` makes the drawing layers one per step; ``empty_drawing(viewer)``
+  empties them.
+- ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), **kwargs)`` /
+  ``draw_graphs(layers, ...)``: the node and edge layers, titles, colouring and hover before an
+  alignment exists (e.g. to animate a layout while it runs, or a preview after Build).
+- ``update_positions(viewer_or_layers, pos_a, pos_b)``: moves nodes, edges, links and titles in
+  place (sets ``.data`` only; cheap enough for a layout callback). Bubbles are not moved.
+- ``colour_nodes(layers, by)``: colours both graphs by ``by``, one of ``colour_choices(layers)``
+  ("region", an input column — dominant value paled by impurity, or numeric mean —, lens, size,
+  strength, region score), and shows its legend (``show_legend``).
 - ``highlight_region(layers, index) -> bbox`` emphasises one region's bubbles and membrane
   (``index=None`` resets); ``centre_on(viewer, bbox)`` centres and zooms the view on a bbox
   ``((row0, col0), (row1, col1))``; ``fit_view(viewer, layers)`` fits it to the plugin's drawing
-  (``drawing_bbox``: nodes, bubbles, inputs), ignoring other layers such as the hidden
-  representation matrices; ``keep_in_view`` refits only when the drawing left the view or became small in it.
+  (``drawing_bbox``: nodes, titles, bubbles, inputs), ignoring other layers such as the hidden
+  representation matrices, and keeps the legend's corner free; ``keep_in_view`` refits only when
+  the drawing left the view or became small in it.
 - ``show_motifs(layers, matches)``: a ``"TopoAlign motifs"`` ``Shapes`` layer outlining each
-  motif instance in A and its counterpart in B, coloured by status (``MOTIF_COLOURS``).
+  motif instance in A and its counterpart in B, coloured by status (``MOTIF_COLOURS``), listed in
+  the legend; ``focus_motif(layers, instance)`` shows one instance and its counterpart only and
+  zooms to both.
 - ``show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView``: ``inputs.source_image``
   with a ``Points`` layer of ``inputs.coords``, else an image mosaic of ``inputs.images``,
-  placed right of or below the ``beside`` bbox at a graph panel's size; ``InputsView`` maps
-  inputs <-> world positions.
+  placed right of the ``beside`` bbox at its height or below it at its width (whichever fits
+  the canvas); ``InputsView`` maps inputs <-> world positions.
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ from napari.layers import Image, Points, Shapes, Vectors
 from napari.utils.colormaps import ensure_colormap
 from scipy.spatial import cKDTree
 
+from ..node_stats import CATEGORICAL, colour_columns, node_table
 from ..regions import region_colours, region_of
 
 PREFIX = "TopoAlign"
@@ -69,6 +80,24 @@ MOTIF_COLOURS = {
 }
 #: Links are drawn but hidden by default above this many.
 MAX_VISIBLE_LINKS = 60
+#: Each graph's own look: node symbol, and the hue of its node outlines, edges and title.
+SIDE_SYMBOL = {"a": "disc", "b": "square"}
+SIDE_HUE = {"a": np.array([0.40, 0.72, 1.00, 1.0]), "b": np.array([1.00, 0.62, 0.28, 1.0])}
+SIDE_MARK = {"a": "●", "b": "■"}
+#: Gap between the side-by-side panels, as a fraction of the larger panel's extent.
+PANEL_GAP = 0.15
+#: Colours of categorical node values (dominant labels): Okabe–Ito, then lighter extras; cycled.
+LABEL_PALETTE = np.array(
+    [
+        [0.90, 0.62, 0.00, 1.0], [0.34, 0.71, 0.91, 1.0], [0.00, 0.62, 0.45, 1.0], [0.94, 0.89, 0.26, 1.0],
+        [0.00, 0.45, 0.70, 1.0], [0.84, 0.37, 0.00, 1.0], [0.80, 0.47, 0.65, 1.0], [0.95, 0.95, 0.95, 1.0],
+        [0.60, 0.87, 0.54, 1.0], [0.99, 0.70, 0.80, 1.0], [0.70, 0.60, 0.95, 1.0], [0.55, 0.35, 0.20, 1.0],
+    ]
+)
+#: Screen pixels kept free left of the drawing for the legend (when not on top of it).
+LEGEND_ROOM_PX = 230.0
+#: Text size (screen pixels) of titles, legend entries and region numbers.
+TEXT_SIZE = {"title": 15, "legend": 12, "region": 14}
 
 
 def to_napari(xy) -> np.ndarray:
@@ -89,7 +118,7 @@ def _canvas_size(viewer) -> np.ndarray:
     return np.asarray(size, dtype=float)
 
 
-def _canvas_aspect(viewer) -> float:
+def canvas_aspect(viewer) -> float:
     """The canvas's width / height (1 when unknown)."""
     h, w = _canvas_size(viewer)
     return float(w / h) if h > 0 and w > 0 else 1.0
@@ -200,27 +229,35 @@ def mosaic(images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     return tiles.reshape((rows * h, cols * w) + images.shape[3:]), (rows, cols)
 
 
-def _placement(shape, beside, aspect=1.0) -> tuple[float, np.ndarray]:
-    """Scale and translate putting an image of ``shape`` (h, w) beside the bbox ``beside``.
+def _fitted_size(height: float, width: float, canvas_aspect: float) -> float:
+    """How large a drawing of this height and width is once fitted to a canvas of this width /
+    height: its larger side in canvas heights (smaller means drawn larger)."""
+    return max(height, width / canvas_aspect)
 
-    The image's longer side matches one graph panel (the bbox's height, or half its width
-    when the graphs sit side by side); it goes right of the bbox or below it, whichever
-    makes the whole drawing's width / height closer to ``aspect`` (the canvas's), and is
-    centred along the bbox.
-    """
+
+def _beside(height: float, width: float, aspect_in: float, canvas_aspect: float) -> str:
+    """Where the inputs' picture (width / height ``aspect_in``) goes next to the graphs' drawing
+    of this height and width: "right" (at its height) or "below" (at its width), whichever lets
+    the graphs be drawn larger once everything is fitted to the canvas."""
+    gap = 0.05 * max(width, height)
+    right = _fitted_size(height, width + gap + aspect_in * height, canvas_aspect)
+    below = _fitted_size(height + gap + width / aspect_in, width, canvas_aspect)
+    return "right" if right <= below else "below"
+
+
+def _placement(shape, beside, canvas_aspect=1.0) -> tuple[float, np.ndarray]:
+    """Scale and translate putting an image of ``shape`` (h, w) beside the bbox ``beside`` (the
+    graphs): right of it at its height, top-aligned, or below it at its width, left-aligned
+    (``_beside``), 5% of the bbox's larger side apart."""
     if beside is None:
         return 1.0, np.zeros(2)
     (r0, c0), (r1, c1) = np.asarray(beside, dtype=float)
     height, width = max(r1 - r0, 1e-6), max(c1 - c0, 1e-6)
-    scale = max(height, width / 2) / max(shape)
-    h, w = scale * np.asarray(shape[:2], dtype=float)
-    gap = 0.08 * max(width, height)
-    right = (width + gap + w) / max(height, h)
-    below = max(width, w) / (height + gap + h)
-    if abs(np.log(right / aspect)) <= abs(np.log(below / aspect)):
-        corner = np.array([(r0 + r1 - h) / 2, c1 + gap])
+    gap = 0.05 * max(width, height)
+    if _beside(height, width, shape[1] / shape[0], canvas_aspect) == "right":
+        scale, corner = height / shape[0], np.array([r0, c1 + gap])
     else:
-        corner = np.array([r1 + gap, (c0 + c1 - w) / 2])
+        scale, corner = width / shape[1], np.array([r1 + gap, c0])
     return scale, corner + 0.5 * scale
 
 
@@ -231,7 +268,7 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     Returns None when the table has neither. ``beside``: a world bbox (the graphs) to place
     the drawing next to, at a comparable size (``_placement``).
     """
-    aspect = _canvas_aspect(viewer)
+    aspect = canvas_aspect(viewer)
     source = getattr(inputs, "source_image", None)
     coords = getattr(inputs, "coords", None)
     if source is not None and coords is not None:
@@ -288,7 +325,13 @@ def _image_layer(viewer, data, scale, translate) -> Image:
 
 @dataclass(eq=False)
 class AlignmentLayers:
-    """The plugin's layers for one alignment (``alignment`` is None for ``show_graphs``)."""
+    """The plugin's layers for one alignment (``alignment`` is None for ``show_graphs``).
+
+    ``graphs``, ``names`` and ``table`` (the ``InputTable`` or None) describe what is drawn;
+    ``delta`` is the (row, col) shift setting graph B's panel apart from A's (``panel_delta``,
+    by ``arrangement``);
+    ``colour_by`` the active colouring and ``legend_entries`` its legend (``colour_nodes``).
+    """
 
     viewer: object
     alignment: object
@@ -302,6 +345,17 @@ class AlignmentLayers:
     motifs: Shapes | None = None
     inputs: InputsView | None = None
     bubble_style: dict = field(default_factory=dict, repr=False)
+    graphs: tuple = ()
+    names: tuple = ("A", "B")
+    table: object = None
+    delta: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    arrangement: str = "row"
+    titles: Points | None = None
+    legend: Points | None = None
+    region_labels: Points | None = None
+    colour_by: str = "region"
+    legend_entries: list = field(default_factory=list, repr=False)
+    hover: object = None
 
     @property
     def graph_layers(self) -> list:
@@ -334,18 +388,70 @@ def _node_sizes(graph_a, graph_b, unit) -> tuple[np.ndarray, np.ndarray]:
     return tuple(np.minimum(c * np.sqrt(n), 2.5 * unit) for n in counts)
 
 
-def _node_lens(graph) -> np.ndarray:
-    M = graph.membership()
-    counts = np.maximum(np.asarray(M.sum(axis=1)).ravel(), 1)
-    return (M @ np.asarray(graph.lens, dtype=float)) / counts
 
 
-def _node_regions(k: int, regions, side: str) -> tuple[np.ndarray, np.ndarray]:
-    """Region of each node (the best region holding it; -1 for none) and that region's score."""
-    region = region_of(regions, k, f"nodes_{side}")
-    scores = np.array([float(r.score) for r in regions] + [np.nan])
-    return region, scores[region]  # -1 picks the trailing NaN
 
+
+def _box(pos, size) -> np.ndarray:
+    pos = np.asarray(pos, float).reshape(-1, 2)
+    r = np.asarray(size, float).reshape(-1)[:, None] / 2
+    return np.stack([(pos - r).min(axis=0), (pos + r).max(axis=0)])
+
+
+def panel_delta(pa, pb, size_a, size_b, arrangement="row", offset=None) -> np.ndarray:
+    """(row, col) added to graph B's napari positions to set its panel apart from A's.
+
+    Only for side-by-side layouts (B's nodes all right of A's; overlay gives zeros). "row": B
+    right of A, ``PANEL_GAP`` × the larger panel's extent apart (node discs included), rows
+    unchanged. "column": B below A as far apart, back in A's frame along the columns (minus
+    the layout's ``offset`` (x, y) when given, else B's centre under A's)."""
+    pa, pb = np.asarray(pa, float).reshape(-1, 2), np.asarray(pb, float).reshape(-1, 2)
+    if not len(pa) or not len(pb) or pb[:, 1].min() <= pa[:, 1].max():
+        return np.zeros(2)
+    box_a, box_b = _box(pa, size_a), _box(pb, size_b)
+    gap = PANEL_GAP * max(float(np.ptp(pa, axis=0).max()), float(np.ptp(pb, axis=0).max()))
+    if arrangement == "row":
+        return np.array([0.0, box_a[1, 1] + gap - box_b[0, 1]])
+    if arrangement != "column":
+        raise ValueError(f"arrangement must be 'row' or 'column', got {arrangement!r}")
+    back = float(offset[0]) if offset is not None else box_b[:, 1].mean() - box_a[:, 1].mean()
+    return np.array([box_a[1, 0] + gap - box_b[0, 0], -back])
+
+
+def choose_arrangement(pa, pb, size_a, size_b, canvas_aspect: float, inputs_aspect=None, offset=None) -> str:
+    """"row" or "column" (``panel_delta``): whichever lets the graphs be drawn larger once the
+    drawing, with the inputs beside it (``_beside``; ``inputs_aspect``: their width / height,
+    None when there are none), is fitted to a canvas of this width / height."""
+    best, best_size = "row", np.inf
+    for arrangement in ("row", "column"):
+        delta = panel_delta(pa, pb, size_a, size_b, arrangement, offset)
+        if not delta.any():
+            return "row"
+        box = np.concatenate([_box(pa, size_a), _box(np.asarray(pb, float) + delta, size_b)])
+        height, width = np.ptp(box, axis=0)
+        if inputs_aspect is not None:
+            gap = 0.05 * max(width, height)
+            if _beside(height, width, inputs_aspect, canvas_aspect) == "right":
+                width += gap + inputs_aspect * height
+            else:
+                height += gap + width / inputs_aspect
+        size = _fitted_size(height, width, canvas_aspect)
+        if size < best_size:
+            best, best_size = arrangement, size
+    return best
+
+
+def _inputs_aspect(inputs):
+    """Width / height of the inputs' picture (source image or mosaic), None without one."""
+    source = getattr(inputs, "source_image", None)
+    if source is not None and getattr(inputs, "coords", None) is not None:
+        return source.shape[1] / source.shape[0]
+    images = getattr(inputs, "images", None)
+    if images is None:
+        return None
+    n, h, w = np.asarray(images).shape[:3]
+    cols = int(np.ceil(np.sqrt(n)))
+    return cols * w / (int(np.ceil(n / cols)) * h)
 
 def _edge_vectors(edges, pos) -> np.ndarray:
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
@@ -353,34 +459,39 @@ def _edge_vectors(edges, pos) -> np.ndarray:
     return np.stack([start, pos[edges[:, 1]] - start], axis=1)
 
 
-def _edge_colours(weight) -> np.ndarray:
+def _edge_colours(weight, side) -> np.ndarray:
+    """Edges in a pale version of the side's hue, more opaque for a larger Jaccard weight."""
     w = np.clip(np.asarray(weight, dtype=float), 0, 1)
-    colours = np.tile([0.85, 0.85, 0.85, 1.0], (len(w), 1))
+    colours = np.tile(0.45 * np.array([0.85, 0.85, 0.85, 1.0]) + 0.55 * SIDE_HUE[side], (len(w), 1))
     colours[:, 3] = 0.35 + 0.65 * w
     return colours
 
 
 #: The plugin's drawing layers, bottom to top, made once per viewer and then updated in place
 #: (adding a layer costs napari 0.1-0.8 s on the GUI thread, removing one a full gc.collect).
-DRAWING_ROLES = ("bubbles", "links", "edges_a", "edges_b", "nodes_a", "nodes_b")
+DRAWING_ROLES = ("bubbles", "links", "edges_a", "edges_b", "nodes_a", "nodes_b", "region_labels", "titles", "legend")
+#: The drawing layers that only show text (``text_layer``): their names and text sizes.
+_TEXT_ROLES = {"region_labels": ("region numbers", "region"), "titles": ("titles", "title"), "legend": ("legend", "legend")}
 _NODE_COLUMNS = ("node", "size", "lens", "region", "score")
 
 
 def _empty_layer(role: str):
     """An empty layer for ``role`` with its features' columns, to be filled by ``draw_graphs`` & co."""
     empty = np.zeros((0, 2))
+    if role in _TEXT_ROLES:
+        name, size = _TEXT_ROLES[role]
+        return text_layer(empty, [], [], f"{PREFIX} {name}", TEXT_SIZE[size])
     if role.startswith("nodes"):
         features = pd.DataFrame({c: np.zeros(0, float if c in ("lens", "score") else np.int64) for c in _NODE_COLUMNS})
-        return Points(empty, name=f"{PREFIX} {role}", border_width=0.08, border_color=[0.1, 0.1, 0.1, 1],
-                      features=features)
+        side = role[-1]
+        return Points(empty, name=f"{PREFIX} {side.upper()} nodes", symbol=SIDE_SYMBOL[side], border_width=0.12,
+                      border_color=SIDE_HUE[side], features=features)
     if role.startswith("edges") or role == "links":
         columns = ("source", "target", "jaccard") if role != "links" else ("node_a", "node_b", "jaccard")
         features = pd.DataFrame({c: np.zeros(0, float if c == "jaccard" else np.int64) for c in columns})
         return Vectors(np.zeros((0, 2, 2)), name=f"{PREFIX} {role}", vector_style="line", features=features)
-    features = pd.DataFrame({"region": np.zeros(0, np.int64), "part": np.zeros(0, object), "score": np.zeros(0),
-                             "label": np.zeros(0, object)})
-    return Shapes(name=f"{PREFIX} bubbles", features=features, text={"string": "{label}", "size": 14,
-                                                                    "anchor": "upper_left"})
+    features = pd.DataFrame({"region": np.zeros(0, np.int64), "part": np.zeros(0, object), "score": np.zeros(0)})
+    return Shapes(name=f"{PREFIX} bubbles", features=features)
 
 
 def drawing_layers_steps(viewer):
@@ -394,10 +505,12 @@ def drawing_layers_steps(viewer):
             yield
         found[role] = layer
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
-                           links=found["links"], bubbles=found["bubbles"])
+                           links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
+                           legend=found["legend"], region_labels=found["region_labels"])
 
 
-_KIND = {role: Points if role.startswith("nodes") else Shapes if role == "bubbles" else Vectors for role in DRAWING_ROLES}
+_KIND = {role: Points if role.startswith("nodes") or role in _TEXT_ROLES else Shapes if role == "bubbles" else Vectors
+         for role in DRAWING_ROLES}
 
 
 def empty_drawing(viewer) -> None:
@@ -420,60 +533,281 @@ def drain(steps):
             return stop.value
 
 
-def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=()) -> None:
-    """Put both graphs into the node and edge layers (in place): positions ``pos_a``, ``pos_b``
-    (shared frame), features node, size, lens, region, score, sizes, colours, names."""
+def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=(),
+                inputs=None, correspondence=None, colour_by="region", arrangement=None, offset=None) -> None:
+    """Put both graphs into the node and edge layers (in place) at layout positions ``pos_a``,
+    ``pos_b`` (shared frame), with panel titles, the colouring ``colour_by`` and its legend, and
+    node descriptions on hover (``hover.NodeHover``).
+
+    Node ``features`` are ``node_stats.node_table`` (size, lens, region, counterpart, the dominant
+    value and purity of each categorical input column of ``inputs``, the mean of each numeric one).
+    Side by side, B's panel goes right of A's or below it (``arrangement`` "row" or "column"; None:
+    whichever fits the canvas best, ``choose_arrangement``), ``PANEL_GAP`` apart (``panel_delta``;
+    ``offset``: the layout's panel offset when known). Nodes of A are discs, of B squares, each
+    side's outlines and edges in its hue (``SIDE_HUE``).
+    """
+    from .hover import NodeHover
+
+    viewer = layers.viewer
     pa, pb = to_napari(pos_a), to_napari(pos_b)
     unit = _unit(pa, pb)
     sizes = _node_sizes(graph_a, graph_b, unit)
+    if arrangement is None:
+        arrangement = choose_arrangement(pa, pb, *sizes, canvas_aspect(viewer), _inputs_aspect(inputs), offset)
+    delta = panel_delta(pa, pb, *sizes, arrangement, offset)
+    pb = pb + delta
     for graph, pos, size, name, side in ((graph_a, pa, sizes[0], names[0], "a"), (graph_b, pb, sizes[1], names[1], "b")):
         nodes, vectors = getattr(layers, f"nodes_{side}"), getattr(layers, f"edges_{side}")
-        region, score = _node_regions(graph.n_nodes, regions, side)
         nodes.data = pos
-        nodes.features = pd.DataFrame({
-            "node": np.arange(graph.n_nodes),
-            "size": np.fromiter((len(m) for m in graph.members), np.int64, graph.n_nodes),
-            "lens": _node_lens(graph),
-            "region": region,
-            "score": score,
-        })
+        nodes.features = node_table(graph, inputs, side=side, correspondence=correspondence, regions=regions)
         if len(pos):
             nodes.size = size
-        nodes.name = f"{PREFIX} {name} nodes"
+            nodes.symbol = SIDE_SYMBOL[side]
+            nodes.border_color = SIDE_HUE[side]
+            nodes.border_width = 0.12
+        nodes.name = f"{PREFIX} {side.upper()} nodes: {name}"
         edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
         weight = np.asarray(graph.edge_weight, dtype=float)
         vectors.data = _edge_vectors(edges, pos)
         vectors.features = pd.DataFrame({"source": edges[:, 0], "target": edges[:, 1], "jaccard": weight})
         if len(edges):
-            vectors.edge_color = _edge_colours(weight)
+            vectors.edge_color = _edge_colours(weight, side)
         vectors.edge_width = 0.12 * unit
-        vectors.name = f"{PREFIX} {name} edges"
-    layers.unit = unit
-    colour_nodes(layers, "region")
+        vectors.name = f"{PREFIX} {side.upper()} edges: {name}"
+    layers.nodes_b.metadata["arrangement"] = arrangement
+    layers.unit, layers.delta, layers.arrangement = unit, delta, arrangement
+    layers.graphs, layers.names, layers.table = (graph_a, graph_b), tuple(names), inputs
+    layers.titles = _put_titles(layers)
+    colour_nodes(layers, colour_by)
+    layers.hover = NodeHover(viewer, layers)
 
 
-def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=()) -> AlignmentLayers:
-    """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame)."""
+def show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), **kwargs) -> AlignmentLayers:
+    """Node and edge layers of both graphs at layout positions ``pos_a``, ``pos_b`` (shared frame);
+    ``kwargs`` as for ``draw_graphs``."""
     layers = drain(drawing_layers_steps(viewer))
-    draw_graphs(layers, graph_a, graph_b, pos_a, pos_b, names, regions=regions)
+    draw_graphs(layers, graph_a, graph_b, pos_a, pos_b, names, **kwargs)
     return layers
 
 
-def colour_nodes(layers: AlignmentLayers, by: str = "region") -> None:
-    """Colour nodes by "region" (matched colours, grey for none) or by a numeric feature via viridis."""
+def text_layer(positions, strings, colours, name, size, anchor="center") -> Points:
+    """A Points layer that shows only text: ``strings[i]`` at ``positions[i]`` in ``colours[i]``."""
+    layer = Points(np.zeros((0, 2)), name=name, size=1e-6, face_color="transparent", border_width=0,
+                   canvas_size_limits=(0, 1))
+    _set_text(layer, positions, strings, colours, size, anchor)
+    return layer
+
+
+def _set_text(layer, positions, strings, colours, size, anchor) -> None:
+    positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    colours = np.asarray(colours, dtype=float).reshape(-1, 4)
+    layer.data = positions
+    layer.features = pd.DataFrame({"text": list(strings), "colour": list(colours)})
+    if len(positions):
+        layer.text = {"string": "{text}", "color": {"feature": "colour"}, "size": size, "anchor": anchor}
+
+
+def put_text(viewer, role, positions, strings, colours, name, size, anchor="center") -> Points:
+    """The text layer of ``role`` showing these strings: the existing one updated in place (adding a
+    layer costs napari a GUI slice), else a new ``text_layer``."""
+    old = find_layer(viewer, role)
+    if isinstance(old, Points):
+        _set_text(old, positions, strings, colours, size, anchor)
+        old.name = name
+        return old
+    return put_layer(viewer, text_layer(positions, strings, colours, name, size, anchor), role)
+
+
+def _panel_boxes(layers) -> list[np.ndarray]:
+    """World bboxes ``[[row0, col0], [row1, col1]]`` of each graph's nodes (empty graph: a unit box)."""
+    boxes = []
     for nodes in (layers.nodes_a, layers.nodes_b):
-        values = np.asarray(nodes.features[by], dtype=float)
-        if by == "region":
-            colours = np.where((values >= 0)[:, None], region_colours(np.maximum(values, 0).astype(int)), GREY)
+        if len(nodes.data):
+            r = np.asarray(nodes.size, dtype=float).reshape(len(nodes.data), -1)[:, :1] / 2
+            boxes.append(np.stack([(nodes.data - r).min(axis=0), (nodes.data + r).max(axis=0)]))
         else:
-            both = np.concatenate([np.asarray(n.features[by], float) for n in (layers.nodes_a, layers.nodes_b)])
-            finite = both[np.isfinite(both)]
-            lo, hi = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
-            t = (values - lo) / (hi - lo) if hi > lo else np.full(len(values), 0.5)
-            colours = ensure_colormap("viridis").map(np.nan_to_num(t, nan=0.0))
-            colours[~np.isfinite(values)] = GREY
-        if len(values):
-            nodes.face_color = colours
+            boxes.append(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    return boxes
+
+
+def _title_positions(layers) -> np.ndarray:
+    """Above each panel's centre (side by side), or above the left and right thirds of the
+    drawing (overlay), ``2 * unit`` over the topmost node."""
+    box_a, box_b = _panel_boxes(layers)
+    tops = np.array([box_a[0, 0], box_b[0, 0]]) - 2 * layers.unit
+    if not layers.delta.any():
+        lo, hi = min(box_a[0, 1], box_b[0, 1]), max(box_a[1, 1], box_b[1, 1])
+        cols = [lo + (hi - lo) / 4, lo + 3 * (hi - lo) / 4]
+    else:
+        cols = [box_a[:, 1].mean(), box_b[:, 1].mean()]
+    if layers.arrangement == "row" or not layers.delta.any():
+        tops[:] = tops.min()
+    return np.column_stack([tops, cols])
+
+
+def _title_strings(layers) -> list[str]:
+    return [f"{SIDE_MARK[s]} {s.upper()}: {n}" for s, n in zip("ab", layers.names)]
+
+
+def _put_titles(layers) -> Points:
+    colours = [SIDE_HUE["a"], SIDE_HUE["b"]]
+    return put_text(layers.viewer, "titles", _title_positions(layers), _title_strings(layers), colours,
+                    f"{PREFIX} titles", TEXT_SIZE["title"])
+
+
+def _move_titles(layers) -> None:
+    if layers.titles is not None and layers.titles in layers.viewer.layers:
+        layers.titles.data = _title_positions(layers)
+
+
+def _legend_positions(viewer, n: int) -> np.ndarray:
+    """World positions of ``n`` legend lines at the canvas's top-left corner, one text line apart."""
+    zoom = max(float(camera_of(viewer).zoom), 1e-12)
+    rect = visible_rect(viewer)
+    step = 1.5 * TEXT_SIZE["legend"] / zoom
+    top_left = rect[0] + np.array([0.6, 0.4]) * step
+    return np.column_stack([top_left[0] + step * np.arange(n), np.full(n, top_left[1])])
+
+
+def show_legend(layers, entries=None) -> Points:
+    """The legend as text pinned to the canvas's top-left corner (it follows pan and zoom), one
+    entry per line: ``entries`` [(text, rgba)] (default: the active colouring's and, when motifs
+    are shown, their statuses)."""
+    if entries is None:
+        entries = list(layers.legend_entries) + _motif_legend(layers)
+    viewer = layers.viewer
+    layer = put_text(viewer, "legend", _legend_positions(viewer, len(entries)), [t for t, _ in entries],
+                     [c for _, c in entries], f"{PREFIX} legend", TEXT_SIZE["legend"], anchor="lower_left")
+    layers.legend = layer
+    if not layer.metadata.get("follows_camera"):
+        layer.metadata["follows_camera"] = True
+        camera = camera_of(viewer)
+
+        def follow(*_):
+            if layer not in viewer.layers:  # removed: stop following
+                camera.events.center.disconnect(follow)
+                camera.events.zoom.disconnect(follow)
+            elif len(layer.data):
+                layer.data = _legend_positions(viewer, len(layer.data))
+
+        camera.events.center.connect(follow)
+        camera.events.zoom.connect(follow)
+    return layer
+
+
+def _motif_legend(layers) -> list:
+    if layers.motifs is None or layers.motifs not in layers.viewer.layers or not len(layers.motifs.features):
+        return []
+    f = layers.motifs.features
+    shown = f.drop_duplicates("match")
+    kind = str(shown["kind"].iloc[0])
+    entries = [(f"{kind} motifs (outlined in A and B):", np.array([0.9, 0.9, 0.9, 1.0]))]
+    for status, colour in MOTIF_COLOURS.items():
+        n = int((shown["status"] == status).sum())
+        if n:
+            entries.append((f"{status} ({n})", colour))
+    return entries
+
+
+def colour_choices(layers) -> dict[str, str]:
+    """What nodes can be coloured by: "region", each input column (categorical or numeric,
+    ``node_stats.colour_columns``), then the numeric node statistics lens, size, strength (best
+    counterpart's Jaccard) and score (the node's region's score)."""
+    out = {"region": CATEGORICAL}
+    for name, kind in colour_columns(layers.table).items():
+        out[name if name not in ("node", "size", "lens", "region", "score") else f"input_{name}"] = kind
+    out.update({"lens": "numeric", "size": "numeric", "strength": "numeric", "score": "numeric"})
+    return out
+
+
+def _mix(colours, weight, base=GREY) -> np.ndarray:
+    """``colours`` mixed with ``base``: weight 1 keeps the colour, 0 gives ``base``."""
+    w = np.clip(np.nan_to_num(np.asarray(weight, dtype=float), nan=1.0), 0, 1)[:, None]
+    out = base * (1 - w) + np.asarray(colours, dtype=float) * w
+    out[:, 3] = 1.0
+    return out
+
+
+def colour_nodes(layers: AlignmentLayers, by: str = "region") -> list:
+    """Colour both graphs' nodes by ``by`` (``colour_choices``) and show its legend.
+
+    "region": matched region colours, grey for none. A categorical column: the node's dominant
+    value (one colour per value, the same in A and B), paler towards grey the less pure the
+    node. A numeric column or statistic: its node mean through viridis over both graphs' range;
+    NaN grey. Returns the legend entries [(text, rgba)].
+    """
+    nodes_layers = (layers.nodes_a, layers.nodes_b)
+    if any(by not in n.features.columns for n in nodes_layers):
+        raise ValueError(f"cannot colour by {by!r}; choose one of {list(colour_choices(layers))}")
+    if by == "region":
+        colours, entries = _region_colouring(layers, nodes_layers)
+    elif not pd.api.types.is_numeric_dtype(nodes_layers[0].features[by]):
+        colours, entries = _category_colouring(by, nodes_layers)
+    else:
+        colours, entries = _numeric_colouring(by, nodes_layers, STATISTIC_TITLES.get(by, f"{by} (node mean)"))
+    for nodes, colour in zip(nodes_layers, colours):
+        if len(nodes.data):
+            nodes.face_color = colour
+    layers.colour_by, layers.legend_entries = by, entries
+    show_legend(layers)
+    return entries
+
+
+def _region_colouring(layers, nodes_layers):
+    colours = []
+    for nodes in nodes_layers:
+        values = nodes.features["region"].to_numpy()
+        colours.append(np.where((values >= 0)[:, None], region_colours(np.maximum(values, 0)), GREY))
+    regions = getattr(layers.alignment, "regions", ())
+    entries = [("colour: matching region (score)", np.array([0.9, 0.9, 0.9, 1.0]))]
+    entries += [(f"region {i + 1} ({float(r.score):.2f})", region_colours([i])[0]) for i, r in enumerate(regions[:9])]
+    if len(regions) > 9:
+        entries.append((f"… {len(regions) - 9} more", np.array([0.9, 0.9, 0.9, 1.0])))
+    entries.append(("in no region", GREY))
+    return colours, entries
+
+
+def _category_colouring(by, nodes_layers):
+    both = pd.concat([n.features[[by, "size"]] for n in nodes_layers])
+    both = both[both[by] != ""]
+    order = both.groupby(by)["size"].sum().sort_values(ascending=False, kind="stable").index.tolist()
+    palette = {v: LABEL_PALETTE[i % len(LABEL_PALETTE)] for i, v in enumerate(order)}
+    colours = []
+    for nodes in nodes_layers:
+        f = nodes.features
+        base = np.array([palette.get(v, GREY) for v in f[by]]).reshape(-1, 4)
+        purity = f[f"{by}_purity"].to_numpy() if f"{by}_purity" in f.columns else np.ones(len(f))
+        colours.append(_mix(base, purity))
+    entries = [(f"colour: most common {by} (paler = mixed)", np.array([0.9, 0.9, 0.9, 1.0]))]
+    entries += [(str(v), palette[v]) for v in order[:12]]
+    if len(order) > 12:
+        entries.append((f"… {len(order) - 12} more (colours repeat)", np.array([0.9, 0.9, 0.9, 1.0])))
+    return colours, entries
+
+
+#: Legend titles of the numeric node statistics (input columns read "<name> (node mean)").
+STATISTIC_TITLES = {"lens": "lens (node mean)", "size": "inputs per node", "strength": "best counterpart's Jaccard",
+                    "score": "score of the node's region"}
+
+
+def _numeric_colouring(by, nodes_layers, title):
+    cmap = ensure_colormap("viridis")
+    both = np.concatenate([np.asarray(n.features[by], float) for n in nodes_layers])
+    finite = both[np.isfinite(both)]
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    colours = []
+    for nodes in nodes_layers:
+        values = np.asarray(nodes.features[by], dtype=float)
+        t = (values - lo) / (hi - lo) if hi > lo else np.full(len(values), 0.5)
+        c = cmap.map(np.nan_to_num(t, nan=0.0)).reshape(-1, 4)
+        c[~np.isfinite(values)] = GREY
+        colours.append(c)
+    entries = [(f"colour: {title}", np.array([0.9, 0.9, 0.9, 1.0]))]
+    for t in (1.0, 0.75, 0.5, 0.25, 0.0):
+        entries.append((f"{lo + t * (hi - lo):.3g}", cmap.map(np.array([t]))[0]))
+    if not np.isfinite(both).all():
+        entries.append(("no value", GREY))
+    return colours, entries
 
 
 # ---------------------------------------------------------------------------- alignment
@@ -507,28 +841,54 @@ def _polygon_rings(geom, tolerance) -> list[np.ndarray]:
 @dataclass(eq=False)
 class BubbleParts:
     """The Bubble Sets and membranes of an alignment as napari polygons, ready to add: ``rings``
-    (napari coordinates), ``features`` (region, part, score, label: each region's bubbles numbered
-    by rank), ``style`` (face, edge, width) and the text colours."""
+    (napari coordinates), ``features`` (region, part, score), ``style`` (face, edge, width) and
+    the region numbers (rank, 1 = best): ``label_positions`` (each bubble's visual centre) and
+    ``label_regions``."""
 
     rings: list
     features: pd.DataFrame
     style: dict
-    text_colour: object
+    label_positions: np.ndarray
+    label_regions: np.ndarray
 
 
-def bubble_parts(alignment, unit) -> BubbleParts:
-    """Bubble Sets and membranes of ``alignment`` as ``BubbleParts`` (numpy and shapely only: safe off the GUI thread)."""
+def _shifted_bubbles(alignment, delta) -> list:
+    """``alignment.bubbles()`` with B's bubbles moved by the panel ``delta`` (napari (row, col))
+    and the membranes rebuilt between the moved bubbles."""
     bubbles = alignment.bubbles()
-    shapes, rows = [], []
+    if not np.any(delta):
+        return bubbles
+    from shapely.affinity import translate
+
+    from ..bubbles import membrane
+
+    out = []
+    for poly_a, poly_b, _ in bubbles:
+        moved = translate(poly_b, xoff=float(delta[1]), yoff=-float(delta[0]))
+        out.append((poly_a, moved, membrane(poly_a, moved)))
+    return out
+
+
+def bubble_parts(alignment, unit, delta=(0.0, 0.0)) -> BubbleParts:
+    """Bubble Sets and membranes of ``alignment`` (B's moved by the panel ``delta``) as
+    ``BubbleParts``; each bubble's number goes to the pole of inaccessibility of its largest part
+    (its visual centre). numpy and shapely only: safe off the GUI thread."""
+    from shapely.geometry import Polygon
+    from shapely.ops import polylabel
+
+    shapes, rows, label_pos, label_region = [], [], [], []
     for part, k in (("membrane", 2), ("a", 0), ("b", 1)):  # membranes first: drawn underneath
-        for r, triple in enumerate(bubbles):
+        for r, triple in enumerate(_shifted_bubbles(alignment, delta)):
             rings = _polygon_rings(triple[k], 0.03 * unit)
-            areas = [_ring_area(ring) for ring in rings]
-            for j, ring in enumerate(rings):
+            for ring in rings:
                 shapes.append(ring)
-                label = str(r + 1) if part != "membrane" and j == int(np.argmax(areas)) else ""
-                rows.append((r, part, float(alignment.regions[r].score), label))
-    features = pd.DataFrame(rows, columns=["region", "part", "score", "label"]).astype({"region": np.int64})
+                rows.append((r, part, float(alignment.regions[r].score)))
+            if part != "membrane" and rings:
+                largest = Polygon(rings[int(np.argmax([_ring_area(ring) for ring in rings]))])
+                centre = polylabel(largest, tolerance=0.02 * unit) if largest.is_valid else largest.representative_point()
+                label_pos.append([centre.x, centre.y])
+                label_region.append(r)
+    features = pd.DataFrame(rows, columns=["region", "part", "score"]).astype({"region": np.int64})
     region = features["region"].to_numpy()
     edge = region_colours(region)
     face = edge.copy()
@@ -536,7 +896,19 @@ def bubble_parts(alignment, unit) -> BubbleParts:
     face[:, 3] = np.where(membrane, 0.12, 0.45)  # membranes: a faint band without outline, as in the report
     edge[membrane, 3] = 0.0
     style = {"face": face, "edge": edge, "width": 0.15 * unit}
-    return BubbleParts(shapes, features, style, _lighter(edge) if len(shapes) > 1 else "white")
+    return BubbleParts(shapes, features, style, np.asarray(label_pos, dtype=float).reshape(-1, 2),
+                       np.asarray(label_region, dtype=np.int64))
+
+
+def _put_region_numbers(viewer, parts: BubbleParts) -> Points:
+    """The region numbers as a text layer, each in its region's colour lightened."""
+    regions = parts.label_regions
+    colours = _lighter(region_colours(regions)) if len(regions) else np.zeros((0, 4))
+    layer = put_text(viewer, "region_labels", parts.label_positions, [str(r + 1) for r in regions], colours,
+                     f"{PREFIX} region numbers", TEXT_SIZE["region"])
+    layer.features["region"] = regions
+    layer.visible = True
+    return layer
 
 
 #: Polygons added to the bubbles layer per GUI slice (napari triangulates them as they are added).
@@ -557,7 +929,6 @@ def draw_bubbles_steps(layers: AlignmentLayers, parts: BubbleParts):
                             face_color=style["face"][chunk])
         yield
     shapes.features = parts.features
-    shapes.text = {"string": "{label}", "color": parts.text_colour, "size": 14, "anchor": "upper_left"}
     shapes.visible = True
     layers.bubble_style = style
 
@@ -587,12 +958,14 @@ def _paint_regions(view: InputsView, regions) -> None:
 
 def drawing_bbox(layers) -> np.ndarray:
     """World bbox ``[[row0, col0], [row1, col1]]`` of the plugin's drawing: nodes (with their
-    size), Bubble Sets and the inputs drawn beside the graphs (when visible)."""
+    size), panel titles, Bubble Sets and the inputs drawn beside the graphs (when visible)."""
     corners = []
     for nodes in (layers.nodes_a, layers.nodes_b):
         if len(nodes.data):
             r = np.asarray(nodes.size, dtype=float).reshape(len(nodes.data), -1)[:, :1] / 2
             corners += [(nodes.data - r).min(axis=0), (nodes.data + r).max(axis=0)]
+    if layers.titles is not None and layers.titles.visible and len(layers.titles.data):
+        corners += [layers.titles.data.min(axis=0) - layers.unit, layers.titles.data.max(axis=0)]
     if layers.bubbles is not None and layers.bubbles.nshapes and layers.bubbles.visible:
         pts = np.concatenate(layers.bubbles.data)
         corners += [pts.min(axis=0), pts.max(axis=0)]
@@ -612,9 +985,30 @@ def visible_rect(viewer) -> np.ndarray:
     return np.stack([centre - half, centre + half])
 
 
-def fit_view(viewer, layers, margin: float = 0.1) -> None:
-    """Centre and zoom the view on the plugin's drawing (``drawing_bbox``), whatever else is loaded."""
-    centre_on(viewer, drawing_bbox(layers), margin)
+def fit_view(viewer, layers, margin: float = 0.1, box=None) -> None:
+    """Centre and zoom the view on the plugin's drawing (``drawing_bbox``; or on ``box``),
+    whatever else is loaded, keeping the legend's corner free: a strip on top or
+    ``LEGEND_ROOM_PX`` on the left, whichever leaves the drawing larger (neither when it would
+    take over 30% of the canvas)."""
+    box = drawing_bbox(layers) if box is None else np.asarray(box, dtype=float).reshape(2, 2)
+    lines = len(layers.legend.data) if layers.legend is not None and layers.legend.visible else 0
+    if not lines:
+        centre_on(viewer, box, margin)
+        return
+    canvas = _canvas_size(viewer)
+    extent = np.maximum(box[1] - box[0], 1e-9)
+    options = []
+    for room in (np.array([(lines + 1) * 1.5 * TEXT_SIZE["legend"], 0.0]), np.array([0.0, LEGEND_ROOM_PX])):
+        free = canvas - room
+        if (room <= 0.3 * canvas).all():  # on a small canvas the legend may cover the drawing instead
+            options.append(((1 - margin) * float(np.min(free / extent)), tuple(room)))
+    if not options:
+        centre_on(viewer, box, margin)
+        return
+    zoom, room = max(options)
+    camera = camera_of(viewer)
+    camera.center = tuple(box.mean(axis=0) - np.asarray(room) / (2 * zoom))
+    camera.zoom = zoom
 
 
 def keep_in_view(viewer, layers) -> None:
@@ -633,14 +1027,22 @@ class Prepared:
     unit: float
     bubbles: BubbleParts
     links: tuple  # (vectors (L, 2, 2), pairs (L, 2), weights (L,))
+    arrangement: str = "row"
 
 
-def prepare(alignment) -> Prepared:
-    """Bubble Sets and correspondence links of ``alignment`` ready to draw (numpy only: safe in a worker)."""
+def prepare(alignment, canvas_aspect: float = 1.0, inputs=None) -> Prepared:
+    """Bubble Sets and correspondence links of ``alignment`` ready to draw, with B's panel placed
+    for a canvas of this width / height (``choose_arrangement``; ``inputs`` drawn beside). numpy
+    and shapely only: safe in a worker."""
     lay = alignment.layout
     pa, pb = to_napari(lay.pos_a), to_napari(lay.pos_b)
     unit = _unit(pa, pb)
-    return Prepared(alignment, unit, bubble_parts(alignment, unit), _links(alignment.correspondence, pa, pb))
+    sizes = _node_sizes(alignment.graph_a, alignment.graph_b, unit)
+    offset = getattr(lay, "offset", None)
+    arrangement = choose_arrangement(pa, pb, *sizes, canvas_aspect, _inputs_aspect(inputs), offset)
+    delta = panel_delta(pa, pb, *sizes, arrangement, offset)
+    return Prepared(alignment, unit, bubble_parts(alignment, unit, delta),
+                    _links(alignment.correspondence, pa, pb + delta), arrangement)
 
 
 def _draw_links(layer: Vectors, links, unit) -> None:
@@ -655,38 +1057,46 @@ def _draw_links(layer: Vectors, links, unit) -> None:
     layer.visible = len(weight) <= MAX_VISIBLE_LINKS
 
 
-def show_alignment(viewer, alignment, inputs=None) -> AlignmentLayers:
+def show_alignment(viewer, alignment, inputs=None, *, colour_by="region") -> AlignmentLayers:
     """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
-    return drain(show_alignment_steps(viewer, alignment, inputs))
+    return drain(show_alignment_steps(viewer, alignment, inputs, colour_by=colour_by))
 
 
-def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared | None = None, graphs_drawn=False):
+def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared | None = None, graphs_drawn=False,
+                         colour_by="region"):
     """``show_alignment`` in steps: a generator yielding after each piece of drawing (each a short
     slice of the GUI's event loop), returning the ``AlignmentLayers``. The drawing layers are
     reused in place (``drawing_layers_steps``). ``prepared``: ``prepare(alignment)`` made off the
     GUI thread; ``graphs_drawn``: the node and edge layers already hold these graphs (drawn while
-    the layout ran), so only their final positions, regions and colours are set."""
+    the layout ran), so only their final positions, features, titles and colours are set."""
     if prepared is None or prepared.alignment is not alignment:
-        prepared = prepare(alignment)
+        prepared = prepare(alignment, canvas_aspect(viewer), inputs)
     remove_roles(viewer, ("motifs", "selection", "input_selection"))
     layers = yield from drawing_layers_steps(viewer)
     names = tuple(getattr(alignment, "names", ("A", "B")))
     lay = alignment.layout
+    offset = getattr(lay, "offset", None)
     if graphs_drawn:
-        update_positions(layers, lay.pos_a, lay.pos_b)
-        for side in ("a", "b"):
-            nodes = getattr(layers, f"nodes_{side}")
-            features = nodes.features.copy()
-            features["region"], features["score"] = _node_regions(len(nodes.data), alignment.regions, side)
-            nodes.features = features
-        colour_nodes(layers, "region")
+        update_positions(layers, lay.pos_a, lay.pos_b, arrangement=prepared.arrangement, offset=offset)
+        for side, graph in (("a", alignment.graph_a), ("b", alignment.graph_b)):
+            getattr(layers, f"nodes_{side}").features = node_table(
+                graph, inputs, side=side, correspondence=alignment.correspondence, regions=alignment.regions)
+        layers.graphs, layers.names, layers.table = (alignment.graph_a, alignment.graph_b), names, inputs
+        layers.titles = _put_titles(layers)
+        from .hover import NodeHover
+
+        layers.hover = NodeHover(viewer, layers)
     else:
-        draw_graphs(layers, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b, names, regions=alignment.regions)
+        draw_graphs(layers, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b, names, regions=alignment.regions,
+                    inputs=inputs, correspondence=alignment.correspondence, colour_by=colour_by,
+                    arrangement=prepared.arrangement, offset=offset)
     yield
     _draw_links(layers.links, prepared.links, prepared.unit)
     yield
     yield from draw_bubbles_steps(layers, prepared.bubbles)
+    layers.region_labels = _put_region_numbers(viewer, prepared.bubbles)
     layers.alignment = alignment
+    colour_nodes(layers, colour_by)  # the legend lists the regions now that the alignment is known
     layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=drawing_bbox(layers))
     if layers.inputs is None:
         remove_roles(viewer, ("inputs", "input_points"))
@@ -703,10 +1113,22 @@ def _layers_of(viewer_or_layers) -> dict:
     return {role: find_layer(viewer_or_layers, role) for role in ("nodes_a", "nodes_b", "edges_a", "edges_b", "links")}
 
 
-def update_positions(viewer_or_layers, pos_a, pos_b) -> None:
-    """Move nodes, edges and links to new layout positions in place (no layer is re-created)."""
+def update_positions(viewer_or_layers, pos_a, pos_b, *, arrangement=None, offset=None) -> None:
+    """Move nodes, edges and links to new layout positions in place (no layer is re-created).
+
+    B's panel is placed as drawn (``arrangement`` of ``draw_graphs`` unless given; ``offset``:
+    the layout's panel offset when known, see ``panel_delta``)."""
     found = _layers_of(viewer_or_layers)
     pa, pb = to_napari(pos_a), to_napari(pos_b)
+    nodes_a, nodes_b = found["nodes_a"], found["nodes_b"]
+    if nodes_a is not None and nodes_b is not None and (len(nodes_a.data), len(nodes_b.data)) == (len(pa), len(pb)):
+        if arrangement is not None:
+            nodes_b.metadata["arrangement"] = arrangement
+        delta = panel_delta(pa, pb, nodes_a.size, nodes_b.size, nodes_b.metadata.get("arrangement", "row"), offset)
+        pb = pb + delta
+        if isinstance(viewer_or_layers, AlignmentLayers):
+            viewer_or_layers.delta = delta
+            viewer_or_layers.arrangement = nodes_b.metadata.get("arrangement", "row")
     for side, pos in (("a", pa), ("b", pb)):
         nodes = found[f"nodes_{side}"]
         if nodes is None:
@@ -726,6 +1148,8 @@ def update_positions(viewer_or_layers, pos_a, pos_b) -> None:
         f = links.features
         start = pa[f["node_a"].to_numpy()]
         links.data = np.stack([start, pb[f["node_b"].to_numpy()] - start], axis=1)
+    if isinstance(viewer_or_layers, AlignmentLayers):
+        _move_titles(viewer_or_layers)
 
 
 # ---------------------------------------------------------------------------- emphasis
@@ -770,26 +1194,29 @@ def centre_on(viewer, bbox, margin: float = 0.15) -> None:
     camera.zoom = float((1 - margin) * np.min(_canvas_size(viewer) / extent))
 
 
-def show_motifs(layers: AlignmentLayers, matches) -> Shapes:
-    """Outline each motif instance (in A) and its counterpart (in B), coloured by status.
+def show_motifs(layers: AlignmentLayers, matches, *, indices=None) -> Shapes:
+    """Outline each motif instance (in A) and its counterpart (in B), coloured by status, and
+    list the statuses in the legend.
 
-    ``matches``: ``MotifMatch`` objects (``.motif.nodes``, ``.motif.kind``, ``.counterpart``,
-    ``.status``). Features per shape: match, kind, side, status.
+    ``matches``: ``MotifMatch`` or ``node_stats.MotifInstance`` objects; ``indices``: the number
+    of each (default 0, 1, ...; the motif browser passes the instances' own). Features per
+    shape: match, kind, side, status.
     """
     from shapely.geometry import MultiPoint
 
     pad = 0.9 * layers.unit
+    indices = range(len(matches)) if indices is None else indices
     shapes, rows = [], []
     for side, nodes_layer in (("a", layers.nodes_a), ("b", layers.nodes_b)):
         pos = np.asarray(nodes_layer.data, dtype=float)
-        for i, m in enumerate(matches):
-            nodes = np.asarray(m.motif.nodes if side == "a" else m.counterpart, dtype=np.int64)
+        for i, m in zip(indices, matches):
+            nodes = np.asarray(_motif_nodes(m, side), dtype=np.int64)
             if len(nodes) == 0:
                 continue
             hull = MultiPoint(pos[nodes][:, ::-1] * [1, -1]).convex_hull.buffer(pad, quad_segs=4)
             for ring in _polygon_rings(hull, 0.05 * layers.unit):
                 shapes.append(ring)
-                rows.append((i, m.motif.kind, side, m.status))
+                rows.append((i, _motif_kind(m), side, m.status))
     features = pd.DataFrame(rows, columns=["match", "kind", "side", "status"])
     edge = np.array([MOTIF_COLOURS[s] for s in features["status"]]).reshape(-1, 4)
     face = edge.copy()
@@ -799,4 +1226,27 @@ def show_motifs(layers: AlignmentLayers, matches) -> Shapes:
         edge_width=0.25 * layers.unit, **({"edge_color": edge, "face_color": face} if len(shapes) else {}),
     )
     layers.motifs = put_layer(layers.viewer, layer, "motifs")
+    show_legend(layers)
     return layer
+
+
+def _motif_nodes(m, side) -> tuple:
+    if hasattr(m, "nodes_a"):  # a node_stats.MotifInstance
+        return m.nodes_a if side == "a" else m.nodes_b
+    return m.motif.nodes if side == "a" else m.counterpart
+
+
+def _motif_kind(m) -> str:
+    return m.kind if hasattr(m, "kind") else m.motif.kind
+
+
+def focus_motif(layers: AlignmentLayers, instance) -> np.ndarray:
+    """Show only this motif instance (A) and its counterpart (B), fit the view to both (the
+    legend's corner kept free, ``fit_view``) and return their world bbox ``[[row0, col0], [row1, col1]]``."""
+    layer = show_motifs(layers, [instance], indices=[getattr(instance, "index", 0)])
+    pts = np.concatenate(layer.data) if layer.nshapes else np.zeros((0, 2))
+    if not len(pts):
+        raise ValueError("this motif instance has no nodes to show")
+    bbox = np.stack([pts.min(axis=0), pts.max(axis=0)])
+    fit_view(layers.viewer, layers, margin=0.3, box=bbox)
+    return bbox

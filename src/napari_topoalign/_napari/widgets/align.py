@@ -54,10 +54,12 @@ def available_devices() -> list[str]:
 
 
 @thread_worker(ignore_errors=True)
-def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, pace: dict):
+def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, pace: dict,
+                     canvas_aspect: float = 1.0, inputs=None):
     """Iterate the pipeline ``steps`` here (a worker thread), yielding its events to the GUI with
-    layout steps thinned to one per ``pace["every"]`` seconds (set by the GUI); returns ``(alignment, prepared drawing)``,
-    or None when ``cancel`` was set (the pipeline is closed at its next event).
+    layout steps thinned to one per ``pace["every"]`` seconds (set by the GUI); returns ``(alignment, prepared drawing)``
+    (for a canvas of ``canvas_aspect`` with ``inputs`` beside the graphs), or None when ``cancel``
+    was set (the pipeline is closed at its next event).
 
     Between events it waits while ``gui_free`` is clear (the GUI thread is drawing): both threads
     run Python, and a GUI slice that must win the GIL back after every Qt call (PyQt releases it)
@@ -72,7 +74,7 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
             if cancel.is_set():
                 return None
             if isinstance(event, Done):
-                return event.alignment, prepare(event.alignment)
+                return event.alignment, prepare(event.alignment, canvas_aspect, inputs)
             if isinstance(event, LayoutStep):
                 if event.iteration < event.iterations and time.monotonic() - last < pace["every"]:
                     continue
@@ -178,7 +180,7 @@ class AlignWidget(_Section):
     # ------------------------------------------------------------------ run
     def run(self) -> None:
         """Align A and B in a worker; the graphs animate while the layout runs."""
-        from ..layers import drawing_layers_steps
+        from ..layers import canvas_aspect, drawing_layers_steps
 
         s = self.session
         problems = s.problems()
@@ -190,7 +192,8 @@ class AlignWidget(_Section):
         self._options_changed()
         cancel = self._cancel = threading.Event()
         self._pace = {"every": LIVE_EVERY_S}
-        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free, self._pace)
+        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free, self._pace,
+                                  canvas_aspect(self.viewer), s.inputs)
         worker.yielded.connect(lambda event: None if cancel.is_set() else self._on_event(event))
         worker.returned.connect(lambda result: None if cancel.is_set() or result is None else self._on_result(result))
         worker.errored.connect(lambda exc: None if cancel.is_set() else self._on_error(exc))
@@ -262,9 +265,9 @@ class AlignWidget(_Section):
         from ..layers import draw_graphs, fit_view, keep_in_view, update_positions
 
         if not self._graphs_drawn:
-            for layer in (live.bubbles, live.links):
+            for layer in (live.bubbles, live.links, live.region_labels):
                 layer.visible = False  # the previous alignment's, until the new ones are drawn
-            draw_graphs(live, s.graph_a, s.graph_b, *self._latest, _names(s))
+            draw_graphs(live, s.graph_a, s.graph_b, *self._latest, _names(s), inputs=s.inputs)
             self._graphs_drawn = True
             fit_view(self.viewer, live)
         else:

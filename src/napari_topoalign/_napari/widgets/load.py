@@ -211,8 +211,9 @@ class LoadWidget(_Section):
         the second on the other side), input metadata (``side`` None) or an image stack (``side``
         "images": an ``.npy`` stack or ``.npz`` with ``images``).
 
-        Adds a layer carrying what was loaded and selects it; on a bad file shows a
-        notification and leaves everything as it was.
+        Adds a layer carrying what was loaded and selects it; on a bad file, or one describing
+        other inputs than those loaded (``_other_inputs``), shows a notification and leaves
+        everything as it was (no layer added).
         """
         from napari.layers import Layer
 
@@ -236,6 +237,10 @@ class LoadWidget(_Section):
             report_error(exc)
             self.problems.setText(str(exc))
             return False
+        refused = self._other_inputs(path, data, side)
+        if refused:
+            self._problem(refused)
+            return False
         if side in ("A", "B"):  # the first representation goes there, a second to the other side
             self._sides = [side.lower(), "b" if side == "A" else "a"]
         try:
@@ -244,14 +249,31 @@ class LoadWidget(_Section):
             self._sides = []
         if side in ("A", "B"):
             return True
-        combo = {None: self.combo_inputs, "images": self.combo_images}[side]
-        combo.setCurrentText(added[0].name)
-        if combo.currentText() != added[0].name:  # an image stack of another N is not listed
-            self.update_data()
-            self._problem(f"{added[0].name} holds {len(data[0][0])} images but the representations have "
-                          f"{self._n()} inputs; open a stack of the same inputs.")
-            return False
+        {None: self.combo_inputs, "images": self.combo_images}[side].setCurrentText(added[0].name)
         return True
+
+    def _other_inputs(self, path, data, side) -> str:
+        """Why ``data`` read from ``path`` for ``side`` describes other inputs than those loaded
+        ("" when it does not): a single representation against the other side's, metadata or
+        an image stack against the representations."""
+        s = self.session
+        if side in ("A", "B"):
+            other = s.rep_b if side == "A" else s.rep_a
+            if len(data) != 1 or other is None:
+                return ""
+            count, n, what = len(data[0][0]), other.n_inputs, f"{'B' if side == 'A' else 'A'} ({other.name})"
+        else:
+            rep = s.rep_a or s.rep_b
+            if rep is None:
+                return ""
+            table = data[0][1].get("metadata", {}).get(INPUTS_KEY) if side is None else None
+            count = table.n_inputs if table is not None else len(data[0][0])
+            n, what = rep.n_inputs, f"the representations ({rep.name})"
+        if count == n:
+            return ""
+        kind = "images" if side == "images" else "inputs"
+        return (f"{Path(path).name} holds {count} {kind} but {what} has {n} inputs; it was not added. "
+                f"Open a file of the same {n} inputs.")
 
     def _layer(self, combo):
         name = combo.currentText()

@@ -107,21 +107,39 @@ class ParamsForm(QWidget):
         self.eps.blockSignals(False)
 
 
+#: Layout iterations of the preview drawn after Build (Align runs the full layout).
+PREVIEW_ITERATIONS = 60
+
+
 def _graph_text(name, g) -> str:
     eps = "n/a" if g.params.eps is None else f"{g.params.eps:.4g}"
-    text = f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges, eps = {eps}"
-    if len(g.uncovered):
-        text += f", {len(g.uncovered)} inputs in no node"
-    return text
+    share = 100.0 * len(g.uncovered) / max(g.n_inputs, 1)
+    return (f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges, eps = {eps}, "
+            f"{len(g.uncovered)} inputs in no node ({share:.1f}%)")
 
 
 @thread_worker(ignore_errors=True)
-def _build_graphs(X_a, X_b, settings):
+def _build_graphs(X_a, X_b, settings, mode="side_by_side"):
+    """Both graphs, then a quick joint layout of ``PREVIEW_ITERATIONS`` to preview them; yields
+    what it starts next (for the progress label), returns ``(graph_a, graph_b, correspondence,
+    layout)``."""
+    from ...correspond import correspondence
+    from ...layout import joint_layout
     from ...pipeline import graph_steps
     from ...threads import thread_policy
 
     with thread_policy(reserve=1):  # one core stays with the GUI
-        return tuple(graph_steps(X_a, X_b, **settings))
+        yield "building graph A…"
+        graphs = []
+        for graph in graph_steps(X_a, X_b, **settings):
+            graphs.append(graph)
+            if len(graphs) == 1:
+                yield f"graph A: {graph.n_nodes} nodes; building graph B…"
+        graph_a, graph_b = graphs
+        yield f"graphs: {graph_a.n_nodes} + {graph_b.n_nodes} nodes; a quick layout for the preview…"
+        C = correspondence(graph_a, graph_b)
+        layout = joint_layout(graph_a, graph_b, C, mode=mode, iterations=PREVIEW_ITERATIONS, device="cpu")
+    return graph_a, graph_b, C, layout
 
 
 class MapperWidget(_Section):
@@ -153,6 +171,7 @@ class MapperWidget(_Section):
             layout.addWidget(w)
         layout.addStretch(1)
         self._showing = False
+        self.preview = None  # the AlignmentLayers of the last preview
         session.events.graphs.connect(self._show_graphs)
         session.events.params.connect(self._show_params)
         self._show_params()
@@ -193,8 +212,30 @@ class MapperWidget(_Section):
             return
         self.counts.setText("Building…")
         settings = {"params": s.params_a, "params_b": s.params_b, "shared_lens": s.shared_lens}
-        worker = _build_graphs(s.rep_a.X, s.rep_b.X, settings)
-        self._start(worker, lambda graphs: s.set_graphs(*graphs), [self.build_button])
+        worker = _build_graphs(s.rep_a.X, s.rep_b.X, settings, s.layout.mode)
+        worker.yielded.connect(lambda stage: self.counts.setText(f"Building: {stage}"))
+        self._start(worker, self._preview, [self.build_button])
+
+    def _preview(self, result) -> None:
+        """Keep the built graphs and draw them at a quick layout (the previous alignment's
+        Bubble Sets, links and motifs hidden), with titles, colours and hover as after Align."""
+        from ..layers import fit_view, remove_roles, show_graphs
+
+        graph_a, graph_b, C, layout = result
+        s = self.session
+        s.set_graphs(graph_a, graph_b)
+        if self.view.linked is not None:
+            self.view.linked.disconnect()
+        names = (s.rep_a.name, s.rep_b.name) if s.rep_a is not None and s.rep_b is not None else ("A", "B")
+        layers = show_graphs(self.viewer, graph_a, graph_b, layout.pos_a, layout.pos_b, names, inputs=s.inputs,
+                             correspondence=C, offset=layout.offset)
+        for layer in (layers.bubbles, layers.links, layers.region_labels):
+            layer.visible = False  # the previous alignment's, if any
+        remove_roles(self.viewer, ("motifs", "selection", "input_selection"))
+        fit_view(self.viewer, layers)
+        self.preview = layers
+        self.counts.setText(self.counts.text() + f"<br>Preview: a quick layout ({PREVIEW_ITERATIONS} iterations); "
+                            "Align lays them out fully and finds the matching regions.")
 
     def _show_graphs(self) -> None:
         s = self.session

@@ -1,4 +1,6 @@
-"""The Regions & motifs tab: alignment scores, matching regions, motif queries, selected inputs' texts."""
+"""The Regions & motifs tab: node colouring with its legend, alignment scores, matching regions, the
+motif browser (instances with their status, filtered by status; choosing one shows it in A and its
+counterpart in B and zooms to both), selected inputs and their texts."""
 
 from __future__ import annotations
 
@@ -44,21 +46,43 @@ def _table(headers) -> QTableWidget:
     return table
 
 
+STATUSES = ("all", "preserved", "broken", "absent")
+
+
 @thread_worker(ignore_errors=True)
 def _motif_worker(A, B, C, kind):
-    from ... import motif_alignment
+    from ...node_stats import motif_instances
 
-    return motif_alignment(A, B, C, kind)
+    return motif_instances(A, B, C, kind)
+
+
+def legend_html(entries) -> str:
+    """Legend entries [(text, rgba)] as HTML lines, each with a swatch in its colour."""
+    lines = []
+    for text, colour in entries:
+        r, g, b = (int(round(255 * float(c))) for c in colour[:3])
+        lines.append(f'<span style="color: rgb({r},{g},{b});">■</span> {text}')
+    return "<br>".join(lines)
 
 
 class RegionsWidget(_Section):
     """Matching regions (sortable), alignment scores, motif queries and the selected inputs' texts."""
 
     REGION_COLUMNS = ("rank", "score", "nodes A", "nodes B", "inputs")
+    MOTIF_COLUMNS = ("#", "status", "nodes A", "nodes B", "inputs")
 
     def __init__(self, session, view, parent=None):
         super().__init__(session, view, parent)
         layout = QVBoxLayout(self)
+        colour_row = QHBoxLayout()
+        self.colour_by = QComboBox()
+        self.colour_by.setToolTip("Colour the nodes of both graphs by a region, an input column "
+                                  "(most common value, paler when mixed; or the mean) or a node statistic")
+        self.colour_by.currentTextChanged.connect(self.set_colouring)
+        colour_row.addWidget(QLabel("Colour nodes by"))
+        colour_row.addWidget(self.colour_by, 1)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
         self.scores = _table(("score", "value"))
         self.regions = _table(self.REGION_COLUMNS)
         self.regions.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -74,10 +98,23 @@ class RegionsWidget(_Section):
         motif_row.addWidget(self.motif_button)
         self.motif_counts = QLabel()
         self.motif_counts.setWordWrap(True)
+        self.motif_filter = QComboBox()
+        self.motif_filter.addItems(list(STATUSES))
+        self.motif_filter.setToolTip("Show only the motif instances of this status in B")
+        self.motif_filter.currentTextChanged.connect(self._list_motifs)
+        motif_row.insertWidget(1, self.motif_filter)
+        self.motif_table = _table(self.MOTIF_COLUMNS)
+        self.motif_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.motif_table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.motif_table.itemSelectionChanged.connect(self._motif_chosen)
+        self.motif_table.setToolTip("Click an instance to show it in A, its counterpart in B, and zoom to both")
+        self.instances = []
         self.selected_label = QLabel("Selected inputs")
         self.texts = QListWidget()
         self.texts.setWordWrap(True)
         self.texts.setMinimumHeight(120)
+        layout.addLayout(colour_row)
+        layout.addWidget(self.legend)
         layout.addWidget(QLabel("<b>Alignment scores</b>"))
         layout.addWidget(self.scores)
         layout.addWidget(QLabel("<b>Matching regions</b> (click a row to show it)"))
@@ -85,6 +122,7 @@ class RegionsWidget(_Section):
         layout.addWidget(QLabel("<b>Motifs</b>"))
         layout.addLayout(motif_row)
         layout.addWidget(self.motif_counts)
+        layout.addWidget(self.motif_table, 1)
         layout.addWidget(self.selected_label)
         layout.addWidget(self.texts, 1)
         self.motif_button.setEnabled(False)
@@ -111,7 +149,32 @@ class RegionsWidget(_Section):
         self.regions.setSortingEnabled(True)
         self.motif_button.setEnabled(True)
         self.motif_counts.setText("")
+        self.instances = []
+        self.motif_table.setRowCount(0)
         self.texts.clear()
+        self._fill_colourings()
+
+    def _fill_colourings(self) -> None:
+        from ..layers import colour_choices
+
+        layers = self.view.layers
+        current = layers.colour_by if layers is not None else "region"
+        self.colour_by.blockSignals(True)
+        self.colour_by.clear()
+        self.colour_by.addItems(list(colour_choices(layers)) if layers is not None else [])
+        self.colour_by.setCurrentText(current)
+        self.colour_by.blockSignals(False)
+        self.legend.setText(legend_html(layers.legend_entries) if layers is not None else "")
+
+    def set_colouring(self, by: str) -> None:
+        """Colour both graphs' nodes by ``by`` (a ``colour_choices`` entry); the legend follows."""
+        from ..layers import colour_nodes
+
+        if self.view.layers is None or not by:
+            return
+        self.legend.setText(legend_html(colour_nodes(self.view.layers, by)))
+        if self.colour_by.currentText() != by:
+            self.colour_by.setCurrentText(by)
 
     def _region_chosen(self) -> None:
         rows = {i.row() for i in self.regions.selectedItems()}
@@ -139,16 +202,47 @@ class RegionsWidget(_Section):
             [self.motif_button],
         )
 
-    def _show_motifs(self, kind, matches) -> None:
+    def _show_motifs(self, kind, instances) -> None:
+        self.instances = list(instances)
+        status = [m.status for m in instances]
+        counts = ", ".join(f"{status.count(s)} {s}" for s in STATUSES[1:])
+        self.motif_counts.setText(f"{len(instances)} {kind} motif(s) in A: {counts} in B.")
+        self._list_motifs()
+
+    def shown_instances(self) -> list:
+        """The motif instances the browser lists now (those of the chosen status)."""
+        wanted = self.motif_filter.currentText()
+        return [m for m in self.instances if wanted == "all" or m.status == wanted]
+
+    def _list_motifs(self, *_) -> None:
+        """List the instances of the chosen status and outline them all (none chosen yet)."""
         from ..layers import show_motifs
 
-        show_motifs(self.view.layers, matches)
-        status = [m.status for m in matches]
-        counts = ", ".join(f"{status.count(s)} {s}" for s in ("preserved", "broken", "absent"))
-        self.motif_counts.setText(f"{len(matches)} {kind} motif(s) in A: {counts} in B.")
+        shown = self.shown_instances()
+        self.motif_table.blockSignals(True)
+        self.motif_table.setRowCount(len(shown))
+        for row, m in enumerate(shown):
+            values = (m.index + 1, m.status, len(m.nodes_a), len(m.nodes_b), m.n_inputs)
+            for col, v in enumerate(values):
+                self.motif_table.setItem(row, col, _SortableItem(v, str(v)))
+        self.motif_table.clearSelection()
+        self.motif_table.blockSignals(False)
+        if self.view.layers is not None and self.instances:
+            show_motifs(self.view.layers, shown, indices=[m.index for m in shown])
+
+    def _motif_chosen(self) -> None:
+        rows = {i.row() for i in self.motif_table.selectedItems()}
+        if len(rows) == 1:
+            self.show_motif(self.shown_instances()[rows.pop()])
+
+    def show_motif(self, instance) -> None:
+        """Outline only this instance (A) and its counterpart (B) and zoom to both."""
+        from ..layers import focus_motif
+
+        focus_motif(self.view.layers, instance)
 
     def _show_texts(self, *_) -> None:
         texts = self.session.selected_texts
-        self.selected_label.setText(f"Selected inputs: {len(texts)}")
+        self.selected_label.setText(f"Selected inputs: {len(self.session.selection.inputs)}")
         self.texts.clear()
         self.texts.addItems([str(t) for t in texts[:500]])
