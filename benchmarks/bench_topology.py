@@ -33,14 +33,14 @@ from napari_topoalign.mapper import MapperParams, build_mapper, graph_faithfulne
 
 CANDIDATES = {
     "defaults": MapperParams(),
-    "dbscan, l2norm lens": MapperParams(lens="l2norm"),
-    "dbscan, 20 intervals": MapperParams(n_intervals=20),
-    "dbscan, overlap 0.3": MapperParams(overlap=0.3),
-    "dbscan, min_samples 3": MapperParams(min_samples=3),
-    "dbscan, min_samples 15": MapperParams(min_samples=15),
+    "l2norm lens": MapperParams(lens="l2norm"),
+    "20 intervals": MapperParams(n_intervals=20),
+    "overlap 0.3": MapperParams(overlap=0.3),
+    "min_samples 3": MapperParams(min_samples=3),
+    "min_samples 15": MapperParams(min_samples=15),
     "hdbscan": MapperParams(clusterer="hdbscan"),
-    "single, first gap": MapperParams(clusterer="single"),
-    "dbscan, pca2 grid 6x6": MapperParams(lens="pca2", n_intervals=6),
+    "single first-gap": MapperParams(clusterer="single"),
+    "pca2 grid 6x6": MapperParams(lens="pca2", n_intervals=6),
 }
 FAMILIES = ("circle", "two circles", "figure-eight", "Y (3 arms)", "star (5 arms)", "blobs")
 SIZES = (1000, 2000, 5000, 10000, 20000)
@@ -184,11 +184,13 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=10, help="cases per shape family (default 10)")
     ap.add_argument("--no-real", action="store_true", help="skip the real embeddings")
     ap.add_argument("--no-shapes", action="store_true", help="skip the shape sweep")
+    ap.add_argument("--settings", help="comma-separated candidate names to run (default: all)")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    candidates = {"defaults": CANDIDATES["defaults"]} if args.quick else CANDIDATES
+    names = args.settings.split(",") if args.settings else ["defaults"] if args.quick else list(CANDIDATES)
+    candidates = {name: CANDIDATES[name] for name in names}
     if not args.no_shapes:
         sweep(candidates, 2 if args.quick else args.cases, 5000 if args.quick else max(SIZES))
     if not args.no_real:

@@ -877,7 +877,7 @@ def test_damaged_chain_files_are_refused(tmp_path):
     with np.load(good, allow_pickle=False) as z:
         original = {k: z[k] for k in z.files}
     damages = [("drop", k) for k in original] + [("nan", k) for k in original if original[k].dtype.kind == "f"]
-    damages += [("huge", k) for k in original if original[k].dtype.kind in "iu" and original[k].size]  # empty: nothing to damage
+    damages += [("huge", k) for k in original if original[k].dtype.kind in "iu" and original[k].size]
     damages += [("header", field) for field in ("names", "graphs", "pairs", "scores", "region_scores", "device")]
     paths = []
     for i, (kind, key) in enumerate(damages):
