@@ -87,7 +87,7 @@ def test_scores_table_has_every_pair_and_the_geometric_baselines(chain):
     assert set(chain.alignments[0].scores) == set(table.columns)
     assert table.loc["R0 → R1", "cka"] == chain.alignments[0].scores["cka"]
     # the arc -> circle step changes the organisation most
-    assert table["node_match"].idxmin() == f"R{LOOP_FROM - 1} → R{LOOP_FROM}"
+    assert table["topology"].idxmin() == f"R{LOOP_FROM - 1} → R{LOOP_FROM}"
 
 
 @pytest.mark.parametrize("pairs, expected", [
@@ -143,7 +143,8 @@ def test_loop_track_appears_at_the_known_layer(chain):
 
 def test_region_tracks_follow_the_regions(chain):
     tracks = chain.tracks("region")
-    assert tracks and tracks[0].start == 0 and tracks[0].stop == N_LAYERS - 1
+    # a region may break where the arc closes into a circle (the planted change); one reaches the end
+    assert tracks and tracks[0].start == 0 and max(t.stop for t in tracks) == N_LAYERS - 1
     r = chain.alignments[0].regions[0]
     assert set(r.nodes_a) <= set(tracks[0].nodes[0]) and set(r.nodes_b) <= set(tracks[0].nodes[1])
     for t in range(N_LAYERS - 1):

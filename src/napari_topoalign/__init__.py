@@ -33,6 +33,8 @@ _API = {
     "motif_alignment": "motifs",
     "linear_cka": "metrics",
     "mutual_knn": "metrics",
+    "procrustes_similarity": "metrics",
+    "topology_score": "metrics",
     "alignment_scores": "metrics",
     "Alignment": "alignment",
     "align": "alignment",

@@ -1,14 +1,15 @@
-"""Alignment scores: geometric (linear CKA, mutual kNN) and topological (edge preservation)."""
+"""Alignment scores: topological (graph hop-distance agreement) and geometric (CKA, Procrustes, mutual kNN)."""
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from .checks import as_matrix, check_same_inputs, overflow_safe_scale
-from .correspond import as_correspondence
-from .errors import InvalidValuesError, ParameterError
+from .errors import InputShapeError, InvalidValuesError, ParameterError
 from .neighbours import nearest
+
+#: input pairs compared by ``topology_score`` (all pairs when there are fewer)
+TOPOLOGY_PAIRS = 20000
 
 
 def linear_cka(X, Y) -> float:
@@ -17,86 +18,142 @@ def linear_cka(X, Y) -> float:
     ``||Yc^T Xc||_F² / (||Xc^T Xc||_F ||Yc^T Yc||_F)`` on column-centred data (feature-space form,
     so 10k × 1024 is quick). 1 for representations equal up to rotation and isotropic scaling.
     """
-    X = _centred(as_matrix(X, "X", np.float64), "X")
-    Y = _centred(as_matrix(Y, "Y", np.float64), "Y")
-    check_same_inputs(X, Y, names=("X", "Y"))
+    X, Y = _centred_pair(X, Y, "CKA")
     cross = np.linalg.norm(Y.T @ X) ** 2
     return float(cross / (np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y)))
 
 
-def _centred(X: np.ndarray, name: str) -> np.ndarray:
-    X = X - X.mean(axis=0)
-    if not np.any(X):
-        raise InvalidValuesError(f"{name} is constant across inputs; CKA needs some variation.")
-    return X
+def procrustes_similarity(X, Y) -> float:
+    """Orthogonal Procrustes similarity of two representations of the same inputs, in [0, 1].
+
+    ``||Yc^T Xc||_* / (||Xc||_F ||Yc||_F)`` (nuclear norm) on column-centred data: 1 minus half the
+    squared Procrustes distance between the two, each scaled to unit Frobenius norm, after the best
+    rotation (Ding et al. 2021; Williams et al. 2021). 1 for representations equal up to rotation,
+    isotropic scaling and translation; unlike CKA it weighs every direction by its variance, so a
+    few dominant directions that agree do not hide disagreement in the rest.
+    """
+    X, Y = _centred_pair(X, Y, "Procrustes similarity")
+    nuclear = np.linalg.svd(Y.T @ X, compute_uv=False).sum()
+    return float(min(nuclear / (np.linalg.norm(X) * np.linalg.norm(Y)), 1.0))
+
+
+def _centred_pair(X, Y, what: str) -> tuple[np.ndarray, np.ndarray]:
+    X = as_matrix(X, "X", np.float64)
+    Y = as_matrix(Y, "Y", np.float64)
+    check_same_inputs(X, Y, names=("X", "Y"))
+    out = []
+    for name, Z in (("X", X), ("Y", Y)):
+        Z = Z - Z.mean(axis=0)
+        if not np.any(Z):
+            raise InvalidValuesError(f"{name} is constant across inputs; {what} needs some variation.")
+        out.append(Z)
+    return out[0], out[1]
 
 
 def mutual_knn(X, Y, k: int = 10) -> float:
     """Mutual k-nearest-neighbour alignment (Huh et al. 2024), in [0, 1].
 
     Mean over inputs of |kNN_X(i) ∩ kNN_Y(i)| / k, Euclidean neighbours, each input excluded from
-    its own list. 1: every input has the same k neighbours in both representations.
+    its own list. 1: every input has the same k neighbours in both representations. Neighbours
+    are ranked by float64 distance, distances equal to 12 significant digits by input index, so a
+    rotated, rescaled or translated copy gives exactly 1.0.
     """
-    X = as_matrix(X, "X")
-    Y = as_matrix(Y, "Y")
+    X = as_matrix(X, "X", np.float64)
+    Y = as_matrix(Y, "Y", np.float64)
     check_same_inputs(X, Y, names=("X", "Y"))
-    X, Y = X * np.float32(overflow_safe_scale(X)), Y * np.float32(overflow_safe_scale(Y))  # neighbours are scale-free
+    X, Y = X * overflow_safe_scale(X), Y * overflow_safe_scale(Y)  # exact (a power of two); neighbours are scale-free
     n = X.shape[0]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
         raise ParameterError(f"k={k!r}; pass an integer from 1 to N - 1 = {n - 1}.")
-    nx_, ny_ = nearest(X, k)[1], nearest(Y, k)[1]
+    nx_, ny_ = _exact_knn(X, k), _exact_knn(Y, k)
     shared = (nx_[:, :, None] == ny_[:, None, :]).any(axis=2).sum(axis=1)
     return float(shared.mean() / k)
 
 
-def edge_preservation(A, B, C=None) -> float:
-    """Share of each graph's edge weight that the correspondence carries onto the other graph, in [0, 1].
+def _exact_knn(X: np.ndarray, k: int) -> np.ndarray:
+    """(N, k) indices of each row's k nearest other rows: float32 candidates (2k + 8 of them),
+    re-ranked by float64 distance rounded to 12 significant digits, then by index."""
+    m = min(2 * k + 8, len(X) - 1)
+    cand = nearest(X, m)[1]
+    d = np.empty(cand.shape)
+    block = max(1, 2**24 // (m * X.shape[1]))
+    for lo in range(0, len(X), block):
+        diff = X[cand[lo : lo + block]] - X[lo : lo + block, None, :]
+        d[lo : lo + block] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+    scale = np.maximum(d.max(axis=1, keepdims=True), np.finfo(np.float64).tiny)
+    order = np.lexsort((cand, np.round(d / scale, 12)), axis=1)
+    return np.take_along_axis(cand, order, axis=1)[:, :k]
 
-    Each node is sent to its best-matching node of the other graph (largest entry of its row of
-    ``C``; the first on ties; nodes without any match are sent nowhere). An edge (i, j) of A is
-    preserved when i and j land on the same node of B or on two adjacent nodes. The result is the
-    preserved fraction of A's edge weight averaged with the same from B to A (through C^T).
-    1: every edge lands on an edge or a node of the other graph (e.g. identical graphs); 0: none
-    does (or nothing corresponds). A graph without edges contributes nothing; 1.0 if neither has any.
+
+def input_pairs(n: int, n_pairs: int = TOPOLOGY_PAIRS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j), i != j, of ``n`` inputs: every unordered pair when there are at most
+    ``n_pairs`` of them, else ``n_pairs`` drawn uniformly (fixed seed, self-pairs redrawn)."""
+    if n * (n - 1) // 2 <= n_pairs:
+        i, j = np.triu_indices(n, k=1)
+        return i.astype(np.int64), j.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, n_pairs)
+    j = rng.integers(0, n - 1, n_pairs)
+    return i, j + (j >= i)  # j uniform over the n - 1 inputs other than i
+
+
+def hop_agreement(hops_a: np.ndarray, hops_b: np.ndarray) -> float:
+    """Spearman correlation of two graphs' hop distances over the same input pairs, clipped to [0, 1].
+
+    ``inf`` (different components, or an input in no node) ranks above every finite distance.
+    Identical distances give 1.0; distances constant on one side only (nothing to rank) give 0.0.
     """
-    C = as_correspondence(A, B, C)
-    scores = [s for s in (_carried(A, B, C), _carried(B, A, C.T.tocsr())) if s is not None]
-    return float(np.mean(scores)) if scores else 1.0
+    from scipy.stats import rankdata
+
+    if np.array_equal(hops_a, hops_b):
+        return 1.0 if len(hops_a) else 0.0
+    ra, rb = rankdata(hops_a), rankdata(hops_b)  # inf ranks last, tied
+    ra -= ra.mean()
+    rb -= rb.mean()
+    denom = np.sqrt(np.dot(ra, ra) * np.dot(rb, rb))
+    return float(np.clip(np.dot(ra, rb) / denom, 0.0, 1.0)) if denom > 0 else 0.0
 
 
-def _carried(A, B, C: sp.csr_matrix):
-    if len(A.edges) == 0:
-        return None
-    has_match = np.diff(C.indptr) > 0
-    best = np.asarray(C.argmax(axis=1)).ravel() if C.shape[1] else np.zeros(C.shape[0], np.int64)
-    near = B.adjacency(self_loops=True)
-    i, j = np.asarray(A.edges, dtype=np.int64).T
-    ok = has_match[i] & has_match[j]
-    kept = np.zeros(len(i), bool)
-    kept[ok] = np.asarray(near[best[i[ok]], best[j[ok]]]).ravel()
-    w = np.asarray(A.edge_weight, dtype=np.float64)
-    return float(np.sum(w * kept) / np.sum(w)) if w.sum() > 0 else float(kept.mean())
+def topology_score(A, B, *, n_pairs: int = TOPOLOGY_PAIRS, seed: int = 0) -> float:
+    """How alike two mapper graphs of the same inputs organise them, in [0, 1]: the Spearman
+    correlation, over a fixed-seed sample of input pairs, of the hop distance between the nodes
+    holding the two inputs in A and in B (``MapperGraph.input_hops``; ``inf`` across components
+    or for an input in no node ranks above every finite hop), clipped at 0.
+
+    1: every pair is as near in A as in B, relative to the other pairs (identical graphs, or a
+    rotated, rescaled or translated copy of a representation). About 0: unrelated organisation
+    (e.g. one side's rows shuffled), whatever the two graphs' shapes. It depends only on which
+    inputs each node holds and on the edges, so it is invariant to node order and to anything
+    in the data the graphs do not see; a loop cut open, or two clusters joined by a bridge,
+    lowers it through the pairs whose hop distance changes.
+    """
+    if A.n_inputs != B.n_inputs:
+        raise InputShapeError(
+            f"graph A was built on {A.n_inputs} inputs but graph B on {B.n_inputs}; both must be built on the same inputs."
+        )
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 1:
+        raise ParameterError(f"n_pairs must be a positive integer, got {n_pairs!r}.")
+    if A.n_inputs < 2:
+        return 0.0
+    i, j = input_pairs(A.n_inputs, int(n_pairs), seed)
+    return hop_agreement(A.input_hops(i, j), B.input_hops(i, j))
 
 
 def alignment_scores(X_a, X_b, A, B, C=None) -> dict[str, float]:
     """Named alignment scores shown to users, each in [0, 1] (1 = aligned).
 
-    "edge_preservation" (see ``edge_preservation``) and "node_match" (mean over the nodes of both
-    graphs of their best correspondence with a node of the other graph) always; "cka" and
-    "mutual_knn" (k = 10, fewer for tiny inputs) when both ``X_a`` and ``X_b`` are given.
+    "topology" (see ``topology_score``) always; "cka", "procrustes" and "mutual_knn" (k = 10,
+    fewer for tiny inputs) when both ``X_a`` and ``X_b`` are given. ``C`` (the correspondence) is
+    accepted for the pipeline's call and checked for shape; no score needs it.
     """
-    C = as_correspondence(A, B, C)
-    best_a = C.max(axis=1).toarray().ravel() if C.shape[1] else np.zeros(C.shape[0])
-    best_b = C.max(axis=0).toarray().ravel() if C.shape[0] else np.zeros(C.shape[1])
-    best = np.concatenate([best_a, best_b])
-    scores = {
-        "edge_preservation": edge_preservation(A, B, C),
-        "node_match": float(best.mean()) if len(best) else 0.0,
-    }
+    if C is not None and np.shape(C) != (A.n_nodes, B.n_nodes):
+        raise InputShapeError(f"C must have shape {(A.n_nodes, B.n_nodes)}; got {np.shape(C)}.")
+    scores = {"topology": topology_score(A, B)}
     if X_a is not None and X_b is not None:
         X_a, X_b = as_matrix(X_a, "X_a"), as_matrix(X_b, "X_b")
         check_same_inputs(X_a, X_b)
         scores["cka"] = linear_cka(X_a, X_b)
+        scores["procrustes"] = procrustes_similarity(X_a, X_b)
         if len(X_a) > 1:
             scores["mutual_knn"] = mutual_knn(X_a, X_b, k=min(10, len(X_a) - 1))
     return scores

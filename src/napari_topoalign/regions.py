@@ -12,7 +12,11 @@ from .checks import check_graph
 from .errors import InputShapeError, ParameterError
 from .mapper import MapperGraph
 
-ANCHOR_MIN = 0.5
+ANCHOR_MIN = 0.3  # overlap coefficient |a ∩ b| / min(|a|, |b|) of an anchor pair of nodes
+OTHERS = 200  # other inputs each input's organisation agreement looks at
+N_RANDOM = 19  # random input sets per region size: beating all of them is p < 0.05
+NEAR_PERFECT = 0.9  # agreement reported even where random sets agree as well (graphs alike everywhere)
+SPLIT_MARGIN = 0.02  # how much better a candidate's parts must agree for it to be split
 
 #: Region colours, the same in the report and in napari: tab10 without its grey (grey means
 #: "in no region"), cycled when there are more regions.
@@ -49,8 +53,8 @@ def region_of(regions, n: int, part: str) -> np.ndarray:
 class Region:
     """A connected subgraph of A (``nodes_a``) matched to one of B (``nodes_b``).
 
-    ``inputs``: the inputs both sides cover; ``score`` in [0, 1] (see
-    :func:`find_matching_regions`). Equal when all four fields are equal.
+    ``inputs``: the inputs both sides cover; ``score`` in [0, 1]: how alike A and B organise
+    them (see :func:`find_matching_regions`). Equal when all four fields are equal.
     """
 
     nodes_a: np.ndarray
@@ -69,72 +73,139 @@ class Region:
         )
 
 
-def _overlap(C: sp.csr_matrix, size_a: np.ndarray, size_b: np.ndarray) -> sp.csr_matrix:
-    """Overlap coefficient |a ∩ b| / min(|a|, |b|) of every node pair, from their Jaccard ``C``.
+class _Context:
+    """What scoring a region needs, computed once per pair of graphs."""
 
-    Unlike Jaccard it stays high when one graph slices a group of inputs into more, smaller
-    nodes than the other (two representations with different lenses rarely slice alike).
+    def __init__(self, A: MapperGraph, B: MapperGraph, seed: int):
+        self.A, self.B = A, B
+        self.MA, self.MB = A.membership().tocsr(), B.membership().tocsr()
+        self.size_a, self.size_b = self.MA.sum(axis=1).A1, self.MB.sum(axis=1).A1
+        self.local = organisation_agreement(A, B, seed=seed)
+        self.seed = seed
+        self._baselines: dict[int, np.ndarray] = {}
+
+    def region(self, nodes_a: np.ndarray, nodes_b: np.ndarray) -> tuple[float, np.ndarray]:
+        """Agreement of a region (mean organisation agreement of its inputs) and its inputs (those both sides cover)."""
+        in_a = np.asarray(self.MA[nodes_a].sum(axis=0)).ravel() > 0
+        in_b = np.asarray(self.MB[nodes_b].sum(axis=0)).ravel() > 0
+        shared = np.flatnonzero(in_a & in_b)
+        return (float(self.local[shared].mean()) if len(shared) else 0.0), shared
+
+    def baseline(self, m: int) -> np.ndarray:
+        """Mean organisation agreement of ``N_RANDOM`` random sets of ``m`` inputs (fixed seed)."""
+        if m not in self._baselines:
+            rng = np.random.default_rng([self.seed, m])
+            n = self.A.n_inputs
+            self._baselines[m] = np.array([self.local[rng.choice(n, m, replace=False)].mean() for _ in range(N_RANDOM)])
+        return self._baselines[m]
+
+
+def organisation_agreement(A: MapperGraph, B: MapperGraph, n_others: int = OTHERS, seed: int = 0) -> np.ndarray:
+    """Per input i, how alike A and B place the other inputs relative to it, in [0, 1].
+
+    The Spearman correlation, clipped at 0, of the hop distances from i to ``n_others`` other
+    inputs (fixed seed) in A and in B, over those reachable from i in at least one of the two
+    graphs (``inf``, unreachable in one graph only, ranks above every finite distance). 1 when
+    both graphs order those inputs alike (or place them all at one same distance); 0 for an
+    input that reaches nothing in either graph, or sees the others ordered unrelatedly.
     """
+    n = A.n_inputs
+    m = min(n_others, n - 1)
+    out = np.zeros(n)
+    if m < 1:
+        return out
+    graphs = [(G.node_hops(), G.input_nodes()) for G in (A, B)]
+    rng = np.random.default_rng(seed)
+    block = max(1, 2**16 // m)
+    for lo in range(0, n, block):
+        rows = np.arange(lo, min(lo + block, n))
+        i = np.repeat(rows, m).reshape(len(rows), m)
+        j = rng.integers(0, n - 1, i.shape)
+        j += j >= i  # uniform over the other inputs
+        ha, hb = (_hops_from(rows, j, hops, holders) for hops, holders in graphs)
+        out[rows] = _row_spearman(ha, hb)
+    return out
+
+
+def _hops_from(rows: np.ndarray, others: np.ndarray, hops: np.ndarray, holders: np.ndarray) -> np.ndarray:
+    """``MapperGraph.input_hops`` from each input of ``rows`` to each input of its row of ``others``:
+    the hop distance from input to every node first (min over the nodes holding it), then to inputs."""
+    k = len(hops)
+    to_node = np.full((len(rows), k + 1), np.inf)  # column k: "no node"
+    padded = np.vstack([hops, np.full((1, k), np.inf)]) if k else np.zeros((1, 0))
+    for a in range(holders.shape[1]):
+        np.minimum(to_node[:, :k], padded[holders[rows, a]], out=to_node[:, :k])
+    out = np.full(others.shape, np.inf)
+    r = np.arange(len(rows))[:, None]
+    for b in range(holders.shape[1]):
+        np.minimum(out, to_node[r, np.where(holders[others, b] >= 0, holders[others, b], k)], out=out)
+    return out
+
+
+def _row_spearman(ha: np.ndarray, hb: np.ndarray) -> np.ndarray:
+    """Per row, Spearman correlation (clipped at 0) of ``ha`` and ``hb`` over the columns finite in
+    either; 1 for rows equal on those columns, 0 for rows with none."""
+    from scipy.stats import rankdata
+
+    used = np.isfinite(ha) | np.isfinite(hb)
+    equal = np.all((ha == hb) | ~used, axis=1) & used.any(axis=1)
+    ranks = []
+    for h in (ha, hb):
+        h = h.copy()
+        top = h[np.isfinite(h)].max() if np.isfinite(h).any() else 0.0
+        h[~np.isfinite(h)] = top + 1
+        h[~used] = top + 2  # unused columns rank above every used one: the used ranks stay as they are
+        ranks.append(rankdata(h, axis=1))
+    w = used.astype(np.float64)
+    cnt = np.maximum(w.sum(axis=1, keepdims=True), 1.0)
+    da, db = [(r - (r * w).sum(axis=1, keepdims=True) / cnt) * w for r in ranks]
+    va, vb = (da * da).sum(axis=1), (db * db).sum(axis=1)
+    corr = np.divide((da * db).sum(axis=1), np.sqrt(va * vb), out=np.zeros(len(ha)), where=(va > 0) & (vb > 0))
+    return np.where(equal, 1.0, np.clip(corr, 0.0, 1.0))
+
+
+def _anchors(A: MapperGraph, B: MapperGraph, C: sp.csr_matrix, ctx: _Context):
+    """Anchor node pairs (i, j): overlap coefficient |a ∩ b| / min(|a|, |b|) >= ANCHOR_MIN and
+    the best of row i or of column j; with the number of inputs each pair shares."""
     coo = C.tocoo()
-    sa, sb = size_a[coo.row], size_b[coo.col]
-    inter = coo.data * (sa + sb) / (1.0 + coo.data)
-    O = sp.csr_matrix((inter / np.maximum(np.minimum(sa, sb), 1.0), (coo.row, coo.col)), shape=C.shape)
-    O.data = np.minimum(O.data, 1.0)
-    return O
-
-
-def _anchors(O: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i, j) with O[i, j] >= ANCHOR_MIN that are the best match of row i or of column j."""
+    sa, sb = ctx.size_a[coo.row], ctx.size_b[coo.col]
+    inter = coo.data * (sa + sb) / (1.0 + coo.data)  # |a ∩ b| from the Jaccard index
+    O = sp.csr_matrix((np.minimum(inter / np.maximum(np.minimum(sa, sb), 1.0), 1.0), (coo.row, coo.col)), shape=C.shape)
     coo = O.tocoo()
     i, j, v = coo.row, coo.col, coo.data
     row_max = np.asarray(O.max(axis=1).todense()).ravel()
     col_max = np.asarray(O.max(axis=0).todense()).ravel()
     keep = (v >= ANCHOR_MIN) & ((v >= row_max[i]) | (v >= col_max[j]))
     order = np.lexsort((j[keep], i[keep]))
-    return i[keep][order].astype(np.int64), j[keep][order].astype(np.int64)
-
-
-def _score(nodes_a, nodes_b, C, SA, SB, MA, MB) -> tuple[float, np.ndarray]:
-    """Region score and the inputs shared by both sides."""
-    in_a = np.asarray(MA[nodes_a].sum(axis=0)).ravel() > 0
-    in_b = np.asarray(MB[nodes_b].sum(axis=0)).ravel() > 0
-    shared = np.flatnonzero(in_a & in_b)
-    inputs = len(shared) / max(int((in_a | in_b).sum()), 1)
-    contained_a = MA[nodes_a] @ in_b / np.maximum(MA[nodes_a].sum(axis=1).A1, 1)
-    contained_b = MB[nodes_b] @ in_a / np.maximum(MB[nodes_b].sum(axis=1).A1, 1)
-    node = 0.5 * (contained_a.mean() + contained_b.mean())
-    sub = C[nodes_a][:, nodes_b].toarray()
-    best_b, best_a = sub.argmax(axis=1), sub.argmax(axis=0)
-    near_b = SB[nodes_b][:, nodes_b].toarray() > 0
-    near_a = SA[nodes_a][:, nodes_a].toarray() > 0
-    ea = np.argwhere(np.triu(near_a, 1))
-    eb = np.argwhere(np.triu(near_b, 1))
-    kept = near_b[best_b[ea[:, 0]], best_b[ea[:, 1]]].sum() + near_a[best_a[eb[:, 0]], best_a[eb[:, 1]]].sum()
-    edge = kept / (len(ea) + len(eb)) if len(ea) + len(eb) else 1.0
-    return float(np.cbrt(inputs * node * edge)), shared
+    ai, bj = i[keep][order].astype(np.int64), j[keep][order].astype(np.int64)
+    shared = np.asarray(ctx.MA[ai].multiply(ctx.MB[bj]).sum(axis=1)).ravel()
+    return ai, bj, shared
 
 
 def find_matching_regions(
-    A: MapperGraph, B: MapperGraph, C=None, *, min_score: float = 0.5, min_nodes: int = 2
+    A: MapperGraph, B: MapperGraph, C=None, *, min_score: float = 0.1, min_nodes: int = 2, seed: int = 0
 ) -> list[Region]:
-    """Regions where A and B cover the same inputs with the same structure, best first.
+    """Regions where A and B hold the same inputs organised the same way, best first.
 
-    ``C`` is the Jaccard correspondence (``correspondence(A, B)``, computed when None).
-    Anchors are node pairs whose overlap coefficient |a ∩ b| / min(|a|, |b|) is >= 0.5
-    and the best of its row or its column, so a group of inputs that one graph cuts into
-    more, smaller nodes than the other still matches. Two anchors (i, j), (i', j') are
-    joined when i, i' are equal or adjacent in A and j, j' equal or adjacent in B; each
-    connected group of anchors is a candidate region (each side connected by construction).
+    ``C`` is the Jaccard correspondence (``correspondence(A, B)``, computed when None). Each
+    graph may be sliced by its own lens. Anchors are node pairs whose overlap coefficient
+    |a ∩ b| / min(|a|, |b|) is >= 0.3 and the best of its row or its column, so a group of
+    inputs that one graph cuts into more, smaller nodes than the other still matches. Two
+    anchors are linked when their A nodes are equal or adjacent and their B nodes too; each
+    connected group of linked anchors is a candidate (each side connected by construction).
 
-    ``score`` is the geometric mean of three agreements in [0, 1]: inputs (Jaccard
-    of the two sides' input unions), nodes (mean fraction of each node's inputs that the
-    other side covers) and edges (fraction of edges, both sides, whose endpoints' best
-    Jaccard matches are equal or adjacent on the other side). 1.0 means every node's
-    inputs lie in the other side, both sides cover the same inputs and keep each other's
-    edges; 0.0 means one agreement is nil. Regions are taken greedily by score, so no
-    node is in two regions; a candidate that loses nodes to a better region keeps
-    its largest connected remainder and is rescored. Kept: ``score >= min_score``
-    and at least ``min_nodes`` nodes on each side.
+    A candidate's ``score`` (its agreement, in [0, 1]) is the mean, over the inputs both its
+    sides cover, of their ``organisation_agreement`` (does each input see the others at alike
+    hop distances in A and in B?). A candidate is replaced by the Louvain communities of its
+    linked anchors (fixed seed), recursively, when their score (0 for a part that would not be
+    reported), weighted by their inputs, beats its own by more than 0.02: a region covering
+    most inputs survives only when agreeing as a whole beats agreeing in parts. A region is
+    reported when its score beats the same mean over each of 19 random sets of as many inputs
+    (fixed seed; p < 0.05), or is at least 0.9 (graphs alike everywhere: then random sets
+    agree as well), when it is >= ``min_score``, and when each side has >= ``min_nodes``
+    nodes. Regions are taken greedily, best first by score × inputs (a region that loses nodes
+    to a better one keeps its largest connected remainder, rescored), so no node is in two,
+    and returned in that order.
     """
     check_graph(A, "A")
     check_graph(B, "B")
@@ -156,47 +227,84 @@ def find_matching_regions(
     C = sp.csr_matrix(C, dtype=np.float64)
     if C.shape != (A.n_nodes, B.n_nodes):
         raise InputShapeError(f"C must have shape {(A.n_nodes, B.n_nodes)}; got {C.shape}.")
-    SA, SB = A.adjacency(self_loops=True), B.adjacency(self_loops=True)
-    MA, MB = A.membership().tocsr(), B.membership().tocsr()
     if A.n_nodes == 0 or B.n_nodes == 0:
         return []
-    O = _overlap(C, MA.sum(axis=1).A1, MB.sum(axis=1).A1)
-    ai, bj = _anchors(O)
-    P = len(ai)
-    if P == 0:
+    ctx = _Context(A, B, seed)
+    ai, bj, cell = _anchors(A, B, C, ctx)
+    if len(ai) == 0:
         return []
-    PA = sp.csr_matrix((np.ones(P), (np.arange(P), ai)), shape=(P, A.n_nodes))
-    PB = sp.csr_matrix((np.ones(P), (np.arange(P), bj)), shape=(P, B.n_nodes))
-    link = (PA @ SA @ PA.T).multiply(PB @ SB @ PB.T).tocsr()
-    _, comp = connected_components(link, directed=False)
+    PA = sp.csr_matrix((np.ones(len(ai)), (np.arange(len(ai)), ai)), shape=(len(ai), A.n_nodes))
+    PB = sp.csr_matrix((np.ones(len(ai)), (np.arange(len(ai)), bj)), shape=(len(ai), B.n_nodes))
+    link = (PA @ A.adjacency(self_loops=True) @ PA.T).multiply(PB @ B.adjacency(self_loops=True) @ PB.T).tocsr()
+    link.setdiag(0)
+    link.eliminate_zeros()
 
     def candidate(idx):
+        """(score, reported?, nodes_a, nodes_b, shared inputs, anchor indices) of a set of anchors."""
         na, nb = np.unique(ai[idx]), np.unique(bj[idx])
-        if min(len(na), len(nb)) < min_nodes:
-            return None
-        s, shared = _score(na, nb, C, SA, SB, MA, MB)
-        return (s, na, nb, shared, idx) if s >= min_score else None
+        agree, shared = ctx.region(na, nb)
+        if len(shared) < 2:
+            return 0.0, False, na, nb, shared, idx
+        beats = agree > ctx.baseline(len(shared)).max() or agree >= NEAR_PERFECT
+        passes = beats and agree >= min_score and min(len(na), len(nb)) >= min_nodes
+        return agree, passes, na, nb, shared, idx
 
-    groups = np.split(np.argsort(comp, kind="stable"), np.cumsum(np.bincount(comp))[:-1])
-    cands = [c for c in map(candidate, groups) if c is not None]
-    cands.sort(key=lambda c: (-c[0], c[1][0]))
-    used_a = np.zeros(A.n_nodes, bool)
-    used_b = np.zeros(B.n_nodes, bool)
+    def split(idx):
+        """Louvain communities of the linked anchors ``idx`` (fixed seed), or None for one."""
+        import networkx as nx
+
+        sub = link[idx][:, idx].tocoo()
+        G = nx.Graph()
+        G.add_nodes_from(range(len(idx)))
+        w = np.minimum(cell[idx][sub.row], cell[idx][sub.col])
+        G.add_weighted_edges_from(zip(sub.row.tolist(), sub.col.tolist(), w.tolist()))
+        parts = nx.community.louvain_communities(G, weight="weight", seed=seed)
+        if len(parts) < 2:
+            return None
+        return [idx[np.sort(np.fromiter(p, np.int64))] for p in parts]
+
+    def pieces(idx):
+        """Connected groups of linked anchors within ``idx``."""
+        _, lab = connected_components(link[idx][:, idx], directed=False)
+        return [idx[lab == c] for c in np.unique(lab)]
+
+    chosen = []
+    stack = [candidate(idx) for idx in pieces(np.arange(len(ai)))]
+    while stack:
+        parent = stack.pop()
+        children = split(parent[5]) if len(parent[5]) > 1 else None
+        if children:
+            kids = [candidate(k) for part in children for k in pieces(part)]
+            sizes = np.array([len(k[4]) for k in kids], dtype=np.float64)
+            if np.dot([k[0] * k[1] for k in kids], sizes) / max(sizes.sum(), 1.0) > parent[0] * parent[1] + SPLIT_MARGIN:
+                stack.extend(kids)
+                continue
+        if parent[1]:
+            chosen.append(parent)
+    return _disjoint(chosen, candidate, pieces, ai, bj, A.n_nodes, B.n_nodes)
+
+
+def _disjoint(chosen, candidate, pieces, ai, bj, n_a: int, n_b: int) -> list[Region]:
+    """Regions taken greedily by score × inputs so that no node is in two; a candidate that
+    loses nodes keeps its largest connected remainder, rescored."""
+
+    def rank(c):
+        return (-c[0] * len(c[4]), int(c[2][0]))
+
+    chosen = sorted(chosen, key=rank)
+    used_a, used_b = np.zeros(n_a, bool), np.zeros(n_b, bool)
     regions = []
-    while cands:
-        s, na, nb, shared, idx = cands.pop(0)
+    while chosen:
+        s, passes, na, nb, shared, idx = chosen.pop(0)
         if used_a[na].any() or used_b[nb].any():
             idx = idx[~used_a[ai[idx]] & ~used_b[bj[idx]]]
-            if len(idx) == 0:
-                continue
-            _, lab = connected_components(link[idx][:, idx], directed=False)
-            c = candidate(idx[lab == np.argmax(np.bincount(lab))])
-            if c is not None:
-                cands.append(c)
-                cands.sort(key=lambda c: (-c[0], c[1][0]))
+            if len(idx):
+                c = candidate(max(pieces(idx), key=len))
+                if c[1]:
+                    chosen.append(c)
+                    chosen.sort(key=rank)
             continue
         used_a[na] = True
         used_b[nb] = True
         regions.append(Region(na, nb, shared.astype(np.int64), s))
-    regions.sort(key=lambda r: (-r.score, r.nodes_a[0]))
     return regions

@@ -13,10 +13,10 @@ from .regions import region_colours, region_of
 MOTIF_KINDS = ("branch", "loop", "flare", "path")
 MAX_DRAWN_REGIONS = 20
 MAX_TABLE_REGIONS = 30
-_GEOMETRIC_KEYS = ("cka", "knn")
+_GEOMETRIC_KEYS = ("cka", "knn", "procrustes")
 _SCORE_NOTES = {
-    "edge_preservation": "share of each graph's edges that the correspondence carries onto an edge or node of the other",
-    "node_match": "mean, over the nodes of both graphs, of their best overlap with a node of the other",
+    "topology": "rank agreement of the two graphs' hop distances between the same input pairs; 1 = organised alike, ~0 = unrelated",
+    "procrustes": "orthogonal Procrustes similarity; 1 = equal up to rotation, scaling and translation",
     "inputs in matching regions": "share of the inputs lying in at least one matching region",
     "cka": "linear CKA (Kornblith et al. 2019); 1 = equal up to rotation and isotropic scaling",
     "mutual_knn": "mean share of each input's 10 nearest neighbours found in both representations",

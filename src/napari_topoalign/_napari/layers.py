@@ -1170,10 +1170,11 @@ def highlight_region(layers: AlignmentLayers, index: int | None) -> np.ndarray |
         if not 0 <= index < len(layers.alignment.regions):
             raise IndexError(f"region {index} does not exist; there are {len(layers.alignment.regions)} regions")
         chosen = region == index
+        bubble = shapes.features["part"].to_numpy() != "membrane"  # membranes never get an outline
         face[~chosen, 3] *= 0.3
-        edge[~chosen, 3] = 0.3
+        edge[~chosen & bubble, 3] = 0.3
         face[chosen, 3] = np.minimum(face[chosen, 3] * 1.5, 0.7)
-        edge[chosen & (shapes.features["part"].to_numpy() != "membrane")] = [1.0, 1.0, 1.0, 1.0]
+        edge[chosen & bubble] = [1.0, 1.0, 1.0, 1.0]
         width[chosen] *= 2.5
     shapes.face_color = face
     shapes.edge_color = edge
