@@ -20,12 +20,7 @@ def as_matrix(X, name: str = "X", dtype=np.float32) -> np.ndarray:
 
     A torch tensor is accepted and moved to the CPU.
     """
-    if hasattr(X, "detach") and hasattr(X, "cpu"):
-        X = X.detach().cpu().numpy()
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise InvalidValuesError(f"{name} could not be read as a numeric array: {exc}") from exc
+    arr = _as_array(X, name)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise InvalidValuesError(
             f"{name} has non-numeric values (dtype {arr.dtype}); pass a numeric N×D array."
@@ -111,14 +106,19 @@ def check_positions(positions, name: str = "positions") -> np.ndarray:
     return pos
 
 
-def as_numeric(values, name: str, dtype=np.float64) -> np.ndarray:
-    """``values`` (numpy, torch tensor, pandas, list) as a real numeric numpy array of ``dtype``."""
+def _as_array(values, name: str) -> np.ndarray:
+    """``values`` as a numpy array (a torch tensor moved to the CPU first), or an InvalidValuesError."""
     if hasattr(values, "detach") and hasattr(values, "cpu"):
         values = values.detach().cpu().numpy()
     try:
-        arr = np.asarray(values)
+        return np.asarray(values)
     except Exception as exc:  # ragged lists and the like
         raise InvalidValuesError(f"{name} could not be read as a numeric array: {exc}") from exc
+
+
+def as_numeric(values, name: str, dtype=np.float64) -> np.ndarray:
+    """``values`` (numpy, torch tensor, pandas, list) as a real numeric numpy array of ``dtype``."""
+    arr = _as_array(values, name)
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
         raise InvalidValuesError(f"{name} must be real numbers, got dtype {arr.dtype}.")
     return arr.astype(dtype)
