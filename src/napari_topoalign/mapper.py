@@ -670,13 +670,20 @@ def _pivot_distances(Z: np.ndarray, sq: np.ndarray, n_pivots: int = 8) -> tuple[
 
 def _exact_within(X: np.ndarray, i: np.ndarray, j: np.ndarray, eps: float, metric: str) -> np.ndarray:
     """Float64 test ``dist(X[i], X[j]) <= eps`` for a modest number of borderline pairs."""
+    return _pair_dissimilarity(X, i, j, metric) <= (eps if metric == "cosine" else eps * eps)
+
+
+def _pair_dissimilarity(X: np.ndarray, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
+    """Float64 cosine distance, or squared euclidean distance, of each pair ``X[i[p]]``, ``X[j[p]]``
+    (increasing in the metric's distance)."""
     xi, xj = X[i], X[j]
     if metric == "cosine":
         xi, xj = xi.astype(np.float64), xj.astype(np.float64)
-        cos = np.einsum("ij,ij->i", xi, xj) / np.sqrt(np.einsum("ij,ij->i", xi, xi) * np.einsum("ij,ij->i", xj, xj))
-        return 1.0 - cos <= eps
+        return 1.0 - np.einsum("ij,ij->i", xi, xj) / np.sqrt(
+            np.einsum("ij,ij->i", xi, xi) * np.einsum("ij,ij->i", xj, xj)
+        )
     d = np.subtract(xi, xj, dtype=np.float64)
-    return np.einsum("ij,ij->i", d, d) <= eps * eps
+    return np.einsum("ij,ij->i", d, d)
 
 
 def cluster_cover_element(idx: np.ndarray, u, v, rows, p: MapperParams) -> np.ndarray:
@@ -788,8 +795,7 @@ def _split_by_label(idx: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
 def graph_faithfulness(X, G: MapperGraph, n_pairs: int = 20000, seed: int = 0) -> float:
     """How well the graph's hop distance between two inputs agrees with their distance in ``X``.
 
-    Spearman correlation, over ``n_pairs`` random pairs of distinct inputs (fixed seed),
-    between ``G.input_hops`` (hops between the closest nodes holding the two inputs) and the
+    Spearman correlation, over the input pairs of ``input_pairs(N, n_pairs, seed)``, between ``G.input_hops`` (hops between the closest nodes holding the two inputs) and the
     distance in ``G.params.metric``. Inputs in different components are at infinite hops,
     which ranks above every finite hop count (tied among themselves). Pairs with an uncovered
     input have no hop distance; they count as uncorrelated, i.e. the correlation over the
@@ -808,9 +814,7 @@ def graph_faithfulness(X, G: MapperGraph, n_pairs: int = 20000, seed: int = 0) -
     n = G.n_inputs
     if n < 2:
         return 0.0
-    rng = np.random.default_rng(seed)
-    i = rng.integers(0, n, n_pairs)
-    j = (i + rng.integers(1, n, n_pairs)) % n  # j != i
+    i, j = input_pairs(n, n_pairs, seed)
     covered = np.ones(n, dtype=bool)
     covered[G.uncovered] = False
     both = covered[i] & covered[j]
@@ -818,12 +822,17 @@ def graph_faithfulness(X, G: MapperGraph, n_pairs: int = 20000, seed: int = 0) -
     hops = G.input_hops(i, j)
     if len(i) < 3 or np.ptp(np.where(np.isinf(hops), -1.0, hops)) == 0:
         return 0.0
-    xi, xj = X[i].astype(np.float64), X[j].astype(np.float64)
-    if G.params.metric == "cosine":
-        dist = 1.0 - np.einsum("ij,ij->i", xi, xj) / np.sqrt(
-            np.einsum("ij,ij->i", xi, xi) * np.einsum("ij,ij->i", xj, xj)
-        )
-    else:
-        dist = np.linalg.norm(xi - xj, axis=1)
-    rho = spearmanr(hops, dist).statistic
+    rho = spearmanr(hops, _pair_dissimilarity(X, i, j, G.params.metric)).statistic  # ranks: squares will do
     return float(rho) * both.mean() if np.isfinite(rho) else 0.0
+
+
+def input_pairs(n: int, n_pairs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j), i != j, of ``n`` inputs: every unordered pair when there are at most
+    ``n_pairs`` of them, else ``n_pairs`` drawn uniformly (fixed seed)."""
+    if n * (n - 1) // 2 <= n_pairs:
+        i, j = np.triu_indices(n, k=1)
+        return i.astype(np.int64), j.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, n_pairs)
+    j = rng.integers(0, n - 1, n_pairs)
+    return i, j + (j >= i)  # j uniform over the n - 1 inputs other than i

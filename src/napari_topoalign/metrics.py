@@ -6,6 +6,7 @@ import numpy as np
 
 from .checks import as_matrix, check_same_inputs, overflow_safe_scale
 from .errors import InputShapeError, InvalidValuesError, ParameterError
+from .mapper import input_pairs
 from .neighbours import nearest
 
 #: input pairs compared by ``topology_score`` (all pairs when there are fewer)
@@ -83,18 +84,6 @@ def _exact_knn(X: np.ndarray, k: int) -> np.ndarray:
     scale = np.maximum(d.max(axis=1, keepdims=True), np.finfo(np.float64).tiny)
     order = np.lexsort((cand, np.round(d / scale, 12)), axis=1)
     return np.take_along_axis(cand, order, axis=1)[:, :k]
-
-
-def input_pairs(n: int, n_pairs: int = TOPOLOGY_PAIRS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i, j), i != j, of ``n`` inputs: every unordered pair when there are at most
-    ``n_pairs`` of them, else ``n_pairs`` drawn uniformly (fixed seed, self-pairs redrawn)."""
-    if n * (n - 1) // 2 <= n_pairs:
-        i, j = np.triu_indices(n, k=1)
-        return i.astype(np.int64), j.astype(np.int64)
-    rng = np.random.default_rng(seed)
-    i = rng.integers(0, n, n_pairs)
-    j = rng.integers(0, n - 1, n_pairs)
-    return i, j + (j >= i)  # j uniform over the n - 1 inputs other than i
 
 
 def hop_agreement(hops_a: np.ndarray, hops_b: np.ndarray) -> float:
