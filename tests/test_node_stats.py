@@ -157,3 +157,15 @@ def test_motif_instances_follow_motif_alignment_and_filter_by_status():
     assert S.motif_instances(A, B, C, "flare", status=list(statuses)) == got
     with pytest.raises(ParameterError, match="status"):
         S.motif_instances(A, B, C, "flare", status="lost")
+
+
+def test_input_columns_named_like_node_statistics_are_described_by_their_own_values():
+    rng = np.random.default_rng(4)
+    A = _random_graph(rng)
+    meta = pd.DataFrame({"score": rng.normal(50, 10, N), "strength": rng.normal(100, 10, N)})
+    table_in = InputTable(N, metadata=meta)
+    t = S.node_table(A, table_in)
+    text = S.describe_node(A, 0, t, table_in)
+    for name in ("score", "strength"):
+        assert S.feature_key(name) == f"input_{name}"
+        assert f"{name}: mean {meta[name].to_numpy()[A.members[0]].mean():.3g}" in text

@@ -55,6 +55,15 @@ def _kind(values: np.ndarray) -> str | None:
     return CATEGORICAL if distinct <= MAX_NUMERIC_CATEGORIES else NUMERIC
 
 
+#: The node statistics of ``node_table``; an input column of one of these names is stored as ``input_<name>``.
+NODE_STATISTICS = ("node", "size", "lens", "lens_min", "lens_max", "region", "score", "counterpart", "strength")
+
+
+def feature_key(name: str) -> str:
+    """The ``node_table`` column holding input column ``name`` (renamed when a node statistic has its name)."""
+    return f"input_{name}" if name in NODE_STATISTICS else name
+
+
 def colour_columns(inputs) -> dict[str, str]:
     """Columns of ``inputs`` (an ``InputTable``) that can colour nodes: name -> "categorical" or
     "numeric". ``labels`` is the column "label"; metadata columns follow in their order (a
@@ -194,7 +203,7 @@ def node_table(graph, inputs=None, *, side: str = "a", correspondence=None, regi
     else:
         table["counterpart"], table["strength"] = np.full(K, -1, np.int64), np.full(K, np.nan)
     for name, kind in colour_columns(inputs).items():
-        key = name if name not in table else f"input_{name}"
+        key = feature_key(name)
         values = input_column(inputs, name)
         if kind == CATEGORICAL:
             labels, purity = dominant(graph, values)
@@ -222,8 +231,7 @@ def describe_node(graph, node: int, table: pd.DataFrame, inputs=None, *, side_na
             parts = [f"{v} {100 * f:.0f}%" for v, f in composition(graph, node, values)]
             lines.append(f"{name}: " + (", ".join(parts) if parts else "n/a"))
         else:
-            key = name if name in table.columns and name not in ("node", "size", "lens") else f"input_{name}"
-            lines.append(f"{name}: mean {_fmt(float(table[key].iloc[int(node)]))}")
+            lines.append(f"{name}: mean {_fmt(float(table[feature_key(name)].iloc[int(node)]))}")
     lines.append(f"lens {_fmt(float(row['lens_min']))} – {_fmt(float(row['lens_max']))}")
     region = int(row["region"])
     lines.append(f"region {region + 1} (score {float(row['score']):.2f})" if region >= 0 else "in no matching region")

@@ -66,7 +66,7 @@ from napari.layers import Image, Points, Shapes, Vectors
 from napari.utils.colormaps import ensure_colormap
 from scipy.spatial import cKDTree
 
-from ..node_stats import CATEGORICAL, colour_columns, node_table
+from ..node_stats import CATEGORICAL, colour_columns, feature_key, node_table
 from ..regions import region_colours, region_of
 
 PREFIX = "TopoAlign"
@@ -715,7 +715,7 @@ def colour_choices(layers) -> dict[str, str]:
     counterpart's Jaccard) and score (the node's region's score)."""
     out = {"region": CATEGORICAL}
     for name, kind in colour_columns(layers.table).items():
-        out[name if name not in ("node", "size", "lens", "region", "score") else f"input_{name}"] = kind
+        out[feature_key(name)] = kind
     out.update({"lens": "numeric", "size": "numeric", "strength": "numeric", "score": "numeric"})
     return out
 
