@@ -129,6 +129,16 @@ def test_round_trip_with_lens_array(circles, tmp_path):
     assert_alignments_equal(al, loaded)
 
 
+@pytest.mark.parametrize("lens", ["pca2", "array"])
+def test_round_trip_with_a_2d_lens(circles, tmp_path, lens):
+    lens = circles[0][:, :2].astype(np.float64) if lens == "array" else lens
+    al = align(*circles, MapperParams(lens=lens, n_intervals=(4, 3)), mode="overlay", device="cpu", iterations=15)
+    assert al.graph_a.lens.shape == (len(circles[0]), 2) and al.graph_a.intervals.shape == (12, 2, 2)
+    loaded = Alignment.load(al.save(tmp_path / "lens2.npz"))
+    assert loaded.graph_a.params.n_intervals == (4, 3)
+    assert_alignments_equal(al, loaded)
+
+
 def _rewrite(src, dst, change):
     with np.load(src, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}

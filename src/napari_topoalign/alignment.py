@@ -258,20 +258,21 @@ def get_graph(arrays: dict, prefix: str, meta, path: Path | None = None) -> Mapp
         check.fail(f"header field of graph {prefix}: n_inputs", "must be a whole number >= 1")
     members = check.ragged(f"{prefix}_members", n)
     k = len(members)
-    intervals = check.floats(f"{prefix}_intervals", (None, 2))
-    if (intervals[:, 0] > intervals[:, 1]).any():
+    lens_shape = (n, 2) if check.get(f"{prefix}_lens").ndim == 2 else (n,)  # a 2-D lens: a grid of cells
+    intervals = check.floats(f"{prefix}_intervals", (None, 2) if len(lens_shape) == 1 else (None, 2, 2))
+    if (intervals[..., 0] > intervals[..., 1]).any():
         check.fail(f"{prefix}_intervals", "has intervals whose start is after their end")
     edges = check.ints(f"{prefix}_edges", (None, 2), k)
     if (edges[:, 0] >= edges[:, 1]).any():
         check.fail(f"{prefix}_edges", "must list each edge as (i, j) with i < j")
-    lens_array = check.floats(f"{prefix}_params_lens", (n,)) if isinstance(meta["params"].get("lens"), dict) else None
+    lens_array = check.floats(f"{prefix}_params_lens", lens_shape) if isinstance(meta["params"].get("lens"), dict) else None
     return MapperGraph(
         members=members,
         edges=edges,
         edge_weight=check.floats(f"{prefix}_edge_weight", (len(edges),)),
         intervals=intervals,
         node_interval=check.ints(f"{prefix}_node_interval", (k,), len(intervals)),
-        lens=check.floats(f"{prefix}_lens", (n,)),
+        lens=check.floats(f"{prefix}_lens", lens_shape),
         n_inputs=n,
         uncovered=check.ints(f"{prefix}_uncovered", (None,), n),
         params=check.params(prefix, meta["params"], lens_array),
@@ -410,6 +411,8 @@ class _FileCheck:
             data["lens"] = lens_array
         elif not isinstance(lens, str):
             self.fail(key, "has a lens that is neither a name nor a stored array")
+        if isinstance(data.get("n_intervals"), list):  # a pair (2-D lens) comes back from JSON as a list
+            data["n_intervals"] = tuple(data["n_intervals"])
         try:
             params = MapperParams(**data)
             check_params(params)

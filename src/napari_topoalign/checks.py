@@ -125,13 +125,16 @@ def as_numeric(values, name: str, dtype=np.float64) -> np.ndarray:
 
 
 def as_lens_values(values, n: int | None = None, name: str = "lens") -> np.ndarray:
-    """A lens given as values (array, tensor, Series, list): finite float64 of shape (N,)."""
+    """A lens given as values (array, tensor, Series, list): finite float64 of shape (N,), or (N, 2)
+    for a 2-D lens."""
     lens = as_numeric(values, name)
     if lens.ndim == 2 and lens.shape[1] == 1:
         lens = lens[:, 0]
-    if lens.ndim != 1 or (n is not None and len(lens) != n):
-        want = f"({n},)" if n is not None else "(N,)"
-        raise InputShapeError(f"{name} must hold one value per input, shape {want}; got shape {lens.shape}.")
+    if not (lens.ndim == 1 or (lens.ndim == 2 and lens.shape[1] == 2)) or (n is not None and len(lens) != n):
+        rows = n if n is not None else "N"
+        raise InputShapeError(
+            f"{name} must hold one value per input, shape ({rows},), or two, shape ({rows}, 2); got shape {lens.shape}."
+        )
     if not np.isfinite(lens).all():
         raise InvalidValuesError(f"{name} has {int((~np.isfinite(lens)).sum())} NaN or infinite values.")
     return lens
