@@ -141,16 +141,18 @@ def as_lens_values(values, n: int | None = None, name: str = "lens") -> np.ndarr
 
 
 def check_mapper_params(params, name: str = "params"):
-    """``params`` as ``MapperParams`` with a lens array (tensor, Series, list) made a float64 numpy array."""
+    """``params`` as ``MapperParams`` with a lens array (tensor, Series, list) made a float64 numpy array,
+    every value checked (``mapper.check_params``)."""
     from dataclasses import replace
 
-    from .mapper import MapperParams
+    from .mapper import MapperParams, check_params
 
     if not isinstance(params, MapperParams):
         raise ParameterError(f"{name} must be a MapperParams, got {type(params).__name__}.")
-    if isinstance(params.lens, (str, np.ndarray)):
-        return params
-    return replace(params, lens=as_lens_values(params.lens, name=f"{name}.lens"))
+    if not isinstance(params.lens, (str, np.ndarray)):
+        params = replace(params, lens=as_lens_values(params.lens, name=f"{name}.lens"))
+    check_params(params)
+    return params
 
 
 def overflow_safe_scale(X: np.ndarray) -> float:

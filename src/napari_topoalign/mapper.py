@@ -199,16 +199,20 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     """
     from .checks import as_matrix, check_mapper_params, overflow_safe_scale, rescaled_params, unscaled_graph
 
+    params = check_mapper_params(params)
     if _is_dask_array(X):
         from .mapper_dask import build_mapper_dask
 
         return build_mapper_dask(X, params)
     X = as_matrix(X, "X")
-    params = check_mapper_params(params)
-    check_params(params)
     scale = overflow_safe_scale(X)  # float32 distances of X would overflow or underflow
     if scale != 1.0:
-        return unscaled_graph(build_mapper(X * np.float32(scale), rescaled_params(params, scale)), params, scale)
+        return unscaled_graph(_build(X * np.float32(scale), rescaled_params(params, scale)), params, scale)
+    return _build(X, params)
+
+
+def _build(X: np.ndarray, params: MapperParams) -> MapperGraph:
+    """``build_mapper`` on a checked float32 ``X`` whose float32 distances neither overflow nor underflow."""
     Z = _working_space(X, params.metric)
     lens = _lens(X, params, Z)
     L = lens.reshape(len(lens), -1)
@@ -314,7 +318,7 @@ def assemble_graph(members, node_interval, bounds, lens, params: MapperParams) -
     if advice:
         import warnings
 
-        warnings.warn(advice, UncoveredInputsWarning, stacklevel=3)
+        warnings.warn(advice, UncoveredInputsWarning, stacklevel=4)
     return graph
 
 

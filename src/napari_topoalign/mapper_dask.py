@@ -27,7 +27,6 @@ from .mapper import (
     _lens,
     _working_space,
     assemble_graph,
-    check_params,
     element_clusters,
 )
 
@@ -43,7 +42,9 @@ def build_mapper_dask(X, params: MapperParams = MapperParams(), wave: int | None
     """
     import dask
 
-    check_params(params)
+    from .checks import check_mapper_params
+
+    params = check_mapper_params(params)
     X = _check_dask_matrix(X)
     if (isinstance(params.lens, str) and params.lens == "pca2") or np.shape(params.lens)[1:] == (2,):
         from .errors import ParameterError
