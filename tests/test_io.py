@@ -329,3 +329,16 @@ def test_dataclass_checks():
     t = InputTable(n_inputs=3, labels=[0, 1, 1], texts=("a", "b", "c"))
     assert t.texts == ["a", "b", "c"] and t.labels.dtype.kind == "i"
     assert issubclass(FileFormatError, TopoAlignError)
+
+
+def test_a_path_like_object_is_read_by_its_suffix(tmp_path):
+    class PathLike:
+        def __init__(self, path):
+            self.path = str(path)
+
+        def __fspath__(self):
+            return self.path
+
+    np.save(tmp_path / "x.npy", np.arange(12, dtype=np.float32).reshape(4, 3))
+    rep = load_representation(PathLike(tmp_path / "x.npy"))
+    assert rep.X.shape == (4, 3)

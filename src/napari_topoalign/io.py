@@ -116,11 +116,12 @@ class InputTable:
 
 def _check_file(path, formats) -> tuple[Path, str]:
     """Return (path, lower-case suffix) of an existing file of a known format, checking its content."""
-    suffix = Path(path).suffix.lower() if isinstance(path, (str, Path)) else ""
-    if isinstance(path, (str, Path)) and suffix not in formats:
-        raise FileFormatError(
-            f"{Path(path).name}: unknown file type {suffix or '(no extension)'!r}; supported: {', '.join(formats)}."
-        )
+    if isinstance(path, (str, os.PathLike)):  # anything else: existing_file says what a path must be
+        suffix = Path(path).suffix.lower()
+        if suffix not in formats:
+            raise FileFormatError(
+                f"{Path(path).name}: unknown file type {suffix or '(no extension)'!r}; supported: {', '.join(formats)}."
+            )
     path = existing_file(path)
     with open(path, "rb") as fh:
         head = fh.read(4096)
