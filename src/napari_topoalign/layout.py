@@ -123,20 +123,9 @@ def layout_steps(
     """
     if mode not in MODES:
         raise ParameterError(f"mode={mode!r} is not known; use one of {', '.join(MODES)}.")
-    if iterations is not None and (not isinstance(iterations, (int, np.integer)) or iterations < 0):
-        raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
-    seed = check_seed(seed)
-    check_graph(A, "A")
-    check_graph(B, "B")
-    dev = _resolve_device(device)
-    for name, G in (("A", A), ("B", B)):
-        if G.n_nodes == 0:
-            raise EmptyInputError(f"graph {name} has no nodes; there is nothing to lay out.")
+    iterations, seed, dev = _checked([A, B], ["A", "B"], iterations, seed, device)
     C = as_correspondence(A, B, C)
-    ka, kb = A.n_nodes, B.n_nodes
-    k_max = max(ka, kb)
-    if iterations is None:
-        iterations = 300 if k_max <= 2000 else 150
+    ka = A.n_nodes
 
     terms, Z = _problem([A, B], [C], seed, dev)
     energy = torch.zeros(iterations, dtype=torch.float32, device=dev)
@@ -161,8 +150,7 @@ class ChainLayout:
     device: str
 
 
-def chain_layout(graphs, couplings=None, *, iterations: int | None = None, device="auto", seed: int = 0,
-                 callback=None) -> ChainLayout:
+def chain_layout(graphs, couplings=None, *, iterations: int | None = None, device="auto", seed: int = 0) -> ChainLayout:
     """Lay out a sequence of mapper graphs in one frame, each coupled to the next through their correspondence.
 
     The energy is ``joint_layout``'s with more than two graphs: each graph keeps its own edge
@@ -171,16 +159,12 @@ def chain_layout(graphs, couplings=None, *, iterations: int | None = None, devic
     ``couplings[i]``: the (K_i, K_{i+1}) correspondence of graphs i and i + 1 (``None`` computes
     them). Positions are centred and scaled so the larger side of the joint bounding box is
     ``EXTENT``; all graphs share that frame (no panel offsets). ``iterations``, ``device``,
-    ``seed`` as in ``joint_layout``; ``callback(iteration, positions)`` every ``CALLBACK_EVERY``
-    iterations and at the end.
+    ``seed`` as in ``joint_layout``.
     """
     graphs = list(graphs)
     if len(graphs) < 2:
         raise ParameterError(f"a chain needs at least two graphs, got {len(graphs)}.")
-    if iterations is not None and (not isinstance(iterations, (int, np.integer)) or iterations < 0):
-        raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
-    if callback is not None and not callable(callback):
-        raise ParameterError("callback must be callable as callback(iteration, positions).")
+    iterations, seed, dev = _checked(graphs, [f"{i} of the chain" for i in range(len(graphs))], iterations, seed, device)
     if couplings is None:
         couplings = [None] * (len(graphs) - 1)
     couplings = list(couplings)
@@ -188,24 +172,31 @@ def chain_layout(graphs, couplings=None, *, iterations: int | None = None, devic
         raise InputShapeError(
             f"{len(graphs)} graphs need {len(graphs) - 1} couplings (one per consecutive pair), got {len(couplings)}."
         )
-    dev = _resolve_device(device)
-    for i, G in enumerate(graphs):
-        if G.n_nodes == 0:
-            raise EmptyInputError(f"graph {i} of the chain has no nodes; there is nothing to lay out.")
     couplings = [as_correspondence(A, B, C) for A, B, C in zip(graphs[:-1], graphs[1:], couplings)]
-    if iterations is None:
-        iterations = 300 if max(G.n_nodes for G in graphs) <= 2000 else 150
     bounds = np.cumsum([G.n_nodes for G in graphs])[:-1]
-
-    def split(Z):
-        return [p.astype(np.float32) for p in np.split(_normalised(Z), bounds)]
-
     terms, Z = _problem(graphs, couplings, seed, dev)
     energy = torch.zeros(iterations, dtype=torch.float32, device=dev)
-    for t, Z in _descend(terms, Z, energy):
-        if callback is not None and (t % CALLBACK_EVERY == 0 or t == iterations):
-            callback(t, split(Z))
-    return ChainLayout(split(Z), energy.cpu().numpy(), _device_name(dev))
+    for _, Z in _descend(terms, Z, energy):
+        pass
+    positions = [p.astype(np.float32) for p in np.split(_normalised(Z), bounds)]
+    return ChainLayout(positions, energy.cpu().numpy(), _device_name(dev))
+
+
+def _checked(graphs, names, iterations, seed, device):
+    """The layout arguments checked: ``(iterations, seed, torch device)``; ``iterations=None``
+    picks 300, or 150 above 2000 nodes in a graph. Every graph must have nodes."""
+    if iterations is not None and (not isinstance(iterations, (int, np.integer)) or iterations < 0):
+        raise ParameterError(f"iterations={iterations!r}; pass a non-negative integer or None.")
+    seed = check_seed(seed)
+    for name, G in zip(names, graphs):
+        check_graph(G, f"graph {name}")
+    dev = _resolve_device(device)
+    for name, G in zip(names, graphs):
+        if G.n_nodes == 0:
+            raise EmptyInputError(f"graph {name} has no nodes; there is nothing to lay out.")
+    if iterations is None:
+        iterations = 300 if max(G.n_nodes for G in graphs) <= 2000 else 150
+    return iterations, seed, dev
 
 
 def neighbourhood_preservation(graph, pos, k=None) -> float:
