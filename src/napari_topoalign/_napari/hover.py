@@ -25,6 +25,7 @@ class NodeHover:
         self.viewer = viewer
         self.layers = layers
         self.text = None  # the description shown now (None: not on a node)
+        self._hit = None  # the (side, node) it describes
         self._tooltip_was_visible = bool(viewer.tooltip.visible)
         viewer.mouse_move_callbacks.append(self._on_mouse_move)
         viewer.events.status.connect(self._keep_status)
@@ -46,7 +47,9 @@ class NodeHover:
 
     def describe_at(self, position) -> str | None:
         """The description of the node at a world position (None when there is none)."""
-        hit = self.node_at(position)
+        return self._describe(self.node_at(position))
+
+    def _describe(self, hit) -> str | None:
         if hit is None:
             return None
         side, node = hit
@@ -65,7 +68,11 @@ class NodeHover:
         self._show(None)
 
     def _on_mouse_move(self, viewer, event) -> None:
-        self._show(self.describe_at(event.position))
+        hit = self.node_at(event.position)
+        if hit is not None and hit == self._hit:
+            return  # still over the node described: nothing to recompute
+        self._hit = hit
+        self._show(self._describe(hit))
 
     def _show(self, text) -> None:
         was = self.text
