@@ -349,12 +349,10 @@ def align_chain(
 
 def _pair_layout(pos_a, pos_b, energy, device: str):
     """A side-by-side ``JointLayout`` of two graphs of the chain: B shifted right of A by ``MARGIN``."""
-    from .layout import MARGIN, JointLayout
+    from .layout import JointLayout, panel_offset
 
     pos_a, pos_b = np.asarray(pos_a, np.float32), np.asarray(pos_b, np.float32)
-    offset = np.zeros(2, np.float32)
-    if len(pos_a) and len(pos_b):
-        offset[0] = pos_a[:, 0].max() - pos_b[:, 0].min() + MARGIN
+    offset = panel_offset(pos_a, pos_b)
     return JointLayout(pos_a, pos_b + offset, offset, np.asarray(energy), device, "side_by_side")
 
 

@@ -608,10 +608,16 @@ def _normalised(Z: torch.Tensor) -> np.ndarray:
     return P
 
 
+def panel_offset(pos_a: np.ndarray, pos_b: np.ndarray) -> np.ndarray:
+    """The (2,) shift (in the positions' dtype) that puts B's panel ``MARGIN`` right of A's."""
+    offset = np.zeros(2, dtype=np.result_type(pos_a, pos_b))
+    if len(pos_a) and len(pos_b):
+        offset[0] = pos_a[:, 0].max() - pos_b[:, 0].min() + MARGIN
+    return offset
+
+
 def _finish(Z: torch.Tensor, ka: int, mode: str):
     P = _normalised(Z)
     a, b = P[:ka], P[ka:]
-    offset = np.zeros(2)
-    if mode == "side_by_side":
-        offset[0] = a[:, 0].max() - b[:, 0].min() + MARGIN
+    offset = panel_offset(a, b) if mode == "side_by_side" else np.zeros(2)
     return a.astype(np.float32), (b + offset).astype(np.float32), offset.astype(np.float32)
