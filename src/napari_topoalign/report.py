@@ -349,24 +349,27 @@ def _describe_lens(lens) -> str:
     return f"custom array ({len(lens)} values)" if isinstance(lens, np.ndarray) else str(lens)
 
 
+#: The mapper parameters listed in the reports, in this order.
+_PARAM_KEYS = ("lens", "n_intervals", "overlap", "cover", "clusterer", "eps", "min_samples", "metric")
+
+
+def _param_text(params, key: str) -> str:
+    """One mapper parameter as escaped report text (the lens described, eps to 4 digits or "n/a")."""
+    v = getattr(params, key)
+    if key == "lens":
+        v = _describe_lens(v)
+    elif key == "eps":
+        v = "n/a" if v is None else f"{v:.4g}"
+    return html.escape(str(v))
+
+
 def _section_parameters(alignment, X_a=None, X_b=None) -> str:
     """The mapper parameters of both graphs, their sizes, uncovered inputs (with the coverage
     warning, if any), faithfulness when the representations are given, and the layout."""
     from .mapper import graph_faithfulness
 
     A, B = alignment.graph_a, alignment.graph_b
-    keys = ["lens", "n_intervals", "overlap", "cover", "clusterer", "eps", "min_samples", "metric"]
-    rows = []
-    for key in keys:
-        vals = []
-        for g in (A, B):
-            v = getattr(g.params, key)
-            if key == "lens":
-                v = _describe_lens(v)
-            elif key == "eps":
-                v = "n/a" if v is None else f"{v:.4g}"
-            vals.append(html.escape(str(v)))
-        rows.append([key, *vals])
+    rows = [[key, *(_param_text(g.params, key) for g in (A, B))] for key in _PARAM_KEYS]
     rows.append(["nodes / edges", *(f"{g.n_nodes} / {len(g.edges)}" for g in (A, B))])
     rows.append(["uncovered inputs", *(f"{len(g.uncovered)} of {g.n_inputs}" for g in (A, B))])
     if X_a is not None and X_b is not None:
@@ -552,16 +555,13 @@ def _section_chain_tracks(chain, inputs) -> str:
 
 
 def _section_chain_parameters(chain) -> str:
-    keys = ["lens", "n_intervals", "overlap", "cover", "clusterer", "eps", "min_samples", "metric"]
-    rows = []
-    for name, g in zip(chain.names, chain.graphs):
-        p = g.params
-        values = [_describe_lens(p.lens) if k == "lens" else ("n/a" if k == "eps" and p.eps is None else
-                  (f"{p.eps:.4g}" if k == "eps" else getattr(p, k))) for k in keys]
-        rows.append([html.escape(name), *(html.escape(str(v)) for v in values),
-                     f"{g.n_nodes} / {len(g.edges)}", f"{len(g.uncovered)} of {g.n_inputs}"])
+    rows = [
+        [html.escape(name), *(_param_text(g.params, k) for k in _PARAM_KEYS),
+         f"{g.n_nodes} / {len(g.edges)}", f"{len(g.uncovered)} of {g.n_inputs}"]
+        for name, g in zip(chain.names, chain.graphs)
+    ]
     energy = np.asarray(chain.energy)
-    return ("<h2>Parameters</h2>" + _table(["representation", *keys, "nodes / edges", "uncovered"], rows)
+    return ("<h2>Parameters</h2>" + _table(["representation", *_PARAM_KEYS, "nodes / edges", "uncovered"], rows)
             + f"<p>Chain layout: device {html.escape(str(chain.device))}, {len(energy)} iterations.</p>")
 
 
