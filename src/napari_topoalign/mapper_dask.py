@@ -176,7 +176,9 @@ def _wave_size(element_bytes: int) -> int:
     except (ImportError, ValueError):  # no distributed, or no active client
         pass
     if not memory:
-        memory = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        from .io import available_memory
+
+        memory = available_memory()
     return max(threads, int(memory / 4 // max(3 * element_bytes, 1)))
 
 
