@@ -237,16 +237,22 @@ class Session:
         self.set_data(sample.representations[0], sample.representations[1], sample.inputs)
         self.set_params(sample.params, sample.params_b, sample.shared_lens)
 
+    @property
+    def names(self) -> tuple[str, str]:
+        """The display names of A and B: the representations' ("A", "B" until both are set), a name
+        used twice getting " (A)" / " (B)" as in the CLI."""
+        if self.rep_a is None or self.rep_b is None:
+            return ("A", "B")
+        from .cli import _distinct_names
+
+        return _distinct_names(self.rep_a.name, self.rep_b.name)
+
     def align_kwargs(self) -> dict:
         """``align`` / ``pipeline.steps`` keyword arguments for the current settings (the built graphs
         are reused when there are any)."""
         kwargs = dict(params=self.params_a, params_b=self.params_b, shared_lens=self.shared_lens,
                       mode=self.layout.mode, device=self.layout.device, seed=self.layout.seed,
-                      iterations=self.layout.iterations)
-        if self.rep_a is not None and self.rep_b is not None:
-            from .cli import _distinct_names  # a name used twice gets " (A)" / " (B)", as in the CLI
-
-            kwargs["names"] = _distinct_names(self.rep_a.name, self.rep_b.name)
+                      iterations=self.layout.iterations, names=self.names)
         if self.graph_a is not None:
             kwargs["graphs"] = (self.graph_a, self.graph_b)
         return kwargs

@@ -267,7 +267,7 @@ class AlignWidget(_Section):
         if not self._graphs_drawn:
             for layer in (live.bubbles, live.links, live.region_labels):
                 layer.visible = False  # the previous alignment's, until the new ones are drawn
-            draw_graphs(live, s.graph_a, s.graph_b, *self._latest, _names(s), inputs=s.inputs)
+            draw_graphs(live, s.graph_a, s.graph_b, *self._latest, s.names, inputs=s.inputs)
             self._graphs_drawn = True
             fit_view(self.viewer, live)
         else:
@@ -331,5 +331,3 @@ class AlignWidget(_Section):
                 report_error(exc)
 
 
-def _names(session) -> tuple:
-    return session.align_kwargs().get("names", ("A", "B"))

@@ -237,8 +237,7 @@ class MapperWidget(_Section):
         s.set_graphs(graph_a, graph_b)
         if self.view.linked is not None:
             self.view.linked.disconnect()
-        names = (s.rep_a.name, s.rep_b.name) if s.rep_a is not None and s.rep_b is not None else ("A", "B")
-        layers = show_graphs(self.viewer, graph_a, graph_b, layout.pos_a, layout.pos_b, names, inputs=s.inputs,
+        layers = show_graphs(self.viewer, graph_a, graph_b, layout.pos_a, layout.pos_b, s.names, inputs=s.inputs,
                              correspondence=C, offset=layout.offset)
         for layer in (layers.bubbles, layers.links, layers.region_labels):
             layer.visible = False  # the previous alignment's, if any
@@ -255,7 +254,6 @@ class MapperWidget(_Section):
             return
         self.form_a.show_eps(s.graph_a.params.eps)
         self.form_b.show_eps(s.graph_b.params.eps)
-        names = (s.rep_a.name, s.rep_b.name) if s.rep_a is not None and s.rep_b is not None else ("A", "B")
         self.counts.setText("<br>".join(
-            _graph_text(n, g, self.faithfulness.get(g)) for n, g in zip(names, (s.graph_a, s.graph_b))
+            _graph_text(n, g, self.faithfulness.get(g)) for n, g in zip(s.names, (s.graph_a, s.graph_b))
         ))
