@@ -329,5 +329,3 @@ class AlignWidget(_Section):
                 self.session.alignment.save(path)
             except (TopoAlignError, OSError) as exc:
                 report_error(exc)
-
-
