@@ -420,6 +420,8 @@ def _pairs(pairs, n: int) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------- tracks
 def _follow(steps, kind: str, n_inputs: int, min_overlap: float) -> list[Track]:
     """Link the structures of consecutive steps into tracks (see ``Chain.tracks``)."""
+    from .correspond import set_overlap
+
     tracks: list[dict] = []
     previous: list[int] = []  # the track of each structure of the previous step
     prev_inputs = None
@@ -428,7 +430,7 @@ def _follow(steps, kind: str, n_inputs: int, min_overlap: float) -> list[Track]:
         best_prev = np.full(len(items), -1)
         best_next = np.full(len(previous), -1)
         if len(items) and len(previous):
-            S = _jaccard(prev_inputs, inputs)
+            S = set_overlap(prev_inputs, inputs).toarray()
             S[S < min_overlap] = 0.0
             best_next = np.where(S.max(axis=1) > 0, S.argmax(axis=1), -1)
             best_prev = np.where(S.max(axis=0) > 0, S.argmax(axis=0), -1)
@@ -474,13 +476,6 @@ def _indicator(sets, n_inputs: int) -> sp.csr_matrix:
     from .mapper import membership_matrix
 
     return membership_matrix([np.asarray(s, np.int64) for s in sets], n_inputs)
-
-
-def _jaccard(P: sp.csr_matrix, Q: sp.csr_matrix) -> np.ndarray:
-    """Dense Jaccard overlaps between the rows of two 0/1 matrices."""
-    inter = (P @ Q.T).toarray()
-    union = np.add.outer(np.asarray(P.sum(axis=1)).ravel(), np.asarray(Q.sum(axis=1)).ravel()) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
 __all__ = ["Chain", "Track", "align_chain", "FORMAT_VERSION"]

@@ -27,7 +27,11 @@ def correspondence(A, B, measure: str = "jaccard") -> sp.csr_matrix:
             f"graph A was built on {A.n_inputs} inputs but graph B on {B.n_inputs}; "
             "both graphs must be built on the same inputs in the same order."
         )
-    MA, MB = A.membership(), B.membership()
+    return set_overlap(A.membership(), B.membership(), measure)
+
+
+def set_overlap(MA: sp.csr_matrix, MB: sp.csr_matrix, measure: str = "jaccard") -> sp.csr_matrix:
+    """Sparse overlap ("jaccard" or "overlap") between the rows of two 0/1 (sets × inputs) matrices."""
     inter = (MA @ MB.T).tocoo()
     size_a = np.asarray(MA.sum(axis=1), dtype=np.float64).ravel()
     size_b = np.asarray(MB.sum(axis=1), dtype=np.float64).ravel()
@@ -38,7 +42,7 @@ def correspondence(A, B, measure: str = "jaccard") -> sp.csr_matrix:
         value = n / (size_a[i] + size_b[j] - n)
     else:
         value = n / np.minimum(size_a[i], size_b[j])
-    return sp.csr_matrix((value, (i, j)), shape=(A.n_nodes, B.n_nodes))
+    return sp.csr_matrix((value, (i, j)), shape=(MA.shape[0], MB.shape[0]))
 
 
 def as_correspondence(A, B, C=None) -> sp.csr_matrix:
