@@ -630,7 +630,7 @@ def test_extreme_magnitudes_give_the_graph_of_the_rescaled_data(small, scale):
         H = ta.build_mapper((X.astype(np.float64) * scale).astype(np.float32), params)
         assert np.isfinite(H.params.eps) and H.params.eps > 0
         assert len(H.members) == len(G.members) and all(np.array_equal(a, b) for a, b in zip(G.members, H.members))
-        unit = scale if params.metric == "euclidean" else 1.0
+        unit = scale if G.params.metric == "euclidean" else 1.0
         np.testing.assert_allclose(H.params.eps, G.params.eps * unit, rtol=1e-4)  # 1e19, 3e-21: X rounds anew
 
 

@@ -44,8 +44,10 @@ def shape_of(g):
 
 
 def element_points(g, k):
-    lo, hi = g.intervals[k]
-    return np.flatnonzero((g.lens >= lo) & (g.lens <= hi))
+    """Inputs of cover element k: an interval of a 1-D lens, a grid cell of a 2-D or 3-D one."""
+    bounds = np.asarray(g.intervals[k]).reshape(-1, 2)
+    L = g.lens.reshape(len(g.lens), -1)
+    return np.flatnonzero(((L >= bounds[:, 0]) & (L <= bounds[:, 1])).all(axis=1))
 
 
 def as_sets(groups):
@@ -57,7 +59,7 @@ def reference(g, X, cluster):
     out = set()
     for k in range(len(g.intervals)):
         idx = element_points(g, k)
-        if len(idx):
+        if len(idx) > 1:  # (every test clusters with min_samples >= 2)
             labels = cluster(X[idx])
             out |= as_sets(idx[labels == lab] for lab in np.unique(labels[labels >= 0]))
     return out
@@ -78,6 +80,8 @@ def test_dbscan_matches_sklearn_per_cover_element(metric, eps, cover, dim):
     # and per element, not only as a union
     for k in range(len(g.intervals)):
         idx = element_points(g, k)
+        if len(idx) == 0:  # an empty cell of the grid
+            continue
         labels = DBSCAN(eps=eps, min_samples=4, metric=metric).fit_predict(X[idx])
         ours = [m for m, i in zip(g.members, g.node_interval) if i == k]
         assert as_sets(ours) == as_sets(idx[labels == lab] for lab in np.unique(labels[labels >= 0]))
@@ -210,20 +214,21 @@ def test_balanced_cover_has_equal_counts():
     assert max(counts) - min(counts) <= 2
 
 
-@pytest.mark.parametrize("lens", ["l2norm", "pca", "pca2", "density", "eccentricity"])
+@pytest.mark.parametrize("lens", ["l2norm", "pca", "pca2", "pca3", "density", "eccentricity"])
 def test_builtin_lenses(lens):
     rng = np.random.default_rng(8)
     X = rng.normal(size=(300, 5)).astype(np.float32)
-    g = build_mapper(X, MapperParams(lens=lens, n_intervals=5, min_samples=3))
-    assert g.lens.shape == ((300, 2) if lens == "pca2" else (300,)) and np.isfinite(g.lens).all()
+    g = build_mapper(X, MapperParams(lens=lens, n_intervals=5 if lens != "pca3" else 3, min_samples=3))
+    dims = {"pca2": 2, "pca3": 3}.get(lens, 1)
+    assert g.lens.shape == ((300, dims) if dims > 1 else (300,)) and np.isfinite(g.lens).all()
     if lens == "l2norm":
         assert np.allclose(g.lens, np.linalg.norm(X, axis=1), rtol=1e-5)
     if lens == "eccentricity":
         D2 = ((X[:, None, :].astype(np.float64) - X[None, :, :]) ** 2).sum(-1)
         assert np.allclose(g.lens, np.sqrt(D2.mean(axis=1)))
-    if lens in ("pca", "pca2"):
+    if dims > 1 or lens == "pca":
         Xc = X - X.mean(0)
-        V = np.linalg.svd(Xc.astype(np.float64), full_matrices=False)[2][:2].T
+        V = np.linalg.svd(Xc.astype(np.float64), full_matrices=False)[2][:dims].T
         scores = (Xc @ V)[:, 0] if lens == "pca" else Xc @ V
         assert np.allclose(np.abs(g.lens), np.abs(scores), atol=1e-4)
     if lens == "density":
@@ -241,7 +246,8 @@ def test_builtin_lenses(lens):
         (dict(n_intervals=0), ParameterError),
         (dict(n_intervals=(4, 5)), ParameterError),
         (dict(lens="pca2", n_intervals=(4, 5, 6)), ParameterError),
-        (dict(lens=np.zeros((50, 3))), InputShapeError),
+        (dict(lens=np.zeros((50, 4))), InputShapeError),
+        (dict(lens="pca3", n_intervals=(4, 5)), ParameterError),
         (dict(overlap=1.0), ParameterError),
         (dict(overlap=-0.1), ParameterError),
         (dict(min_samples=0), ParameterError),
@@ -377,15 +383,44 @@ def test_grid_cover_matches_keplermapper_cubes():
         assert np.array_equal(np.sort(inside), mine)
 
 
+def test_3d_grid_cover_matches_keplermapper_cubes():
+    import kmapper as km
+
+    rng = np.random.default_rng(16)
+    L = np.c_[rng.uniform(-3, 5, 300), rng.normal(0, 2, 300), rng.exponential(1.0, 300)]
+    g = build_mapper(rng.normal(size=(300, 4)).astype(np.float32),
+                     MapperParams(lens=L, n_intervals=(3, 4, 2), overlap=0.3, eps=3.0, min_samples=2))
+    cover = km.Cover(n_cubes=[3, 4, 2], perc_overlap=0.3)
+    centres = np.array(cover.fit(np.c_[np.arange(300), L]))
+    assert g.intervals.shape == (24, 3, 2)
+    np.testing.assert_allclose(g.intervals[:, :, 0], centres - cover.radius_)
+    np.testing.assert_allclose(g.intervals[:, :, 1], centres + cover.radius_)
+
+
+def test_auto_lens_is_pca_for_planar_data_and_pca3_for_spread_variance():
+    rng = np.random.default_rng(17)
+    ring = embed(circle(1500, rng), 32, rng, 0.02)  # a curve: the first two components hold ~all variance
+    g = build_mapper(ring)
+    assert g.params.lens == "pca" and g.params.n_intervals == 10 and g.lens.shape == (1500,)
+    cloud = rng.normal(size=(1500, 32)).astype(np.float32)  # variance spread over 32 directions
+    h = build_mapper(cloud)
+    assert h.params.lens == "pca3" and h.params.n_intervals == 5 and h.lens.shape == (1500, 3)
+    assert h.intervals.shape == (125, 3, 2)
+    explicit = build_mapper(cloud, MapperParams(lens="pca3", n_intervals=5))
+    assert as_sets(explicit.members) == as_sets(h.members)
+
+
 @pytest.mark.parametrize("cover", ["uniform", "balanced"])
-def test_grid_nodes_and_edges_equal_brute_force_nerve(cover):
+@pytest.mark.parametrize("lens,counts", [("pca2", (5, 4)), ("pca3", (4, 3, 2))])
+def test_grid_nodes_and_edges_equal_brute_force_nerve(cover, lens, counts):
     rng = np.random.default_rng(14)
     X = embed(np.r_[circle(500, rng), circle(300, rng, (3.0, 0.0))], 5, rng, 0.05)
-    p = MapperParams(lens="pca2", n_intervals=(5, 4), overlap=0.4, eps=0.3, min_samples=4, cover=cover)
+    p = MapperParams(lens=lens, n_intervals=counts, overlap=0.4, eps=0.3, min_samples=4, cover=cover)
     g = build_mapper(X, p)
+    assert g.intervals.shape == (np.prod(counts), len(counts), 2)
     nodes = []
     for k in range(len(g.intervals)):
-        idx = np.flatnonzero(((g.lens >= g.intervals[k, :, 0]) & (g.lens <= g.intervals[k, :, 1])).all(1))
+        idx = element_points(g, k)
         if len(idx):
             labels = DBSCAN(eps=0.3, min_samples=4).fit_predict(X[idx])
             nodes += sorted((idx[labels == lab] for lab in np.unique(labels[labels >= 0])), key=lambda m: m[0])

@@ -31,15 +31,23 @@ def two_rings(n, dim, seed):
 @pytest.mark.parametrize(
     "dim,params",
     [
-        (5, MapperParams(n_intervals=12)),  # automatic eps, k-d tree pairs
+        (5, MapperParams(lens="pca", n_intervals=12)),  # automatic eps, k-d tree pairs
         (24, MapperParams(n_intervals=12, lens="pca", eps=0.3, min_samples=4)),  # blocks
-        (24, MapperParams(n_intervals=9, metric="cosine", cover="balanced", eps=0.01)),
+        (24, MapperParams(lens="pca", n_intervals=9, metric="cosine", cover="balanced", eps=0.01)),
         (24, MapperParams(n_intervals=8, lens="eccentricity", clusterer="single", eps=0.3)),
     ],
 )
 def test_default_scheduler_equals_in_memory(dim, params):
     X = two_rings(2500, dim, 0)
     assert_same_graph(build_mapper(X, params), build_mapper(da.from_array(X, chunks=(600, 7)), params))
+
+
+def test_auto_lens_is_the_first_principal_component_for_dask_arrays():
+    X = two_rings(1200, 24, 1)  # in memory, "auto" takes three components for these rings
+    assert build_mapper(X).params.lens == "pca3"
+    g = build_mapper(da.from_array(X, chunks=(400, 24)))
+    assert g.params.lens == "pca" and g.params.n_intervals == 10
+    assert_same_graph(build_mapper(X, MapperParams(lens="pca")), g)
 
 
 def test_local_cluster_equals_in_memory_and_loads_elements_in_waves():

@@ -258,8 +258,10 @@ def get_graph(arrays: dict, prefix: str, meta, path: Path | None = None) -> Mapp
         check.fail(f"header field of graph {prefix}: n_inputs", "must be a whole number >= 1")
     members = check.ragged(f"{prefix}_members", n)
     k = len(members)
-    lens_shape = (n, 2) if check.get(f"{prefix}_lens").ndim == 2 else (n,)  # a 2-D lens: a grid of cells
-    intervals = check.floats(f"{prefix}_intervals", (None, 2) if len(lens_shape) == 1 else (None, 2, 2))
+    stored_lens = check.get(f"{prefix}_lens")
+    d = stored_lens.shape[1] if stored_lens.ndim == 2 and stored_lens.shape[1] in (2, 3) else 1
+    lens_shape = (n, d) if d > 1 else (n,)  # a 2-D or 3-D lens: a grid of cells
+    intervals = check.floats(f"{prefix}_intervals", (None, 2) if d == 1 else (None, d, 2))
     if (intervals[..., 0] > intervals[..., 1]).any():
         check.fail(f"{prefix}_intervals", "has intervals whose start is after their end")
     edges = check.ints(f"{prefix}_edges", (None, 2), k)
@@ -411,7 +413,7 @@ class _FileCheck:
             data["lens"] = lens_array
         elif not isinstance(lens, str):
             self.fail(key, "has a lens that is neither a name nor a stored array")
-        if isinstance(data.get("n_intervals"), list):  # a pair (2-D lens) comes back from JSON as a list
+        if isinstance(data.get("n_intervals"), list):  # one count per lens dimension comes back from JSON as a list
             data["n_intervals"] = tuple(data["n_intervals"])
         try:
             params = MapperParams(**data)

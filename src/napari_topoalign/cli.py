@@ -152,7 +152,7 @@ def _add_mapper_options(p: argparse.ArgumentParser, title: str, shared_lens_help
         help=f"{', '.join(LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
     )
     mapper.add_argument("--intervals", type=int, metavar="N",
-                        help=f"number of cover intervals (default {defaults.n_intervals})")
+                        help="cover intervals per lens dimension (default: 10, or 5 for a 3-D lens)")
     mapper.add_argument("--overlap", type=float, metavar="F",
                         help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
     mapper.add_argument("--cover", choices=COVERS,

@@ -13,24 +13,35 @@ import scipy.sparse as sp
 class MapperParams:
     """Parameters of one mapper graph (plain data, validated by ``build_mapper``).
 
-    ``lens``: "pca", "pca2" (first two principal components: a 2-D lens), "l2norm", "density",
-    "eccentricity", or an (N,) or (N, 2) array.
-    ``n_intervals``: intervals of the cover, or per dimension of a 2-D lens (an int or a pair).
+    ``lens``: "auto", "pca", "pca2"/"pca3" (the first two/three principal components: a 2-D/3-D
+    lens), "l2norm", "density", "eccentricity", or an (N,), (N, 2) or (N, 3) array.
+    ``metric``: "auto", "euclidean", "cosine", or "centred-cosine" (cosine of the inputs minus
+    their mean: the direction of each input from the centre of the data, its length ignored).
+    "auto" (lens and metric) tells low-dimensional data from embeddings. When the first two
+    principal components hold at least 95% of the variance (a curve or a sheet, whose other
+    directions clustering within each interval resolves) the lens is "pca" and the metric
+    "euclidean". Otherwise the variance is spread over many directions, which a 1-D lens would
+    collapse into a path: the lens is "pca3", and with 32 or more features (an embedding, whose
+    input lengths vary with things other than meaning, while dropping the one radial direction
+    loses little) the metric is "centred-cosine", else "euclidean". ``graph.params`` records
+    what was chosen.
+    ``n_intervals``: intervals of the cover, per lens dimension (an int, or one per dimension);
+    None: 10 for a 1-D or 2-D lens, 5 per dimension for a 3-D lens.
     ``overlap``: fraction of an interval's length shared with its neighbour.
-    ``cover``: "uniform" (equal lengths) or "balanced" (equal counts); a grid for a 2-D lens.
+    ``cover``: "uniform" (equal lengths) or "balanced" (equal counts); a grid for a 2-D or 3-D lens.
     ``clusterer``: "dbscan", "single" (single linkage cut at ``eps``; with ``eps=None`` at the
     first gap of its merge heights, per cover element) or "hdbscan" (no eps; recorded as None).
     ``eps=None`` for DBSCAN: 1.5 × the 0.9 quantile of the distance to the ceil(2 ln N)-th nearest neighbour.
     """
 
-    lens: Any = "pca"
-    n_intervals: int | tuple[int, int] = 10
+    lens: Any = "auto"
+    n_intervals: int | tuple[int, ...] | None = None
     overlap: float = 0.5
     cover: str = "uniform"
     clusterer: str = "dbscan"
     eps: float | None = None
     min_samples: int = 5
-    metric: str = "euclidean"
+    metric: str = "auto"
 
     def with_eps(self, eps: float) -> "MapperParams":
         return replace(self, eps=float(eps))
@@ -98,11 +109,26 @@ class MapperGraph:
             return np.zeros((0, 0))
         return shortest_path(self.adjacency(), method="D", unweighted=True, directed=False)
 
+    def node_distances(self) -> np.ndarray:
+        """K×K shortest-path lengths between nodes with each edge as long as -ln of its Jaccard
+        weight (``edge_weight``): 0 for nodes holding the same inputs, longer the fewer inputs two
+        nodes share, so that a diagonal step of a grid cover (few shared inputs) is longer than a
+        step to a face neighbour; ``inf`` between components."""
+        from scipy.sparse.csgraph import shortest_path
+
+        if self.n_nodes == 0:
+            return np.zeros((0, 0))
+        e = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        length = np.maximum(-np.log(self.edge_weight), 1e-12)  # csgraph drops zero-length edges
+        L = sp.csr_matrix((length, (e[:, 0], e[:, 1])), shape=(self.n_nodes, self.n_nodes))
+        return shortest_path(L, method="D", directed=False)
+
     def input_hops(self, i, j, hops: np.ndarray | None = None) -> np.ndarray:
         """Hop distance between the closest nodes holding input ``i[p]`` and input ``j[p]``, for each p.
 
         0 when the two inputs share a node; ``inf`` when either is uncovered or their nodes lie
-        in different components. ``hops`` is ``node_hops()``, computed when None.
+        in different components. ``hops`` is ``node_hops()`` (computed when None) or any other
+        K×K node distance, e.g. ``node_distances()``.
         """
         i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
         hops = self.node_hops() if hops is None else hops
@@ -168,10 +194,10 @@ def nerve(members: list[np.ndarray], n_inputs: int) -> tuple[np.ndarray, np.ndar
 # --------------------------------------------------------------------------- build_mapper
 
 # the named choices of MapperParams' lens, cover, clusterer and metric
-LENSES = ("pca", "pca2", "l2norm", "density", "eccentricity")
+LENSES = ("auto", "pca", "pca2", "pca3", "l2norm", "density", "eccentricity")
 COVERS = ("uniform", "balanced")
 CLUSTERERS = ("dbscan", "single", "hdbscan")
-METRICS = ("euclidean", "cosine")
+METRICS = ("auto", "euclidean", "cosine", "centred-cosine")
 UNCOVERED_WARN = 0.10  # build_mapper warns when more than this fraction of inputs is in no node
 _GRAPH_BLOCK = 128
 _KDTREE_MAX_DIM = 8
@@ -179,6 +205,10 @@ _EPS_QUERIES = 1000  # inputs (fixed seed) whose k-NN distances choose eps
 _EPS_QUANTILE = 0.9
 _EPS_FACTOR = 1.5
 _GAP_BINS = 10  # histogram bins of the first-gap rule
+_PLANAR_SHARE = 0.95  # "auto": low-dimensional data when the first two principal components hold this share of the variance
+_SHARE_SAMPLE = 20_000  # rows (fixed seed) whose principal components decide "auto"
+_EMBEDDING_DIM = 32  # metric "auto": centred cosine for spread data with at least this many features
+_INTERVALS = {1: 10, 2: 10, 3: 5}  # n_intervals=None, by lens dimension: 10, 100 or 125 cover elements
 
 
 class UncoveredInputsWarning(UserWarning):
@@ -187,7 +217,7 @@ class UncoveredInputsWarning(UserWarning):
 
 def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     """Mapper graph of the rows of ``X``: lens -> overlapping cover (intervals, or a grid for a
-    2-D lens) -> clusters per cover element -> nerve.
+    2-D or 3-D lens) -> clusters per cover element -> nerve.
 
     For "dbscan" and "single" with a given eps, one sparse eps-neighbourhood graph of all inputs
     is computed once (only pairs of inputs that can share a cover element, in float32 blocks,
@@ -205,16 +235,52 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
 
         return build_mapper_dask(X, params)
     X = as_matrix(X, "X")
+    params = resolve_auto(X, params)
+    if params.metric == "centred-cosine":  # cosine of the centred rows: build on them, record what was asked
+        graph = _build(centred_rows(X), replace(params, metric="cosine"))
+        graph.params = replace(graph.params, metric="centred-cosine")
+        return graph
     scale = overflow_safe_scale(X)  # float32 distances of X would overflow or underflow
     if scale != 1.0:
         return unscaled_graph(_build(X * np.float32(scale), rescaled_params(params, scale)), params, scale)
     return _build(X, params)
 
 
+def resolve_auto(X, params: MapperParams) -> MapperParams:
+    """``params`` with lens "auto" and metric "auto" resolved for the (N, D) array ``X`` (see ``MapperParams``)."""
+    auto_lens = isinstance(params.lens, str) and params.lens == "auto"
+    if not auto_lens and params.metric != "auto":
+        return params
+    n = X.shape[0]
+    rows = np.sort(np.random.default_rng(0).choice(n, _SHARE_SAMPLE, replace=False)) if n > _SHARE_SAMPLE else slice(None)
+    sample = np.asarray(X[rows], dtype=np.float64)
+    _, share = _pca(sample, 3)
+    spread = len(share) == 3 and share[:2].sum() < _PLANAR_SHARE
+    if params.metric == "auto":
+        params = replace(params, metric="centred-cosine" if spread and X.shape[1] >= _EMBEDDING_DIM else "euclidean")
+    if auto_lens:
+        params = replace(params, lens="pca3" if spread else "pca")
+    return params
+
+
+def centred_rows(X: np.ndarray) -> np.ndarray:
+    """The rows of ``X`` minus their mean, as float32; the inputs at the mean raise ``InvalidValuesError``."""
+    from .errors import InvalidValuesError
+
+    Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    norms = np.linalg.norm(Xc, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise InvalidValuesError(
+            f"{int((norms == 0).sum())} inputs equal the mean of all inputs, so metric 'centred-cosine' gives them "
+            "no direction; drop them or use metric='euclidean'."
+        )
+    return (Xc / norms).astype(np.float32)
+
+
 def _build(X: np.ndarray, params: MapperParams) -> MapperGraph:
     """``build_mapper`` on a checked float32 ``X`` whose float32 distances neither overflow nor underflow."""
     Z = _working_space(X, params.metric)
-    lens = _lens(X, params, Z)
+    lens, params = _lens(X, params, Z)
     L = lens.reshape(len(lens), -1)
     bounds = _cover(L, params)
     if params.clusterer == "hdbscan":
@@ -259,7 +325,7 @@ def _is_dask_array(X) -> bool:
 
 def _lipschitz(p: MapperParams) -> bool:
     """Whether the lens is 1-Lipschitz in the metric (lens gaps bound distances, so they prune pairs)."""
-    return p.metric == "euclidean" and isinstance(p.lens, str) and p.lens in ("l2norm", "pca", "pca2")
+    return p.metric == "euclidean" and isinstance(p.lens, str) and p.lens in ("l2norm", "pca", "pca2", "pca3")
 
 
 def _element_ranges(lens: np.ndarray, lo: np.ndarray, hi: np.ndarray):
@@ -336,11 +402,12 @@ def check_params(p: MapperParams) -> None:
     if p.metric not in METRICS:
         raise ParameterError(f"unknown metric {p.metric!r}; use one of {', '.join(METRICS)}.")
     counts = p.n_intervals if isinstance(p.n_intervals, (tuple, list)) else [p.n_intervals]
-    if not 1 <= len(counts) <= 2 or any(
+    if p.n_intervals is not None and (not 1 <= len(counts) <= 3 or any(
         isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1 for c in counts
-    ):
+    )):
         raise ParameterError(
-            f"n_intervals must be an integer >= 1 (or a pair of them for a 2-D lens), got {p.n_intervals!r}."
+            f"n_intervals must be an integer >= 1 (or one per dimension of a 2-D or 3-D lens) or None "
+            f"(automatic), got {p.n_intervals!r}."
         )
     if not isinstance(p.overlap, (int, float, np.floating, np.integer)) or not 0.0 <= float(p.overlap) < 1.0:
         raise ParameterError(f"overlap must be a fraction in [0, 1), got {p.overlap!r}.")
@@ -371,13 +438,14 @@ def _eps_sq(eps: float, metric: str) -> float:
     return 2.0 * eps if metric == "cosine" else eps * eps
 
 
-def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
-    """The lens value of every input (float64, finite): shape (N,), or (N, 2) for a 2-D lens.
+def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> tuple[np.ndarray, MapperParams]:
+    """The lens value of every input (float64, finite), shape (N,) or (N, d) for a d-D lens, and
+    ``p`` with ``n_intervals=None`` resolved to its count ("auto" is resolved before, by ``resolve_auto``).
 
-    ``Z`` is ``_working_space(X, p.metric)``. "pca": score on the first principal component;
-    "pca2": scores on the first two; "l2norm": row norm of X; "density": distance to the
-    min_samples-th nearest other input in the metric (exact, O(N²) in float32 blocks);
-    "eccentricity": root-mean-square euclidean distance to all inputs.
+    ``Z`` is ``_working_space(X, p.metric)``. "pca", "pca2", "pca3": scores on the first one,
+    two or three principal components; "l2norm": row norm of X;
+    "density": distance to the min_samples-th nearest other input in the metric (exact, O(N²)
+    in float32 blocks); "eccentricity": root-mean-square euclidean distance to all inputs.
     """
     from .errors import InputShapeError, InvalidValuesError, ParameterError
 
@@ -385,10 +453,10 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
         lens = np.asarray(p.lens)
         if lens.ndim == 2 and lens.shape[1] == 1:
             lens = lens[:, 0]
-        if lens.ndim not in (1, 2) or lens.shape[0] != X.shape[0] or (lens.ndim == 2 and lens.shape[1] != 2):
+        if lens.ndim not in (1, 2) or lens.shape[0] != X.shape[0] or (lens.ndim == 2 and lens.shape[1] > 3):
             raise InputShapeError(
                 f"lens array has shape {lens.shape} but X has {X.shape[0]} inputs; pass one value per input, "
-                f"shape ({X.shape[0]},), or two, shape ({X.shape[0]}, 2)."
+                f"shape ({X.shape[0]},), or up to three, shape ({X.shape[0]}, 2) or ({X.shape[0]}, 3)."
             )
         if not np.issubdtype(lens.dtype, np.number) or np.iscomplexobj(lens):
             raise InvalidValuesError(f"lens array has non-numeric values (dtype {lens.dtype}).")
@@ -397,10 +465,14 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
             raise InvalidValuesError(
                 f"lens array has {int((~np.isfinite(lens)).sum())} NaN or infinite values; every input needs a finite lens value."
             )
+    elif p.lens in ("pca", "pca2", "pca3"):
+        k = 1 if p.lens == "pca" else int(p.lens[-1])
+        if X.shape[1] < k:
+            raise ParameterError(f"lens={p.lens!r} needs {k} features but X has {X.shape[1]}; use lens='pca'.")
+        scores, _ = _pca(X, k)
+        lens = scores[:, 0] if k == 1 else scores
     elif p.lens == "l2norm":
         lens = _l2norm(X)
-    elif p.lens in ("pca", "pca2"):
-        lens = _pca_lens(X, 2 if p.lens == "pca2" else 1)
     elif p.lens == "density":
         k = max(p.min_samples, 1)
         lens = _knn_distance(Z, np.arange(X.shape[0]), k)
@@ -420,7 +492,9 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> np.ndarray:
             f"n_intervals {tuple(p.n_intervals)} gives {len(p.n_intervals)} counts but the lens has "
             f"{L.shape[1]} dimension(s); give one count per lens dimension (or one integer for all)."
         )
-    return lens
+    if p.n_intervals is None:
+        p = replace(p, n_intervals=_INTERVALS[L.shape[1]])
+    return lens, p
 
 
 def _l2norm(X: np.ndarray) -> np.ndarray:
@@ -428,21 +502,23 @@ def _l2norm(X: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
 
 
-def _pca_lens(X: np.ndarray, n_components: int = 1) -> np.ndarray:
-    """Scores on the first principal components (unit loadings, each signed so its largest entry is
-    positive): shape (N,) for one component, (N, n_components) otherwise."""
+def _pca(X: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores on the first principal components, shape (N, k) with k = min(n_components, D) (unit
+    loadings, each signed so its largest entry is positive), and the fraction of the total
+    variance each component holds."""
     Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
+    k = min(n_components, X.shape[1])
     if X.shape[1] <= 2048:
-        _, vecs = np.linalg.eigh(Xc.T @ Xc)
-        V = vecs[:, ::-1][:, :n_components]
+        values, vecs = np.linalg.eigh(Xc.T @ Xc)
+        V, variance = vecs[:, ::-1][:, :k], values[::-1][:k]
     else:
         from sklearn.utils.extmath import randomized_svd
 
-        _, _, vt = randomized_svd(Xc, n_components, random_state=0)
-        V = vt.T
+        _, sv, vt = randomized_svd(Xc, k, random_state=0)
+        V, variance = vt.T, sv**2
     V = V * np.sign(V[np.argmax(np.abs(V), axis=0), np.arange(V.shape[1])])
-    scores = Xc @ V
-    return scores[:, 0] if n_components == 1 else scores
+    total = float(np.einsum("ij,ij->", Xc, Xc))
+    return Xc @ V, np.clip(variance, 0.0, None) / total if total > 0 else np.zeros(k)
 
 
 def _eccentricity(X: np.ndarray) -> np.ndarray:
@@ -502,8 +578,8 @@ def _cover(L: np.ndarray, p: MapperParams) -> list[tuple[np.ndarray, np.ndarray]
     from min + range/(2n) to max - range/(2n), half-width range / (2n(1 - overlap)).
     "balanced" tiles the ranks 0..N-1 exactly with n equal-length intervals, each sharing the
     fraction ``overlap`` with its neighbour (so all hold the same number of inputs, give or
-    take ties), and maps the rank bounds back to lens values. A 2-D lens is covered by the
-    grid of the two dimensions' intervals.
+    take ties), and maps the rank bounds back to lens values. A 2-D or 3-D lens is covered by the
+    grid of its dimensions' intervals.
     """
     counts = p.n_intervals if isinstance(p.n_intervals, (tuple, list)) else [p.n_intervals] * L.shape[1]
     return [_intervals(L[:, d], int(counts[d]), float(p.overlap), p.cover) for d in range(L.shape[1])]
@@ -531,25 +607,28 @@ def _kepler_intervals(vmin: float, vmax: float, n: int, overlap: float) -> tuple
 
 def _cells(L: np.ndarray, order: np.ndarray, starts: np.ndarray, ends: np.ndarray, bounds: list):
     """Yield each cover element as (its first-dimension interval, a mask over lens-sorted positions
-    starts[i]..ends[i]-1 of the inputs it holds), grid cells in KeplerMapper's order (first dimension outer)."""
+    starts[i]..ends[i]-1 of the inputs it holds), grid cells in KeplerMapper's order (first
+    dimension outermost, last innermost)."""
+    from itertools import product
+
     for i in range(len(starts)):
         s, e = int(starts[i]), int(ends[i])
         if len(bounds) == 1:
             yield i, np.ones(max(e - s, 0), dtype=bool)
             continue
-        second = L[order[s:e], 1]
-        for lo, hi in zip(*bounds[1]):
-            yield i, (second >= lo) & (second <= hi)
+        rest = L[order[s:e]]
+        masks = [[(rest[:, d] >= lo) & (rest[:, d] <= hi) for lo, hi in zip(*bounds[d])] for d in range(1, len(bounds))]
+        for combo in product(*masks):
+            yield i, np.logical_and.reduce(combo)
 
 
 def _cell_bounds(bounds: list) -> np.ndarray:
-    """``intervals`` of the graph: (n, 2) [lo, hi] for a 1-D cover; (n0·n1, 2, 2) [dimension, lo/hi] for a grid."""
+    """``intervals`` of the graph: (n, 2) [lo, hi] for a 1-D cover; (cells, d, 2) [dimension, lo/hi]
+    for the grid of a d-D lens, cells in ``_cells``' order."""
     if len(bounds) == 1:
         return np.stack(bounds[0], axis=1)
-    (lo0, hi0), (lo1, hi1) = bounds
-    a, b = np.meshgrid(np.arange(len(lo0)), np.arange(len(lo1)), indexing="ij")
-    a, b = a.ravel(), b.ravel()
-    return np.stack([np.stack([lo0[a], hi0[a]], axis=1), np.stack([lo1[b], hi1[b]], axis=1)], axis=1)
+    grid = np.meshgrid(*(np.arange(len(lo)) for lo, _ in bounds), indexing="ij")
+    return np.stack([np.stack([lo[g.ravel()], hi[g.ravel()]], axis=1) for (lo, hi), g in zip(bounds, grid)], axis=1)
 
 
 def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz) -> tuple[np.ndarray, np.ndarray]:
@@ -826,7 +905,10 @@ def graph_faithfulness(X, G: MapperGraph, n_pairs: int = 20000, seed: int = 0) -
     hops = G.input_hops(i, j)
     if len(i) < 3 or np.ptp(np.where(np.isinf(hops), -1.0, hops)) == 0:
         return 0.0
-    rho = spearmanr(hops, _pair_dissimilarity(X, i, j, G.params.metric)).statistic  # ranks: squares will do
+    metric = G.params.metric
+    if metric == "centred-cosine":
+        X, metric = centred_rows(X), "cosine"
+    rho = spearmanr(hops, _pair_dissimilarity(X, i, j, metric)).statistic  # ranks: squares will do
     return float(rho) * both.mean() if np.isfinite(rho) else 0.0
 
 

@@ -28,6 +28,7 @@ from .mapper import (
     _working_space,
     assemble_graph,
     element_clusters,
+    resolve_auto,
 )
 
 EPS_SAMPLE = 20_000  # rows the automatic eps (and PCA above 2048 dimensions) is estimated from
@@ -46,11 +47,20 @@ def build_mapper_dask(X, params: MapperParams = MapperParams(), wave: int | None
 
     params = check_mapper_params(params)
     X = _check_dask_matrix(X)
-    if (isinstance(params.lens, str) and params.lens == "pca2") or np.shape(params.lens)[1:] == (2,):
+    named = isinstance(params.lens, str)
+    auto_lens = named and params.lens == "auto"
+    params = resolve_auto(_sample_rows(X, EPS_SAMPLE), params)
+    if auto_lens:  # the dask build covers 1-D lenses only
+        params = replace(params, lens="pca")
+    if params.metric == "centred-cosine":  # as in memory: build on the centred unit rows, record what was asked
+        graph = build_mapper_dask(_centred_unit_rows(X), replace(params, metric="cosine"), wave)
+        graph.params = replace(graph.params, metric="centred-cosine")
+        return graph
+    if (named and params.lens in ("pca2", "pca3")) or (not named and np.ndim(params.lens) == 2 and np.shape(params.lens)[1] > 1):
         from .errors import ParameterError
 
-        raise ParameterError("a 2-D lens is not offered for dask arrays; use a 1-D lens (e.g. lens='pca').")
-    lens = _dask_lens(X, params)
+        raise ParameterError("a 2-D or 3-D lens is not offered for dask arrays; use a 1-D lens (e.g. lens='pca').")
+    lens, params = _dask_lens(X, params)
     cover = _cover(lens[:, None], params)
     lo, hi = cover[0]
     if params.clusterer == "hdbscan":
@@ -94,8 +104,27 @@ def build_mapper_dask(X, params: MapperParams = MapperParams(), wave: int | None
     return assemble_graph(members, node_interval, cover, lens, params)
 
 
+def _centred_unit_rows(X):
+    """The dask array's rows minus their mean, scaled to unit length (as ``mapper.centred_rows``)."""
+    import dask.array as da
+
+    from .errors import InvalidValuesError
+
+    Xc = X - X.astype(np.float64).mean(axis=0).compute().astype(np.float32)
+    norms = da.linalg.norm(Xc.astype(np.float64), axis=1)
+    at_mean = int((norms == 0).sum().compute())
+    if at_mean:
+        raise InvalidValuesError(
+            f"{at_mean} inputs equal the mean of all inputs, so metric 'centred-cosine' gives them "
+            "no direction; drop them or use metric='euclidean'."
+        )
+    return (Xc / norms[:, None]).astype(np.float32)
+
+
 def _check_dask_matrix(X):
     """The dask array as float32 with whole rows per chunk, or a TopoAlignError saying what is wrong."""
+    import dask.array as da
+
     from .errors import EmptyInputError, InputShapeError, InvalidValuesError
 
     if X.ndim != 2:
@@ -106,20 +135,22 @@ def _check_dask_matrix(X):
         raise EmptyInputError(f"X is empty (shape {X.shape}); it needs at least one input and one feature.")
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.issubdtype(X.dtype, np.complexfloating):
         raise InvalidValuesError(f"X has dtype {X.dtype}; pass a real-valued numeric N×D array.")
-    return X.astype(np.float32).rechunk({1: -1})
-
-
-def _dask_lens(X, p: MapperParams) -> np.ndarray:
-    """The lens of every input, computed chunk by chunk; the same checks as the in-memory lens."""
-    import dask.array as da
-
-    from .errors import InvalidValuesError, ParameterError
-
+    X = X.astype(np.float32).rechunk({1: -1})
     bad = int((~da.isfinite(X).all(axis=1)).sum().compute())
     if bad:
         raise InvalidValuesError(
             f"X has NaN or infinite values in {bad} of {X.shape[0]} rows; drop or impute those inputs in every representation."
         )
+    return X
+
+
+def _dask_lens(X, p: MapperParams) -> tuple[np.ndarray, MapperParams]:
+    """The lens of every input, computed chunk by chunk, and ``params`` with ``n_intervals`` resolved;
+    the same checks as the in-memory lens."""
+    import dask.array as da
+
+    from .errors import ParameterError
+
     if not isinstance(p.lens, str):
         return _lens(X, p, None)  # a given array: only validated
     if p.lens == "density":
@@ -138,7 +169,8 @@ def _dask_lens(X, p: MapperParams) -> np.ndarray:
             values = da.sqrt(sq + sq.mean())
         else:
             values = Xc @ _leading_direction(Xc, X.shape[1])
-    return _lens(X, MapperParams(lens=values.compute()), None)  # constant-lens check
+    lens, resolved = _lens(X, replace(p, lens=values.compute()), None)  # constant-lens check
+    return lens, replace(resolved, lens=p.lens)
 
 
 def _leading_direction(Xc, d: int) -> np.ndarray:

@@ -105,9 +105,11 @@ def hop_agreement(hops_a: np.ndarray, hops_b: np.ndarray) -> float:
 
 def topology_score(A, B, *, n_pairs: int = TOPOLOGY_PAIRS, seed: int = 0) -> float:
     """How alike two mapper graphs of the same inputs organise them, in [0, 1]: the Spearman
-    correlation, over a fixed-seed sample of input pairs, of the hop distance between the nodes
-    holding the two inputs in A and in B (``MapperGraph.input_hops``; ``inf`` across components
-    or for an input in no node ranks above every finite hop), clipped at 0.
+    correlation, over a fixed-seed sample of input pairs, of the graph distance between the
+    nodes holding the two inputs in A and in B, clipped at 0. The graph distance is the
+    shortest path with edges as long as -ln of their Jaccard weight (``node_distances``): finer
+    than hop counts, which tie most pairs; ``inf`` across components or for an input in no
+    node ranks above every finite distance.
 
     1: every pair is as near in A as in B, relative to the other pairs (identical graphs, or a
     rotated, rescaled or translated copy of a representation). About 0: unrelated organisation
@@ -125,7 +127,7 @@ def topology_score(A, B, *, n_pairs: int = TOPOLOGY_PAIRS, seed: int = 0) -> flo
     if A.n_inputs < 2:
         return 0.0
     i, j = input_pairs(A.n_inputs, int(n_pairs), seed)
-    return hop_agreement(A.input_hops(i, j), B.input_hops(i, j))
+    return hop_agreement(A.input_hops(i, j, A.node_distances()), B.input_hops(i, j, B.node_distances()))
 
 
 def alignment_scores(X_a, X_b, A, B, C=None) -> dict[str, float]:

@@ -78,8 +78,9 @@ class ChainWidget(QWidget):
         self.reps.setMaximumHeight(130)
         self.lens = QComboBox()
         self.lens.addItems(LENSES)
-        self.lens.setCurrentText("pca")
-        self.intervals = QSpinBox(minimum=1, maximum=500, value=10)
+        self.lens.setCurrentText("auto")
+        self.intervals = QSpinBox(minimum=0, maximum=500, value=0)
+        self.intervals.setSpecialValueText("auto")
         self.overlap = QDoubleSpinBox(minimum=0.0, maximum=0.95, singleStep=0.05, value=0.5)
         self.eps = QDoubleSpinBox(minimum=0.0, maximum=1e6, decimals=4, singleStep=0.01, value=0.0)
         self.eps.setSpecialValueText("auto")
@@ -152,7 +153,7 @@ class ChainWidget(QWidget):
         """``align_chain`` keyword arguments from the form."""
         from ..mapper import MapperParams
 
-        params = MapperParams(lens=self.lens.currentText(), n_intervals=self.intervals.value(),
+        params = MapperParams(lens=self.lens.currentText(), n_intervals=self.intervals.value() or None,
                               overlap=self.overlap.value(), eps=self.eps.value() or None,
                               metric=self.metric.currentText())
         return {"params": params, "shared_lens": self.shared_lens.isChecked(), "pairs": self.pairs.currentText()}

@@ -37,9 +37,11 @@ class ParamsForm(QWidget):
         d = MapperParams()
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        self.lens = self._combo(LENSES, d.lens, "Filter function: l2norm, first PC, kNN density or eccentricity")
+        self.lens = self._combo(LENSES, d.lens, "Filter function: auto (first PC, or first three PCs when the "
+                                "variance is spread), first 1-3 PCs, l2norm, kNN density or eccentricity")
         self.cover = self._combo(COVERS, d.cover, "uniform: equal lengths; balanced: equal counts")
-        self.n_intervals = self._spin(QSpinBox(), 1, 500, d.n_intervals)
+        self.n_intervals = self._spin(QSpinBox(), 0, 500, 0)
+        self.n_intervals.setSpecialValueText("auto")  # 0: None, 10 (or 5 per dimension of a 3-D lens)
         self.overlap = self._spin(QDoubleSpinBox(), 0.0, 0.95, d.overlap, step=0.05)
         self.clusterer = self._combo(CLUSTERERS, d.clusterer, "Clustering within each cover element")
         self.auto_eps = QCheckBox("auto")
@@ -80,7 +82,7 @@ class ParamsForm(QWidget):
     def params(self) -> MapperParams:
         return MapperParams(
             lens=self.lens.currentText(),
-            n_intervals=self.n_intervals.value(),
+            n_intervals=self.n_intervals.value() or None,
             overlap=self.overlap.value(),
             cover=self.cover.currentText(),
             clusterer=self.clusterer.currentText(),
@@ -94,7 +96,8 @@ class ParamsForm(QWidget):
         if isinstance(p.lens, str):
             self.lens.setCurrentText(p.lens)
         self.cover.setCurrentText(p.cover)
-        self.n_intervals.setValue(int(p.n_intervals))
+        counts = p.n_intervals
+        self.n_intervals.setValue(0 if counts is None else int(counts[0] if isinstance(counts, (tuple, list)) else counts))
         self.overlap.setValue(float(p.overlap))
         self.clusterer.setCurrentText(p.clusterer)
         self.auto_eps.setChecked(p.eps is None)
