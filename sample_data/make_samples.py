@@ -210,29 +210,18 @@ def coins_sample(cnn: DigitsCNN) -> dict:
     }
 
 
-# Recommended settings per sample, written to <name>.params.json next to <name>.npz:
-# MapperParams fields for representation A ("a") and B ("b"), and whether B is sliced by A's
-# lens ("shared_lens": both graphs then share their cover elements, so nodes correspond one to
-# one where the representations agree). B's eps is set where its automatic value leaves the
-# graph in pieces. For sentences both eps are set below the automatic ones (0.247 and 0.721),
-# which chain all eight topics into one cluster per interval; at 0.21 / 0.55 cosine distance
-# the clusters of layer 6 follow topics (see README.md for the measured numbers).
-# ``load_sample(name)`` reads them; ``topoalign run --sample`` and the napari demo use them.
-# A chain sample lists one set per representation under "chain" (``topoalign chain --sample``):
-# sentences_layers slices every layer by layer 0's first principal component, cosine distance,
-# 10 intervals, and sets each layer's eps to 0.85 of its automatic value (0.455, 0.247, 0.228,
-# 0.260, 0.260, 0.261) as the two-layer sample does for layer 1, and layer 6's to the two-layer
-# sample's 0.55 (0.76 of 0.721).
-_SENTENCE_EPS = (0.36, 0.21, 0.19, 0.22, 0.22, 0.22, 0.55)
+# Recommended settings per sample, written to <name>.params.json next to <name>.npz (no file:
+# the defaults): MapperParams fields for representation A ("a") and B ("b"), and whether B is
+# sliced by A's lens ("shared_lens": both graphs then share their cover elements, so nodes
+# correspond one to one where the representations agree). ``load_sample(name)`` reads them;
+# ``topoalign run --sample`` and the napari demo use them. sentences, sentences_layers and
+# coins use the defaults (each side's own 3-D PCA lens and centred cosine, automatic eps):
+# they cover every input and give the regions described in README.md. digits keeps
+# hand-set euclidean radii and a shared lens: with the defaults the CNN and the captions share
+# no region that follows the digit classes.
 PARAMS = {
-    "sentences": {"a": {"lens": "pca", "metric": "cosine", "n_intervals": 10, "eps": 0.21},
-                  "b": {"metric": "cosine", "n_intervals": 10, "eps": 0.55}, "shared_lens": True},
-    "sentences_layers": {"chain": [{"lens": "pca", "metric": "cosine", "n_intervals": 10, "eps": eps}
-                                   for eps in _SENTENCE_EPS], "shared_lens": True},
-    "digits": {"a": {"lens": "pca", "n_intervals": 15}, "b": {"n_intervals": 15, "eps": 0.45},
-               "shared_lens": True},
-    "coins": {"a": {"lens": "pca", "n_intervals": 20}, "b": {"n_intervals": 20, "eps": 11.0},
-              "shared_lens": True},
+    "digits": {"a": {"lens": "pca", "n_intervals": 15, "eps": 16.0, "metric": "euclidean"},
+               "b": {"n_intervals": 15, "eps": 0.45, "metric": "euclidean"}, "shared_lens": True},
 }
 
 
@@ -240,7 +229,11 @@ def save(name: str, arrays: dict) -> None:
     out = {k: (v.astype(np.float16) if v.dtype.kind == "f" and v.ndim == 2 and k != "coords" else v)
            for k, v in arrays.items()}
     np.savez_compressed(HERE / f"{name}.npz", **out)
-    (HERE / f"{name}.params.json").write_text(json.dumps(PARAMS[name], indent=2) + "\n")
+    settings = HERE / f"{name}.params.json"
+    if name in PARAMS:
+        settings.write_text(json.dumps(PARAMS[name], indent=2) + "\n")
+    else:
+        settings.unlink(missing_ok=True)
     shapes = ", ".join(f"{k} {v.shape}" for k, v in out.items())
     print(f"{name}.npz: {shapes} ({(HERE / f'{name}.npz').stat().st_size / 1e6:.2f} MB)")
 

@@ -157,12 +157,14 @@ class MapperGraph:
         return out
 
     def to_networkx(self):
-        """A ``networkx.Graph`` with node attributes size, members, lens (mean) and edge weight."""
+        """A ``networkx.Graph`` with node attributes size, members, lens (mean; of the first
+        coordinate of a 2-D or 3-D lens) and edge weight."""
         import networkx as nx
 
+        lens = self.lens.reshape(self.n_inputs, -1)[:, 0]
         G = nx.Graph()
         for k, m in enumerate(self.members):
-            G.add_node(k, size=int(len(m)), members=m, lens=float(self.lens[m].mean()) if len(m) else 0.0)
+            G.add_node(k, size=int(len(m)), members=m, lens=float(lens[m].mean()) if len(m) else 0.0)
         G.add_weighted_edges_from(
             (int(i), int(j), float(w)) for (i, j), w in zip(self.edges, self.edge_weight)
         )

@@ -8,6 +8,7 @@ motif browser's query.
   fraction (the node's purity); ``composition(graph, node, values)`` the top values of one node.
 - ``node_mean(graph, values)``: per node, the mean of a numeric column over its members
   (NaN-aware; NaN where no member has a value).
+- ``first_lens(graph)``: each input's lens value (the first coordinate of a 2-D or 3-D lens).
 - ``lens_range(graph)``: per node, the lowest and highest lens value of its members.
 - ``counterparts(C, side)``: per node, its best-matching node in the other graph and their
   correspondence (-1 and 0 where it has none).
@@ -154,9 +155,14 @@ def node_mean(graph, values) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
+def first_lens(graph) -> np.ndarray:
+    """(N,): each input's lens value, or its first coordinate for a 2-D or 3-D lens (the first principal component for "pca2"/"pca3")."""
+    return np.asarray(graph.lens, dtype=float).reshape(graph.n_inputs, -1)[:, 0]
+
+
 def lens_range(graph) -> np.ndarray:
-    """(K, 2): the lowest and highest lens value among each node's members."""
-    lens = np.asarray(graph.lens, dtype=float)
+    """(K, 2): the lowest and highest lens value (first coordinate) among each node's members."""
+    lens = first_lens(graph)
     if graph.n_nodes == 0:
         return np.zeros((0, 2))
     return np.array([[lens[m].min(), lens[m].max()] if len(m) else [np.nan, np.nan] for m in graph.members])
@@ -178,13 +184,13 @@ def counterparts(C, side: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def node_table(graph, inputs=None, *, side: str = "a", correspondence=None, regions=()) -> pd.DataFrame:
-    """One row per node: node, size, lens (mean), lens_min, lens_max, region (best region holding
+    """One row per node: node, size, lens (mean; the first coordinate of a 2-D or 3-D lens), lens_min, lens_max, region (best region holding
     it, -1 for none), score (that region's score), counterpart and strength (``counterparts``;
     without a correspondence -1 and NaN), then per colourable input column (``colour_columns``)
     the dominant value and ``<name>_purity`` (categorical) or the mean (numeric)."""
     K = graph.n_nodes
     sizes = np.fromiter((len(m) for m in graph.members), np.int64, K)
-    lens = np.asarray(graph.lens, dtype=float)
+    lens = first_lens(graph)
     M = graph.membership().tocsr()
     region = region_of(regions, K, f"nodes_{side}")
     scores = np.array([float(r.score) for r in regions] + [np.nan])
