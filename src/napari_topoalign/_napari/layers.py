@@ -57,6 +57,7 @@ API (called by the widgets):
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -276,12 +277,7 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
         scale, translate = _placement(source.shape[:2], beside, aspect)
         image = _image_layer(viewer, source, scale, translate)
         size = max(source.shape[:2]) / 120.0
-        points = Points(
-            np.asarray(coords, dtype=np.float32), name=f"{PREFIX} input positions", size=size,
-            face_color=[0.9, 0.9, 0.9, 0.7], border_width=0, scale=(scale, scale), translate=tuple(translate),
-            features=pd.DataFrame({"input": np.arange(len(coords))}),
-        )
-        put_layer(viewer, points, "input_points")
+        points = _input_points_layer(viewer, np.asarray(coords, dtype=np.float32), size, scale, translate)
         positions = translate + scale * np.asarray(coords, dtype=float)
         return InputsView("source", [image, points], scale, translate, positions, point_size=scale * size)
     images = getattr(inputs, "images", None)
@@ -318,6 +314,20 @@ def _image_layer(viewer, data, scale, translate) -> Image:
         return old
     layer = Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
     return put_layer(viewer, layer, "inputs")
+
+
+def _input_points_layer(viewer, coords, size, scale, translate) -> Points:
+    """The "input_points" layer marking ``coords`` on the source image: the existing one moved into
+    place when it marks the same points (removing a layer costs napari a garbage collection),
+    else a new one replacing it."""
+    old = find_layer(viewer, "input_points")
+    if isinstance(old, Points) and old.data.shape == coords.shape and np.array_equal(old.data, coords):
+        old.scale, old.translate, old.visible = (scale, scale), tuple(translate), True
+        return old
+    points = Points(coords, name=f"{PREFIX} input positions", size=size, face_color=[0.9, 0.9, 0.9, 0.7],
+                    border_width=0, scale=(scale, scale), translate=tuple(translate),
+                    features=pd.DataFrame({"input": np.arange(len(coords))}))
+    return put_layer(viewer, points, "input_points")
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -533,18 +543,26 @@ def drain(steps):
             return stop.value
 
 
-def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=(),
-                inputs=None, correspondence=None, colour_by="region", arrangement=None, offset=None) -> None:
+def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), **kwargs) -> None:
+    """``draw_graphs_steps`` run to its end."""
+    drain(draw_graphs_steps(layers, graph_a, graph_b, pos_a, pos_b, names, **kwargs))
+
+
+def draw_graphs_steps(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), *, regions=(),
+                      inputs=None, correspondence=None, colour_by="region", arrangement=None, offset=None,
+                      node_tables=None):
     """Put both graphs into the node and edge layers (in place) at layout positions ``pos_a``,
     ``pos_b`` (shared frame), with panel titles, the colouring ``colour_by`` and its legend, and
     node descriptions on hover (``hover.NodeHover``).
 
     Node ``features`` are ``node_stats.node_table`` (size, lens, region, counterpart, the dominant
-    value and purity of each categorical input column of ``inputs``, the mean of each numeric one).
+    value and purity of each categorical input column of ``inputs``, the mean of each numeric one;
+    ``node_tables``: A's and B's when already made, e.g. by ``prepare``).
     Side by side, B's panel goes right of A's or below it (``arrangement`` "row" or "column"; None:
     whichever fits the canvas best, ``choose_arrangement``), ``PANEL_GAP`` apart (``panel_delta``;
     ``offset``: the layout's panel offset when known). Nodes of A are discs, of B squares, each
-    side's outlines and edges in its hue (``SIDE_HUE``).
+    side's outlines and edges in its hue (``SIDE_HUE``). A generator: it yields after each
+    layer, so that each piece is a short slice of the GUI's event loop.
     """
     from .hover import NodeHover
 
@@ -556,16 +574,19 @@ def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=(
         arrangement = choose_arrangement(pa, pb, *sizes, canvas_aspect(viewer), _inputs_aspect(inputs), offset)
     delta = panel_delta(pa, pb, *sizes, arrangement, offset)
     pb = pb + delta
-    for graph, pos, size, name, side in ((graph_a, pa, sizes[0], names[0], "a"), (graph_b, pb, sizes[1], names[1], "b")):
+    for k, (graph, pos, size, name, side) in enumerate(((graph_a, pa, sizes[0], names[0], "a"),
+                                                        (graph_b, pb, sizes[1], names[1], "b"))):
         nodes, vectors = getattr(layers, f"nodes_{side}"), getattr(layers, f"edges_{side}")
         nodes.data = pos
-        nodes.features = node_table(graph, inputs, side=side, correspondence=correspondence, regions=regions)
+        nodes.features = node_tables[k] if node_tables else node_table(
+            graph, inputs, side=side, correspondence=correspondence, regions=regions)
         if len(pos):
             nodes.size = size
             nodes.symbol = SIDE_SYMBOL[side]
             nodes.border_color = SIDE_HUE[side]
             nodes.border_width = 0.12
         nodes.name = f"{PREFIX} {side.upper()} nodes: {name}"
+        yield
         edges = np.asarray(graph.edges, dtype=np.int64).reshape(-1, 2)
         weight = np.asarray(graph.edge_weight, dtype=float)
         vectors.data = _edge_vectors(edges, pos)
@@ -574,10 +595,12 @@ def draw_graphs(layers: AlignmentLayers, graph_a, graph_b, pos_a, pos_b, names=(
             vectors.edge_color = _edge_colours(weight, side)
         vectors.edge_width = 0.12 * unit
         vectors.name = f"{PREFIX} {side.upper()} edges: {name}"
+        yield
     layers.nodes_b.metadata["arrangement"] = arrangement
     layers.unit, layers.delta, layers.arrangement = unit, delta, arrangement
     layers.graphs, layers.names, layers.table = (graph_a, graph_b), tuple(names), inputs
     layers.titles = _put_titles(layers)
+    yield
     colour_nodes(layers, colour_by)
     layers.hover = NodeHover(viewer, layers)
 
@@ -657,7 +680,8 @@ def _put_titles(layers) -> Points:
 
 def _move_titles(layers) -> None:
     if layers.titles is not None and layers.titles in layers.viewer.layers:
-        layers.titles.data = _title_positions(layers)
+        with _moving(layers.viewer, [layers.titles]) as move:
+            move(layers.titles, _title_positions(layers))
 
 
 def _legend_positions(viewer, n: int) -> np.ndarray:
@@ -688,7 +712,8 @@ def show_legend(layers, entries=None) -> Points:
                 camera.events.center.disconnect(follow)
                 camera.events.zoom.disconnect(follow)
             elif len(layer.data):
-                layer.data = _legend_positions(viewer, len(layer.data))
+                with _moving(viewer, [layer]) as move:
+                    move(layer, _legend_positions(viewer, len(layer.data)))
 
         camera.events.center.connect(follow)
         camera.events.zoom.connect(follow)
@@ -1028,12 +1053,13 @@ class Prepared:
     bubbles: BubbleParts
     links: tuple  # (vectors (L, 2, 2), pairs (L, 2), weights (L,))
     arrangement: str = "row"
+    node_tables: tuple = ()  # node_stats.node_table of graph A and of graph B
 
 
 def prepare(alignment, canvas_aspect: float = 1.0, inputs=None) -> Prepared:
-    """Bubble Sets and correspondence links of ``alignment`` ready to draw, with B's panel placed
-    for a canvas of this width / height (``choose_arrangement``; ``inputs`` drawn beside). numpy
-    and shapely only: safe in a worker."""
+    """Bubble Sets, correspondence links and node tables of ``alignment`` ready to draw, with B's
+    panel placed for a canvas of this width / height (``choose_arrangement``; ``inputs`` drawn
+    beside). numpy, pandas and shapely only: safe in a worker."""
     lay = alignment.layout
     pa, pb = to_napari(lay.pos_a), to_napari(lay.pos_b)
     unit = _unit(pa, pb)
@@ -1041,8 +1067,11 @@ def prepare(alignment, canvas_aspect: float = 1.0, inputs=None) -> Prepared:
     offset = getattr(lay, "offset", None)
     arrangement = choose_arrangement(pa, pb, *sizes, canvas_aspect, _inputs_aspect(inputs), offset)
     delta = panel_delta(pa, pb, *sizes, arrangement, offset)
+    tables = tuple(node_table(graph, inputs, side=side, correspondence=alignment.correspondence,
+                              regions=alignment.regions)
+                   for side, graph in (("a", alignment.graph_a), ("b", alignment.graph_b)))
     return Prepared(alignment, unit, bubble_parts(alignment, unit, delta),
-                    _links(alignment.correspondence, pa, pb + delta), arrangement)
+                    _links(alignment.correspondence, pa, pb + delta), arrangement, tables)
 
 
 def _draw_links(layer: Vectors, links, unit) -> None:
@@ -1078,31 +1107,39 @@ def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared |
     offset = getattr(lay, "offset", None)
     if graphs_drawn:
         update_positions(layers, lay.pos_a, lay.pos_b, arrangement=prepared.arrangement, offset=offset)
-        for side, graph in (("a", alignment.graph_a), ("b", alignment.graph_b)):
-            getattr(layers, f"nodes_{side}").features = node_table(
-                graph, inputs, side=side, correspondence=alignment.correspondence, regions=alignment.regions)
+        for side, table in zip("ab", prepared.node_tables):
+            yield
+            getattr(layers, f"nodes_{side}").features = table
         layers.graphs, layers.names, layers.table = (alignment.graph_a, alignment.graph_b), names, inputs
         layers.titles = _put_titles(layers)
         from .hover import NodeHover
 
         layers.hover = NodeHover(viewer, layers)
     else:
-        draw_graphs(layers, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b, names, regions=alignment.regions,
-                    inputs=inputs, correspondence=alignment.correspondence, colour_by=colour_by,
-                    arrangement=prepared.arrangement, offset=offset)
+        yield from draw_graphs_steps(layers, alignment.graph_a, alignment.graph_b, lay.pos_a, lay.pos_b, names,
+                                     regions=alignment.regions, inputs=inputs,
+                                     correspondence=alignment.correspondence, colour_by=colour_by,
+                                     arrangement=prepared.arrangement, offset=offset,
+                                     node_tables=prepared.node_tables)
     yield
     _draw_links(layers.links, prepared.links, prepared.unit)
     yield
     yield from draw_bubbles_steps(layers, prepared.bubbles)
     layers.region_labels = _put_region_numbers(viewer, prepared.bubbles)
     layers.alignment = alignment
+    yield
     colour_nodes(layers, colour_by)  # the legend lists the regions now that the alignment is known
+    yield
     layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=drawing_bbox(layers))
+    yield
     if layers.inputs is None:
         remove_roles(viewer, ("inputs", "input_points"))
     elif layers.inputs.kind == "source":
         _paint_regions(layers.inputs, alignment.regions)
+    yield
     fit_view(viewer, layers)
+    yield
+    refresh_extent(viewer)  # the moves while the layout ran left the viewer's dims as they were
     return layers
 
 
@@ -1117,8 +1154,44 @@ def update_positions(viewer_or_layers, pos_a, pos_b, *, arrangement=None, offset
     """Move nodes, edges and links to new layout positions in place (no layer is re-created).
 
     B's panel is placed as drawn (``arrangement`` of ``draw_graphs`` unless given; ``offset``:
-    the layout's panel offset when known, see ``panel_delta``)."""
+    the layout's panel offset when known, see ``panel_delta``). Moves are quiet (``_moving``):
+    this runs for every frame of a live layout."""
     found = _layers_of(viewer_or_layers)
+    viewer = viewer_or_layers.viewer if isinstance(viewer_or_layers, AlignmentLayers) else viewer_or_layers
+    with _moving(viewer, [layer for layer in found.values() if layer is not None]) as move:
+        _update_positions(found, viewer_or_layers, pos_a, pos_b, arrangement, offset, move)
+    if isinstance(viewer_or_layers, AlignmentLayers):
+        _move_titles(viewer_or_layers)
+
+
+@contextmanager
+def _moving(viewer, layers):
+    """A ``move(layer, data)`` that sets a layer's data without the viewer recomputing its dims
+    from every layer's extent (which re-slices all layers; ``refresh_extent`` does it once when a
+    drawing is complete) and without a thumbnail (napari's thumbnails cost more than the move)."""
+    recompute = getattr(viewer, "_on_layers_change", None)  # napari's handler of layer data changes
+
+    def move(layer, data):
+        with layer._block_refresh():
+            layer.data = data
+        layer.refresh(thumbnail=False)
+
+    with ExitStack() as stack:
+        if recompute is not None:
+            for layer in layers:
+                stack.enter_context(layer.events.data.blocker(recompute))
+        yield move
+
+
+def refresh_extent(viewer) -> None:
+    """Let the viewer recompute its dims from the layers' extents (after moves by ``_moving``)."""
+    recompute = getattr(viewer, "_on_layers_change", None)
+    if recompute is not None:
+        recompute()
+
+
+def _update_positions(found, viewer_or_layers, pos_a, pos_b, arrangement, offset, move) -> None:
+    """``update_positions`` on the layers ``found`` by role, each set with ``move``."""
     pa, pb = to_napari(pos_a), to_napari(pos_b)
     nodes_a, nodes_b = found["nodes_a"], found["nodes_b"]
     if nodes_a is not None and nodes_b is not None and (len(nodes_a.data), len(nodes_b.data)) == (len(pa), len(pb)):
@@ -1138,18 +1211,16 @@ def update_positions(viewer_or_layers, pos_a, pos_b, *, arrangement=None, offset
                 f"graph {side.upper()} has {len(nodes.data)} nodes drawn but {len(pos)} positions were given; "
                 "show the new graphs with show_graphs/show_alignment before moving them"
             )
-        nodes.data = pos
+        move(nodes, pos)
         edges = found[f"edges_{side}"]
         if edges is not None and len(edges.data):
             f = edges.features
-            edges.data = _edge_vectors(np.column_stack([f["source"], f["target"]]), pos)
+            move(edges, _edge_vectors(np.column_stack([f["source"], f["target"]]), pos))
     links = found["links"]
     if links is not None and len(links.data):
         f = links.features
         start = pa[f["node_a"].to_numpy()]
-        links.data = np.stack([start, pb[f["node_b"].to_numpy()] - start], axis=1)
-    if isinstance(viewer_or_layers, AlignmentLayers):
-        _move_titles(viewer_or_layers)
+        move(links, np.stack([start, pb[f["node_b"].to_numpy()] - start], axis=1))
 
 
 # ---------------------------------------------------------------------------- emphasis

@@ -86,14 +86,29 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
 
 class _Stepper:
     """Runs a generator of drawing steps on the Qt thread, one step per event-loop slice, then
-    calls ``done(return value)``. ``stop()`` abandons it."""
+    calls ``done(return value)``. ``stop()`` abandons it. The ``frozen`` widgets (the canvas and
+    the layer list) do not repaint until it ends: the drawing appears whole, and the slices are
+    not followed by a repaint of everything drawn so far."""
 
-    def __init__(self, steps, done, gui_free: threading.Event):
+    def __init__(self, steps, done, gui_free: threading.Event, frozen=()):
         self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
+        self.frozen = [w for w in frozen if w.updatesEnabled()]
+        for widget in self.frozen:
+            widget.setUpdatesEnabled(False)
         QTimer.singleShot(0, self._next)
 
     def stop(self) -> None:
         self.stopped = True
+        self._thaw()
+
+    def _thaw(self) -> None:
+        for widget in self.frozen:
+            try:
+                widget.setUpdatesEnabled(True)
+                widget.update()
+            except RuntimeError:  # the viewer was closed meanwhile: its widgets are gone
+                pass
+        self.frozen = []
 
     def _next(self) -> None:
         if self.stopped:
@@ -102,11 +117,22 @@ class _Stepper:
         try:
             next(self.steps)
         except StopIteration as stop:
+            self._thaw()
             self.done(stop.value)
             return
+        except BaseException:
+            self._thaw()
+            raise
         finally:
             self.gui_free.set()
         QTimer.singleShot(0, self._next)
+
+
+def _repainted_widgets(viewer) -> list:
+    """The viewer's canvas and layer list widgets (napari internals; those not found are left out)."""
+    qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
+    widgets = [getattr(getattr(qt_viewer, "canvas", None), "native", None), getattr(qt_viewer, "layers", None)]
+    return [w for w in widgets if hasattr(w, "setUpdatesEnabled")]
 
 
 class AlignWidget(_Section):
@@ -227,7 +253,7 @@ class AlignWidget(_Section):
             self._stepper = None
             done(result)
 
-        self._stepper = _Stepper(steps, finished, self._gui_free)
+        self._stepper = _Stepper(steps, finished, self._gui_free, _repainted_widgets(self.viewer))
 
     def _layers_ready(self, layers) -> None:
         self._layers = layers
@@ -262,17 +288,25 @@ class AlignWidget(_Section):
         self._latest = None
 
     def _draw_positions(self, s, live) -> None:
-        from ..layers import draw_graphs, fit_view, keep_in_view, update_positions
+        from ..layers import keep_in_view, update_positions
 
         if not self._graphs_drawn:
-            for layer in (live.bubbles, live.links, live.region_labels):
-                layer.visible = False  # the previous alignment's, until the new ones are drawn
-            draw_graphs(live, s.graph_a, s.graph_b, *self._latest, s.names, inputs=s.inputs)
-            self._graphs_drawn = True
-            fit_view(self.viewer, live)
+            self._draw(self._first_drawing(s, live, self._latest), lambda _: self._move())
         else:
             update_positions(live, *self._latest)
             keep_in_view(self.viewer, live)
+
+    def _first_drawing(self, s, live, positions):
+        """Steps drawing this run's graphs at their first layout positions (the previous
+        alignment's bubbles, links and region numbers hidden until the new ones are drawn)."""
+        from ..layers import draw_graphs_steps, fit_view
+
+        for layer in (live.bubbles, live.links, live.region_labels):
+            layer.visible = False
+        yield from draw_graphs_steps(live, s.graph_a, s.graph_b, *positions, s.names, inputs=s.inputs)
+        self._graphs_drawn = True
+        yield
+        fit_view(self.viewer, live)
 
     def _on_result(self, result) -> None:
         from ..layers import show_alignment_steps
