@@ -1,6 +1,7 @@
 """Retake the README's pictures: ``python docs/screenshots.py [--cache DIR]`` (needs a display or
 ``xvfb-run``). Each sample is aligned with its recommended settings (cached in ``--cache``), drawn
-in a shown 1400×820 napari window and saved canvas-only as docs/*.png."""
+in a shown 1400×820 napari window and saved canvas-only as docs/*.png; the chain picture
+(docs/chain.png) is the whole window with the chain widget, on the chain's third layer."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def main() -> None:
 
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1400, 820)
-    wanted = set(args.only or ("screenshot", "colour_by_label", "motif", "coins"))
+    wanted = set(args.only or ("screenshot", "colour_by_label", "motif", "coins", "chain"))
 
     def drawn(name):
         for layer in list(viewer.layers):
@@ -79,7 +80,39 @@ def main() -> None:
     if "coins" in wanted:
         drawn("coins")
         save(viewer, "coins.png")
+    if "chain" in wanted:
+        save_chain(viewer, args.cache)
     viewer.close()
+
+
+def save_chain(viewer, cache: Path) -> None:
+    """The sentences_layers chain in the chain widget, the slider on layer 3."""
+    from qtpy.QtWidgets import QApplication
+
+    import napari_topoalign as ta
+    from napari_topoalign._napari.chain_widget import ChainWidget
+
+    for layer in list(viewer.layers):
+        viewer.layers.remove(layer)
+    path = cache / "sentences_layers_chain.npz"
+    if path.is_file():
+        chain = ta.Chain.load(path)
+    else:
+        sample = ta.load_sample("sentences_layers")
+        chain = ta.align_chain(sample.representations, **sample.chain_kwargs(), device="cpu")
+        chain.save(path)
+    widget = ChainWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="TopoAlign chain", area="right")
+    viewer.window._qt_window.resize(1500, 900)
+    widget.set_chain(chain)
+    viewer.dims.set_current_step(viewer.dims.ndim - 3, 3)
+    for _ in range(20):
+        QApplication.instance().processEvents()
+    from PIL import Image
+
+    shot = viewer.screenshot(canvas_only=False, flash=False)
+    Image.fromarray(shot[..., :3]).quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(HERE / "chain.png", optimize=True)
+    print(HERE / "chain.png", shot.shape, (HERE / "chain.png").stat().st_size // 1024, "KB")
 
 
 if __name__ == "__main__":

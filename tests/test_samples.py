@@ -69,9 +69,10 @@ def test_unknown_sample():
 def test_recommended_settings(name):
     settings = load_sample(name).align_kwargs()
     assert set(settings) == {"params", "params_b", "shared_lens"}
-    if name == "digits":  # hand-set radii on a shared lens; the others use the defaults
+    if name in ("digits", "coins"):  # hand-set radii on a shared lens; the others use the defaults
         assert settings["params"].lens == "pca" and settings["shared_lens"] is True
-        assert settings["params"].eps == 16.0 and settings["params_b"].eps == 0.45
+        assert settings["params"].metric == settings["params_b"].metric == "euclidean"
+        assert settings["params"].eps == {"digits": 16.0, "coins": 0.5}[name]
     else:
         assert settings == {"params": MapperParams(), "params_b": MapperParams(), "shared_lens": False}
 

@@ -87,7 +87,7 @@ class ChainWidget(QWidget):
         self.metric = QComboBox()
         self.metric.addItems(METRICS)
         self.shared_lens = QCheckBox("slice every representation by the first one's lens")
-        self.shared_lens.setChecked(True)
+        self.shared_lens.setChecked(False)  # as align_chain: each representation its own lens
         self.pairs = QComboBox()
         self.pairs.addItems(PAIRS)
         form = QFormLayout()
