@@ -90,7 +90,7 @@ def main():
     args = parser.parse_args()
     X = noisy_curve(10_000)
     K_a, K_b = representations(10_000)
-    params = MapperParams(lens="pca", n_intervals=150, overlap=0.5)
+    params = MapperParams(lens="pca", n_intervals=150, overlap=0.5, metric="euclidean")
     A, B = build_mapper(K_a, params), build_mapper(K_b, params)
     C = correspondence(A, B)
     G = nx.Graph(A.to_networkx())

@@ -22,7 +22,7 @@ import torch
 from napari_topoalign import MapperParams, align, align_chain
 
 N_LAYERS = 7
-PARAMS = MapperParams(lens="pca", n_intervals=30)
+PARAMS = MapperParams(lens="pca", n_intervals=30, metric="euclidean")
 
 
 def layers(n: int, dim: int = 64, seed: int = 0) -> list[np.ndarray]:

@@ -69,7 +69,7 @@ def main() -> None:
         print(f"wrote {store} in {time.perf_counter() - t0:.1f} s")
     size_gb = args.n * args.dim * 4 / 1e9
     intervals = args.intervals or max(20, args.n // 50_000)
-    params = MapperParams(lens="l2norm", n_intervals=intervals, overlap=0.5, eps=EPS, min_samples=5)
+    params = MapperParams(lens="l2norm", n_intervals=intervals, overlap=0.5, eps=EPS, min_samples=5, metric="euclidean")
 
     with LocalCluster(
         n_workers=args.workers, threads_per_worker=1, memory_limit=args.memory_limit, dashboard_address=":0"

@@ -52,7 +52,7 @@ def fa2_layout(G):
 
 def graphs(n_points: int, n_intervals: int):
     X_a, X_b = representations(n_points)
-    params = MapperParams(lens="pca", n_intervals=n_intervals, overlap=0.5)
+    params = MapperParams(lens="pca", n_intervals=n_intervals, overlap=0.5, metric="euclidean")
     (A, B), t = timed(lambda: (build_mapper(X_a, params), build_mapper(X_b, params)))
     print(f"  build_mapper x2: {t:.2f} s -> {A.n_nodes} and {B.n_nodes} nodes, {len(A.edges)} and {len(B.edges)} edges")
     return A, B

@@ -91,7 +91,8 @@ SHAPES = {
 
 
 def run_ours(X: np.ndarray, eps: float):
-    p = MapperParams(lens="l2norm", n_intervals=N_INTERVALS, overlap=OVERLAP, eps=eps, min_samples=MIN_SAMPLES)
+    p = MapperParams(lens="l2norm", n_intervals=N_INTERVALS, overlap=OVERLAP, eps=eps, min_samples=MIN_SAMPLES,
+                     metric="euclidean")
     t0 = time.perf_counter()
     g = build_mapper(X, p)
     return time.perf_counter() - t0, g.n_nodes
