@@ -203,7 +203,8 @@ METRICS = ("auto", "euclidean", "cosine", "centred-cosine")
 UNCOVERED_WARN = 0.10  # build_mapper warns when more than this fraction of inputs is in no node
 _GRAPH_BLOCK = 128
 _KDTREE_MAX_DIM = 8
-_EPS_QUERIES = 1000  # inputs (fixed seed) whose k-NN distances choose eps
+_EPS_QUERIES = 1000  # inputs (fixed seed) whose k-NN distances choose eps, up to _EPS_FULL inputs
+_EPS_FULL = 250_000  # above it, _EPS_QUERIES * sqrt(_EPS_FULL / N) queries: choosing eps stays well under the build
 _EPS_QUANTILE = 0.9
 _EPS_FACTOR = 1.5
 _GAP_BINS = 10  # histogram bins of the first-gap rule
@@ -553,15 +554,18 @@ def _auto_eps(Z: np.ndarray, metric: str, quantile: float = _EPS_QUANTILE, facto
     times the mean spacing), so k grows as ln N rather than being fixed; 1.5 × the 0.9 quantile
     keeps nine inputs in ten well inside a connected neighbourhood at every noise level and
     density while staying a local scale, far below the distances between separate structures.
-    At most 1,000 inputs (fixed seed) are queried against all inputs: O(1000 · N · D). Inputs
+    At most 1,000 inputs (fixed seed) are queried against all inputs: O(1000 · N · D); above
+    250,000 inputs 1,000 · sqrt(250,000 / N) of them (500 at 1M), so that choosing eps costs a
+    shrinking share of the build (the 0.9 quantile of 500 draws is within ±0.03 of its rank). Inputs
     repeated many times would make the quantile 0; it is then taken over the positive distances.
     """
     from .errors import EmptyInputError
 
     n = Z.shape[0]
     queries = np.arange(n)
-    if n > _EPS_QUERIES:
-        queries = np.sort(np.random.default_rng(0).choice(n, _EPS_QUERIES, replace=False))
+    n_queries = _EPS_QUERIES if n <= _EPS_FULL else int(np.ceil(_EPS_QUERIES * np.sqrt(_EPS_FULL / n)))
+    if n > n_queries:
+        queries = np.sort(np.random.default_rng(0).choice(n, n_queries, replace=False))
     d = _knn_distance(Z, queries, int(np.ceil(2 * np.log(max(n, 2)))))
     if not np.quantile(d, quantile) > 0:
         d = d[d > 0]
