@@ -397,11 +397,19 @@ def test_3d_grid_cover_matches_keplermapper_cubes():
     np.testing.assert_allclose(g.intervals[:, :, 1], centres + cover.radius_)
 
 
+def test_default_intervals_follow_the_number_of_inputs_for_a_1d_lens():
+    from napari_topoalign.mapper import default_intervals
+
+    assert [default_intervals(n, 1) for n in (10, 480, 600, 900, 10**6)] == [8, 8, 10, 15, 15]
+    assert (default_intervals(10**6, 2), default_intervals(10**6, 3)) == (10, 5)
+
+
 def test_auto_lens_is_pca_for_planar_data_and_pca3_for_spread_variance():
     rng = np.random.default_rng(17)
     ring = embed(circle(1500, rng), 32, rng, 0.02)  # a curve: the first two components hold ~all variance
     g = build_mapper(ring)
-    assert g.params.lens == "pca" and g.params.n_intervals == 10 and g.lens.shape == (1500,)
+    assert g.params.lens == "pca" and g.params.n_intervals == 15 and g.lens.shape == (1500,)  # N / 60 = 25, at most 15
+    assert g.params.min_samples == 7  # floor(ln 1500)
     cloud = rng.normal(size=(1500, 32)).astype(np.float32)  # variance spread over 32 directions
     h = build_mapper(cloud)
     assert h.params.lens == "pca3" and h.params.n_intervals == 5 and h.lens.shape == (1500, 3)

@@ -46,7 +46,7 @@ def test_auto_lens_is_the_first_principal_component_for_dask_arrays():
     X = two_rings(1200, 24, 1)  # in memory, "auto" takes three components for these rings
     assert build_mapper(X).params.lens == "pca3"
     g = build_mapper(da.from_array(X, chunks=(400, 24)))
-    assert g.params.lens == "pca" and g.params.n_intervals == 10
+    assert g.params.lens == "pca" and g.params.n_intervals == 15  # N / 60 = 20, at most 15
     assert_same_graph(build_mapper(X, MapperParams(lens="pca")), g)
 
 

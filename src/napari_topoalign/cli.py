@@ -152,7 +152,7 @@ def _add_mapper_options(p: argparse.ArgumentParser, title: str, shared_lens_help
         help=f"{', '.join(LENSES)}, a column of --metadata, or a .npy file of N values (default {defaults.lens})",
     )
     mapper.add_argument("--intervals", type=int, metavar="N",
-                        help="cover intervals per lens dimension (default: 10, or 5 for a 3-D lens)")
+                        help="cover intervals per lens dimension (default: N/60 within 8-15 for a 1-D lens, 5 for a 3-D lens)")
     mapper.add_argument("--overlap", type=float, metavar="F",
                         help=f"fraction of an interval shared with its neighbour (default {defaults.overlap})")
     mapper.add_argument("--cover", choices=COVERS,
@@ -162,7 +162,7 @@ def _add_mapper_options(p: argparse.ArgumentParser, title: str, shared_lens_help
     mapper.add_argument("--eps", type=float, default=None, metavar="F",
                         help="clustering radius (default: chosen from the k-NN distances)")
     mapper.add_argument("--min-samples", type=int, metavar="N",
-                        help=f"DBSCAN min_samples (default {defaults.min_samples})")
+                        help="DBSCAN min_samples (default: floor(ln N), at least 2)")
     mapper.add_argument("--metric", choices=METRICS, help=f"distance (default {defaults.metric})")
     mapper.add_argument("--shared-lens", action=argparse.BooleanOptionalAction, default=None,
                         help=shared_lens_help)

@@ -26,12 +26,14 @@ class MapperParams:
     loses little) the metric is "centred-cosine", else "euclidean". ``graph.params`` records
     what was chosen.
     ``n_intervals``: intervals of the cover, per lens dimension (an int, or one per dimension);
-    None: 10 for a 1-D or 2-D lens, 5 per dimension for a 3-D lens.
+    None: see ``default_intervals`` (8-15 for a 1-D lens, by N; 10 × 10; 5 × 5 × 5).
     ``overlap``: fraction of an interval's length shared with its neighbour.
     ``cover``: "uniform" (equal lengths) or "balanced" (equal counts); a grid for a 2-D or 3-D lens.
     ``clusterer``: "dbscan", "single" (single linkage cut at ``eps``; with ``eps=None`` at the
     first gap of its merge heights, per cover element) or "hdbscan" (no eps; recorded as None).
     ``eps=None`` for DBSCAN: 1.5 × the 0.9 quantile of the distance to the ceil(2 ln N)-th nearest neighbour.
+    ``min_samples=None``: floor(ln N), at least 2 (5 at 150 inputs, 6 at 1,000, 9 at 10,000):
+    larger data need more neighbours to tell a cluster from a stray tail of one.
     """
 
     lens: Any = "auto"
@@ -40,7 +42,7 @@ class MapperParams:
     cover: str = "uniform"
     clusterer: str = "dbscan"
     eps: float | None = None
-    min_samples: int = 5
+    min_samples: int | None = None
     metric: str = "auto"
 
     def with_eps(self, eps: float) -> "MapperParams":
@@ -211,7 +213,18 @@ _GAP_BINS = 10  # histogram bins of the first-gap rule
 _PLANAR_SHARE = 0.95  # "auto": low-dimensional data when the first two principal components hold this share of the variance
 _SHARE_SAMPLE = 20_000  # rows (fixed seed) whose principal components decide "auto"
 _EMBEDDING_DIM = 32  # metric "auto": centred cosine for spread data with at least this many features
-_INTERVALS = {1: 10, 2: 10, 3: 5}  # n_intervals=None, by lens dimension: 10, 100 or 125 cover elements
+_INTERVALS = {2: 10, 3: 5}  # n_intervals=None for a 2-D or 3-D lens: 100 or 125 cover elements
+_INPUTS_PER_INTERVAL = 60  # n_intervals=None for a 1-D lens: N / 60 intervals, 8 to 15
+
+
+def default_intervals(n_inputs: int, lens_dims: int) -> int:
+    """``n_intervals`` for ``n_intervals=None``: per dimension 10 for a 2-D lens and 5 for a 3-D
+    one; for a 1-D lens N / 60 rounded, at least 8 and at most 15, so that an interval (sharing
+    half with each neighbour) holds about 120 inputs or more, and the finer intervals of larger
+    data separate the arms of a tree that run across the lens."""
+    if lens_dims > 1:
+        return _INTERVALS[lens_dims]
+    return int(np.clip(round(n_inputs / _INPUTS_PER_INTERVAL), 8, 15))
 
 
 class UncoveredInputsWarning(UserWarning):
@@ -249,13 +262,17 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     return _build(X, params)
 
 
-def resolve_auto(X, params: MapperParams) -> MapperParams:
-    """``params`` with lens "auto" and metric "auto" resolved for the (N, D) array ``X`` (see ``MapperParams``)."""
+def resolve_auto(X, params: MapperParams, n_inputs: int | None = None) -> MapperParams:
+    """``params`` with lens "auto", metric "auto" and ``min_samples=None`` resolved for the (N, D)
+    array ``X`` (see ``MapperParams``; ``n_inputs``: N when ``X`` is a sample of the rows)."""
+    n = X.shape[0] if n_inputs is None else int(n_inputs)
+    if params.min_samples is None:
+        params = replace(params, min_samples=max(2, int(np.floor(np.log(max(n, 1))))))
     auto_lens = isinstance(params.lens, str) and params.lens == "auto"
     if not auto_lens and params.metric != "auto":
         return params
-    n = X.shape[0]
-    rows = np.sort(np.random.default_rng(0).choice(n, _SHARE_SAMPLE, replace=False)) if n > _SHARE_SAMPLE else slice(None)
+    rows = np.sort(np.random.default_rng(0).choice(X.shape[0], _SHARE_SAMPLE, replace=False)) \
+        if X.shape[0] > _SHARE_SAMPLE else slice(None)
     sample = np.asarray(X[rows], dtype=np.float64)
     _, share = _pca(sample, 3)
     spread = len(share) == 3 and share[:2].sum() < _PLANAR_SHARE
@@ -414,8 +431,10 @@ def check_params(p: MapperParams) -> None:
         )
     if not isinstance(p.overlap, (int, float, np.floating, np.integer)) or not 0.0 <= float(p.overlap) < 1.0:
         raise ParameterError(f"overlap must be a fraction in [0, 1), got {p.overlap!r}.")
-    if isinstance(p.min_samples, bool) or not isinstance(p.min_samples, (int, np.integer)) or p.min_samples < 1:
-        raise ParameterError(f"min_samples must be an integer >= 1, got {p.min_samples!r}.")
+    if p.min_samples is not None and (
+        isinstance(p.min_samples, bool) or not isinstance(p.min_samples, (int, np.integer)) or p.min_samples < 1
+    ):
+        raise ParameterError(f"min_samples must be an integer >= 1 or None (automatic), got {p.min_samples!r}.")
     if p.eps is not None:
         if not isinstance(p.eps, (int, float, np.floating, np.integer)) or not np.isfinite(p.eps) or p.eps <= 0:
             raise ParameterError(f"eps must be a positive finite number or None (automatic), got {p.eps!r}.")
@@ -496,7 +515,7 @@ def _lens(X: np.ndarray, p: MapperParams, Z: np.ndarray) -> tuple[np.ndarray, Ma
             f"{L.shape[1]} dimension(s); give one count per lens dimension (or one integer for all)."
         )
     if p.n_intervals is None:
-        p = replace(p, n_intervals=_INTERVALS[L.shape[1]])
+        p = replace(p, n_intervals=default_intervals(L.shape[0], L.shape[1]))
     return lens, p
 
 

@@ -53,7 +53,8 @@ class ParamsForm(QWidget):
         eps_row = QHBoxLayout()
         eps_row.addWidget(self.auto_eps)
         eps_row.addWidget(self.eps, 1)
-        self.min_samples = self._spin(QSpinBox(), 1, 1000, d.min_samples)
+        self.min_samples = self._spin(QSpinBox(), 0, 1000, 0)
+        self.min_samples.setSpecialValueText("auto")  # 0: None, floor(ln N)
         self.metric = self._combo(METRICS, d.metric, "Distance between inputs")
         for label, w in (("lens", self.lens), ("cover", self.cover), ("intervals", self.n_intervals),
                          ("overlap", self.overlap), ("clusterer", self.clusterer)):
@@ -87,7 +88,7 @@ class ParamsForm(QWidget):
             cover=self.cover.currentText(),
             clusterer=self.clusterer.currentText(),
             eps=None if self.auto_eps.isChecked() else self.eps.value(),
-            min_samples=self.min_samples.value(),
+            min_samples=self.min_samples.value() or None,
             metric=self.metric.currentText(),
         )
 
@@ -103,7 +104,7 @@ class ParamsForm(QWidget):
         self.auto_eps.setChecked(p.eps is None)
         if p.eps is not None:
             self.eps.setValue(float(p.eps))
-        self.min_samples.setValue(int(p.min_samples))
+        self.min_samples.setValue(0 if p.min_samples is None else int(p.min_samples))
         self.metric.setCurrentText(p.metric)
 
     def show_eps(self, eps: float) -> None:
