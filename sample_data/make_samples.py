@@ -220,8 +220,8 @@ def coins_sample(cnn: DigitsCNN) -> dict:
 # radii and a shared lens: with the defaults the digits CNN and the captions share no region that
 # follows the digit classes, and the coins regions agree only weakly (scores 0.12-0.17).
 PARAMS = {
-    "digits": {"a": {"lens": "pca", "n_intervals": 15, "eps": 16.0, "metric": "euclidean"},
-               "b": {"n_intervals": 15, "eps": 0.45, "metric": "euclidean"}, "shared_lens": True},
+    "digits": {"a": {"lens": "pca", "n_intervals": 15, "eps": 16.0, "min_samples": 5, "metric": "euclidean"},
+               "b": {"n_intervals": 15, "eps": 0.45, "min_samples": 5, "metric": "euclidean"}, "shared_lens": True},
     "coins": {"a": {"lens": "pca", "n_intervals": 20, "eps": 0.5, "min_samples": 3, "metric": "euclidean"},
               "b": {"n_intervals": 20, "eps": 11.0, "min_samples": 3, "metric": "euclidean"}, "shared_lens": True},
 }
