@@ -275,7 +275,7 @@ def resolve_auto(X, params: MapperParams, n_inputs: int | None = None) -> Mapper
         if X.shape[0] > _SHARE_SAMPLE else slice(None)
     sample = np.asarray(X[rows], dtype=np.float64)
     _, share = _pca(sample, 3)
-    spread = len(share) == 3 and share[:2].sum() < _PLANAR_SHARE
+    spread = len(share) == 3 and 0 < share[:2].sum() < _PLANAR_SHARE  # (no variance at all: not spread)
     if params.metric == "auto":
         params = replace(params, metric="centred-cosine" if spread and X.shape[1] >= _EMBEDDING_DIM else "euclidean")
     if auto_lens:
