@@ -306,6 +306,23 @@ def test_input_hops_against_networkx():
     assert np.isinf(got).sum() == sum(not holders[a] or not holders[b] for a, b in zip(i, j))
 
 
+def test_node_distances_are_shortest_paths_with_minus_log_jaccard_edges():
+    import networkx as nx
+
+    rng = np.random.default_rng(4)
+    X = np.r_[embed(circle(500, rng), 6, rng, 0.03), embed(circle(300, rng, (4.0, 0.0)), 6, rng, 0.03)]
+    g = build_mapper(X, MapperParams(lens="pca2", n_intervals=5, eps=0.3))
+    G = nx.Graph()
+    G.add_nodes_from(range(g.n_nodes))
+    G.add_weighted_edges_from((int(a), int(b), -np.log(w)) for (a, b), w in zip(g.edges, g.edge_weight))
+    want = dict(nx.all_pairs_dijkstra_path_length(G))
+    D = g.node_distances()
+    assert D.shape == (g.n_nodes, g.n_nodes) and np.isinf(D).any()  # two circles: two components
+    for a in range(g.n_nodes):
+        for b in range(g.n_nodes):
+            assert D[a, b] == pytest.approx(want[a].get(b, np.inf), abs=1e-9)
+
+
 # --------------------------------------------------------------------------- defaults on known shapes
 
 
