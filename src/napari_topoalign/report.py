@@ -15,7 +15,8 @@ MAX_DRAWN_REGIONS = 20
 MAX_TABLE_REGIONS = 30
 _GEOMETRIC_KEYS = ("cka", "knn", "procrustes")
 _SCORE_NOTES = {
-    "topology": "rank agreement of the two graphs' hop distances between the same input pairs; 1 = organised alike, ~0 = unrelated",
+    "topology": "rank agreement of the two graphs' distances (paths with -ln Jaccard edge lengths) between the same "
+                "input pairs; 1 = organised alike, ~0 = unrelated",
     "procrustes": "orthogonal Procrustes similarity; 1 = equal up to rotation, scaling and translation",
     "inputs in matching regions": "share of the inputs lying in at least one matching region",
     "cka": "linear CKA (Kornblith et al. 2019); 1 = equal up to rotation and isotropic scaling",
@@ -247,9 +248,15 @@ def _dominant_labels(labels: np.ndarray, inputs: np.ndarray, top: int = 3) -> st
     return ", ".join(f"{html.escape(str(lab))} ({100.0 * c / len(inputs):.0f}%)" for lab, c in counts)
 
 
-def _example_texts(texts, inputs: np.ndarray, k: int = 3, width: int = 110) -> str:
-    """Up to ``k`` distinct texts of the region, spread over its inputs."""
+def _example_texts(texts, inputs: np.ndarray, labels=None, k: int = 3, width: int = 110) -> str:
+    """Up to ``k`` distinct texts of the region: with ``labels``, one of each of its most common
+    labels in turn (so the examples show what the region holds), else spread over its inputs."""
     order = np.r_[inputs[::2], inputs[1::2]]
+    if labels is not None and len(inputs):
+        region_labels = np.asarray(labels)[order]
+        common = [lab for lab, _ in Counter(region_labels.tolist()).most_common()]
+        queues = [list(order[region_labels == lab]) for lab in common]
+        order = [queue.pop(0) for _ in range(len(order)) for queue in queues if queue][: len(order)]
     picked = list(dict.fromkeys(str(texts[i]) for i in order))[:k]
     items = [f"<li>{html.escape(t if len(t) <= width else t[: width - 1] + '…')}</li>" for t in picked]
     return f"<ul>{''.join(items)}</ul>"
@@ -295,7 +302,7 @@ def _section_regions(alignment, inputs, X_a, X_b) -> str:
         if labels is not None:
             row.append(_dominant_labels(np.asarray(labels), idx))
         if texts is not None:
-            row.append(_example_texts(texts, idx))
+            row.append(_example_texts(texts, idx, None if labels is None else np.asarray(labels)))
         rows.append(row)
     more = (f"<p>{len(alignment.regions) - len(regions)} further regions are not listed.</p>"
             if len(alignment.regions) > len(regions) else "")
