@@ -86,3 +86,14 @@ def test_report_shows_faithfulness_and_the_coverage_warning(tmp_path):
     page = write_report(al, tmp_path, X_a=X_a, X_b=X_b).read_text()
     assert f"{graph_faithfulness(X_a, al.graph_a):.2f}" in page
     assert "in no node of the mapper graph" in page
+
+
+def test_example_texts_show_each_common_label_of_a_region_in_turn():
+    from napari_topoalign.report import _example_texts
+
+    labels = np.array(["sport"] * 6 + ["music"] * 4 + ["food"] * 2)
+    texts = np.array([f"{lab} {i}" for i, lab in enumerate(labels)])
+    shown = _example_texts(texts, np.arange(12), labels)
+    assert [t.split()[0] for t in shown.replace("<ul>", "").replace("</ul>", "").split("</li>")[:3]] == \
+        ["<li>sport", "<li>music", "<li>food"]
+    assert "sport 0" in _example_texts(texts, np.arange(12))  # without labels: spread over the inputs
