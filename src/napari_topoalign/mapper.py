@@ -262,12 +262,12 @@ def build_mapper(X, params: MapperParams = MapperParams()) -> MapperGraph:
     return _build(X, params)
 
 
-def resolve_auto(X, params: MapperParams, n_inputs: int | None = None) -> MapperParams:
+def resolve_auto(X, params: MapperParams) -> MapperParams:
     """``params`` with lens "auto", metric "auto" and ``min_samples=None`` resolved for the (N, D)
-    array ``X`` (see ``MapperParams``; ``n_inputs``: N when ``X`` is a sample of the rows)."""
-    n = X.shape[0] if n_inputs is None else int(n_inputs)
+    array ``X`` (numpy or dask; see ``MapperParams``). Only "auto" reads rows: at most
+    ``_SHARE_SAMPLE`` of them (fixed seed)."""
     if params.min_samples is None:
-        params = replace(params, min_samples=max(2, int(np.floor(np.log(max(n, 1))))))
+        params = replace(params, min_samples=max(2, int(np.floor(np.log(max(X.shape[0], 1))))))
     auto_lens = isinstance(params.lens, str) and params.lens == "auto"
     if not auto_lens and params.metric != "auto":
         return params

@@ -49,7 +49,7 @@ def build_mapper_dask(X, params: MapperParams = MapperParams(), wave: int | None
     X = _check_dask_matrix(X)
     named = isinstance(params.lens, str)
     auto_lens = named and params.lens == "auto"
-    params = resolve_auto(_sample_rows(X, EPS_SAMPLE), params, n_inputs=X.shape[0])
+    params = resolve_auto(X, params)  # reads a sample of the rows only when something is "auto"
     if auto_lens:  # the dask build covers 1-D lenses only
         params = replace(params, lens="pca")
     if params.metric == "centred-cosine":  # as in memory: build on the centred unit rows, record what was asked
