@@ -43,6 +43,9 @@ def test_build_draws_a_preview_of_both_graphs(make_napari_viewer, qtbot):
     for g in (s.graph_a, s.graph_b):
         assert f"{g.n_nodes} nodes" in text
         assert f"({100 * len(g.uncovered) / N:.1f}%)" in text
+        # what "auto" chose is shown, not "auto"
+        assert f"lens {g.params.lens}, {g.params.n_intervals} intervals, {g.params.metric}" in text
+        assert f"min samples {g.params.min_samples}" in text
     from napari_topoalign.mapper import graph_faithfulness
 
     for X, g in ((loop, s.graph_a), (cut, s.graph_b)):

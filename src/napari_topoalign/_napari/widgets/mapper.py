@@ -119,11 +119,16 @@ PREVIEW_ITERATIONS = 60
 
 
 def _graph_text(name, g, faithfulness=None) -> str:
-    eps = "n/a" if g.params.eps is None else f"{g.params.eps:.4g}"
+    """One graph's line: its size, the settings used (what "auto" chose), coverage and faithfulness."""
+    p = g.params
+    eps = "n/a" if p.eps is None else f"{p.eps:.4g}"
+    lens = p.lens if isinstance(p.lens, str) else "given"
+    counts = "×".join(map(str, p.n_intervals)) if isinstance(p.n_intervals, (tuple, list)) else str(p.n_intervals)
     share = 100.0 * len(g.uncovered) / max(g.n_inputs, 1)
     faithful = "" if faithfulness is None else f", faithfulness {faithfulness:.2f}"
     warning = g.coverage_warning()
-    return (f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges, eps = {eps}, "
+    return (f"<b>{name}</b>: {g.n_nodes} nodes, {len(g.edges)} edges (lens {lens}, {counts} intervals, "
+            f"{p.metric}, min samples {p.min_samples}, eps = {eps}), "
             f"{len(g.uncovered)} inputs in no node ({share:.1f}%){faithful}"
             + ("" if warning is None else f"<br><span style='color:#e8a33d'>{html.escape(warning)}</span>"))
 
