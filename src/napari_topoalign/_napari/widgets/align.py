@@ -61,7 +61,7 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
     (for a canvas of ``canvas_aspect`` with ``inputs`` beside the graphs), or None when ``cancel``
     was set (the pipeline is closed at its next event).
 
-    Between events it waits while ``gui_free`` is clear (the GUI thread is drawing): both threads
+    Before each event it forwards it waits while ``gui_free`` is clear (the GUI thread is drawing): both threads
     run Python, and a GUI slice that must win the GIL back after every Qt call (PyQt releases it)
     from a busy worker takes many times longer (the convoy effect)."""
     from ...pipeline import Done, LayoutStep
@@ -70,15 +70,17 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
     last = 0.0
     try:
         for event in steps:
+            if cancel.is_set():
+                return None
+            if isinstance(event, LayoutStep):
+                if event.iteration < event.iterations and time.monotonic() - last < pace["every"]:
+                    continue  # not forwarded: the layout goes on without waiting for the GUI
+                last = time.monotonic()
             gui_free.wait(GUI_WAIT_S)
             if cancel.is_set():
                 return None
             if isinstance(event, Done):
                 return event.alignment, prepare(event.alignment, canvas_aspect, inputs)
-            if isinstance(event, LayoutStep):
-                if event.iteration < event.iterations and time.monotonic() - last < pace["every"]:
-                    continue
-                last = time.monotonic()
             yield event
     finally:
         steps.close()
