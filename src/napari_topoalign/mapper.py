@@ -158,12 +158,17 @@ class MapperGraph:
         out[rows, cols] = M.indices
         return out
 
+    def first_lens(self) -> np.ndarray:
+        """(N,): each input's lens value, or its first coordinate for a 2-D or 3-D lens (the first
+        principal component for "pca2"/"pca3")."""
+        return np.asarray(self.lens, dtype=float).reshape(self.n_inputs, -1)[:, 0]
+
     def to_networkx(self):
-        """A ``networkx.Graph`` with node attributes size, members, lens (mean; of the first
-        coordinate of a 2-D or 3-D lens) and edge weight."""
+        """A ``networkx.Graph`` with node attributes size, members, lens (mean of ``first_lens``)
+        and edge weight."""
         import networkx as nx
 
-        lens = self.lens.reshape(self.n_inputs, -1)[:, 0]
+        lens = self.first_lens()
         G = nx.Graph()
         for k, m in enumerate(self.members):
             G.add_node(k, size=int(len(m)), members=m, lens=float(lens[m].mean()) if len(m) else 0.0)
@@ -284,17 +289,24 @@ def resolve_auto(X, params: MapperParams) -> MapperParams:
 
 
 def centred_rows(X: np.ndarray) -> np.ndarray:
-    """The rows of ``X`` minus their mean, as float32; the inputs at the mean raise ``InvalidValuesError``."""
-    from .errors import InvalidValuesError
-
+    """The rows of ``X`` minus their mean, scaled to unit length, as float32; the inputs at the
+    mean raise ``InvalidValuesError`` (``check_off_mean``)."""
     Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
     norms = np.linalg.norm(Xc, axis=1, keepdims=True)
-    if (norms == 0).any():
+    check_off_mean(int((norms == 0).sum()))
+    return (Xc / norms).astype(np.float32)
+
+
+def check_off_mean(at_mean: int) -> None:
+    """Raise ``InvalidValuesError`` when ``at_mean`` inputs equal the mean of all inputs (metric
+    "centred-cosine" gives them no direction)."""
+    if at_mean:
+        from .errors import InvalidValuesError
+
         raise InvalidValuesError(
-            f"{int((norms == 0).sum())} inputs equal the mean of all inputs, so metric 'centred-cosine' gives them "
+            f"{at_mean} inputs equal the mean of all inputs, so metric 'centred-cosine' gives them "
             "no direction; drop them or use metric='euclidean'."
         )
-    return (Xc / norms).astype(np.float32)
 
 
 def _build(X: np.ndarray, params: MapperParams) -> MapperGraph:

@@ -27,6 +27,7 @@ from .mapper import (
     _lens,
     _working_space,
     assemble_graph,
+    check_off_mean,
     element_clusters,
     resolve_auto,
 )
@@ -108,16 +109,9 @@ def _centred_unit_rows(X):
     """The dask array's rows minus their mean, scaled to unit length (as ``mapper.centred_rows``)."""
     import dask.array as da
 
-    from .errors import InvalidValuesError
-
     Xc = X - X.astype(np.float64).mean(axis=0).compute().astype(np.float32)
     norms = da.linalg.norm(Xc.astype(np.float64), axis=1)
-    at_mean = int((norms == 0).sum().compute())
-    if at_mean:
-        raise InvalidValuesError(
-            f"{at_mean} inputs equal the mean of all inputs, so metric 'centred-cosine' gives them "
-            "no direction; drop them or use metric='euclidean'."
-        )
+    check_off_mean(int((norms == 0).sum().compute()))
     return (Xc / norms[:, None]).astype(np.float32)
 
 

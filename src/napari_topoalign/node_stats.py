@@ -8,7 +8,6 @@ motif browser's query.
   fraction (the node's purity); ``composition(graph, node, values)`` the top values of one node.
 - ``node_mean(graph, values)``: per node, the mean of a numeric column over its members
   (NaN-aware; NaN where no member has a value).
-- ``first_lens(graph)``: each input's lens value (the first coordinate of a 2-D or 3-D lens).
 - ``lens_range(graph)``: per node, the lowest and highest lens value of its members.
 - ``counterparts(C, side)``: per node, its best-matching node in the other graph and their
   correspondence (-1 and 0 where it has none).
@@ -155,14 +154,9 @@ def node_mean(graph, values) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def first_lens(graph) -> np.ndarray:
-    """(N,): each input's lens value, or its first coordinate for a 2-D or 3-D lens (the first principal component for "pca2"/"pca3")."""
-    return np.asarray(graph.lens, dtype=float).reshape(graph.n_inputs, -1)[:, 0]
-
-
 def lens_range(graph) -> np.ndarray:
     """(K, 2): the lowest and highest lens value (first coordinate) among each node's members."""
-    lens = first_lens(graph)
+    lens = graph.first_lens()
     if graph.n_nodes == 0:
         return np.zeros((0, 2))
     return np.array([[lens[m].min(), lens[m].max()] if len(m) else [np.nan, np.nan] for m in graph.members])
@@ -190,7 +184,7 @@ def node_table(graph, inputs=None, *, side: str = "a", correspondence=None, regi
     the dominant value and ``<name>_purity`` (categorical) or the mean (numeric)."""
     K = graph.n_nodes
     sizes = np.fromiter((len(m) for m in graph.members), np.int64, K)
-    lens = first_lens(graph)
+    lens = graph.first_lens()
     M = graph.membership().tocsr()
     region = region_of(regions, K, f"nodes_{side}")
     scores = np.array([float(r.score) for r in regions] + [np.nan])
