@@ -1,6 +1,6 @@
 """build_mapper against KeplerMapper on a family of data shapes (same lens, cover and DBSCAN).
 
-    python benchmarks/bench_mapper.py [--shape all|curve|blobs|uneven|lowdim|highdim] [--quick] [--scaling]
+    python benchmarks/bench_mapper.py [--shape all|curve|blobs|uneven|lowdim|highdim] [--quick] [--repeat N] [--scaling]
 
 Both run single-threaded (torch, BLAS and OpenMP pools limited to one thread), so the
 comparison is of algorithms, not of thread pools on a possibly shared machine. For each
@@ -15,7 +15,8 @@ pruning must beat. The shapes:
   lowdim   200k x 3, a noisy conical spiral
   highdim  20k x 2048, a noisy curve
 
-``--quick`` divides every size by 5; ``--scaling`` adds build_mapper alone on the curve at
+``--quick`` divides every size by 5; ``--repeat N`` times each side N times and prints the
+best (timings on a shared machine vary by a third between runs); ``--scaling`` adds build_mapper alone on the curve at
 10k / 50k / 200k inputs.
 """
 
@@ -135,6 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shape", default="all", choices=["all", *SHAPES])
     ap.add_argument("--quick", action="store_true", help="every size divided by 5")
+    ap.add_argument("--repeat", type=int, default=1, help="best of N runs of each side")
     ap.add_argument("--scaling", action="store_true", help="also build_mapper alone on the curve at 10k/50k/200k")
     args = ap.parse_args()
     import torch
@@ -151,8 +153,8 @@ def main() -> None:
     for name in SHAPES if args.shape == "all" else [args.shape]:
         what, make, eps = SHAPES[name]
         X = make(q)
-        t_ours, k_ours = run_ours(X, eps)
-        t_km, k_km = run_kmapper(X, eps)
+        t_ours, k_ours = min(run_ours(X, eps) for _ in range(args.repeat))
+        t_km, k_km = min(run_kmapper(X, eps) for _ in range(args.repeat))
         t_blocks = run_distance_blocks(X, eps)
         print(
             f"| {name} ({what}) | {X.shape[0]} x {X.shape[1]} | {eps:g} | {t_ours:.2f} ({k_ours}) | {t_km:.2f} ({k_km}) "

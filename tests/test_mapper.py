@@ -69,10 +69,11 @@ def reference(g, X, cluster):
 @pytest.mark.parametrize("metric,eps", [("euclidean", 1.1), ("cosine", 0.15)])
 @pytest.mark.parametrize("cover", ["uniform", "balanced"])
 @pytest.mark.parametrize("dim", [6, 24])  # a k-d tree finds the pairs in few dimensions, blocks in many
-def test_dbscan_matches_sklearn_per_cover_element(metric, eps, cover, dim):
+@pytest.mark.parametrize("lens", ["auto", "pca"])  # a 3-D grid; intervals (the blocks path thins the pairs)
+def test_dbscan_matches_sklearn_per_cover_element(metric, eps, cover, dim, lens):
     rng = np.random.default_rng(1)
     X = embed(rng.normal(size=(700, 6)), dim, rng, 0.0)
-    p = MapperParams(eps=eps, metric=metric, cover=cover, n_intervals=8, min_samples=4)
+    p = MapperParams(eps=eps, metric=metric, cover=cover, n_intervals=8, min_samples=4, lens=lens)
     g = build_mapper(X, p)
     ref = reference(g, X, lambda Y: DBSCAN(eps=eps, min_samples=4, metric=metric).fit_predict(Y))
     assert g.n_nodes > 8
@@ -119,6 +120,52 @@ def test_single_linkage_matches_scipy():
 
     assert as_sets(g.members) == reference(g, X, scipy_single)
 
+
+
+def dense_blobs(rng, n=1500, dim=16):
+    """Tight blobs of unequal sizes and spreads over a sparse background: cliques at eps = 1.5."""
+    centres = rng.normal(size=(12, dim)) * 4
+    label = rng.choice(12, n - 100, p=np.arange(1, 13) / 78)
+    X = centres[label] + rng.uniform(0.05, 0.3, 12)[label, None] * rng.normal(size=(n - 100, dim))
+    return np.r_[X, rng.uniform(-8, 8, size=(100, dim))].astype(np.float32)
+
+
+@sparse_ok
+@pytest.mark.parametrize("clusterer", ["dbscan", "single"])
+def test_thinned_radius_graph_gives_the_exact_clusters(clusterer):
+    # the blocks path leaves out the pairs a core hub makes redundant (most of a clique's);
+    # degrees are counted before, and the clusters must still equal the oracle's per element
+    from napari_topoalign import mapper
+
+    rng = np.random.default_rng(5)
+    X = dense_blobs(rng)
+    lens = X @ rng.normal(size=16)
+    p = MapperParams(lens=lens, n_intervals=6, overlap=0.5, eps=1.5, min_samples=5, clusterer=clusterer)
+    g = build_mapper(X, p)
+    if clusterer == "dbscan":
+        oracle = lambda Y: DBSCAN(eps=1.5, min_samples=5).fit_predict(Y)  # noqa: E731
+    else:
+        def oracle(Y):
+            labels = fcluster(linkage(Y.astype(np.float64), "single"), t=1.5, criterion="distance")
+            return np.where(np.bincount(labels)[labels] >= 5, labels, -1)
+    assert g.n_nodes > 12
+    assert as_sets(g.members) == reference(g, X, oracle)
+
+    # and the thinning did happen, with the degrees of the whole graph
+    L = lens.reshape(-1, 1)
+    bounds = mapper._cover(L, p)
+    order, sorted_lens, starts, ends = mapper._element_ranges(lens, *bounds[0])
+    args = (X, X, order, sorted_lens, *bounds[0], starts, ends, 1.5, "euclidean", False)
+    r_all, c_all, _ = mapper._radius_graph(*args)
+    r, c, degree = mapper._radius_graph(*args, mapper._hub_min_degree(p))
+    assert len(r) < 0.3 * len(r_all)
+    assert set(zip(r.tolist(), c.tolist())) <= set(zip(r_all.tolist(), c_all.tolist()))
+    first = np.searchsorted(bounds[0][1], sorted_lens, side="left")
+    for k, (s, e) in enumerate(zip(starts, ends)):
+        inside = (r_all >= s) & (c_all < e)
+        full = np.bincount(r_all[inside], minlength=len(X)) + np.bincount(c_all[inside], minlength=len(X))
+        pos = np.arange(s, e)
+        assert np.array_equal(degree[pos, k - first[pos]], full[pos])
 
 def test_noisy_circle_in_32d_is_one_loop():
     rng = np.random.default_rng(0)

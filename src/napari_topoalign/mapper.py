@@ -210,6 +210,8 @@ METRICS = ("auto", "euclidean", "cosine", "centred-cosine")
 UNCOVERED_WARN = 0.10  # build_mapper warns when more than this fraction of inputs is in no node
 _GRAPH_BLOCK = 128
 _KDTREE_MAX_DIM = 8
+_HUBS = 16  # hubs per block of the radius graph (_thin_block)
+_PIVOT_RETRY = 16  # after a block whose pivots pruned under 5% of the columns, try them again this many blocks on
 _EPS_QUERIES = 1000  # inputs (fixed seed) whose k-NN distances choose eps, up to _EPS_FULL inputs
 _EPS_FULL = 250_000  # above it, _EPS_QUERIES * sqrt(_EPS_FULL / N) queries: choosing eps stays well under the build
 _EPS_QUANTILE = 0.9
@@ -321,10 +323,15 @@ def _build(X: np.ndarray, params: MapperParams) -> MapperGraph:
         params = params.with_eps(_auto_eps(Z, params.metric))
 
     order, sorted_lens, starts, ends = _element_ranges(L[:, 0], *bounds[0])
+    lo, hi = bounds[0]
+    degree = None
     if params.eps is not None:
-        r, c = _radius_graph(X, Z, order, sorted_lens, *bounds[0], ends, params.eps, params.metric, _lipschitz(params))
+        thin = _hub_min_degree(params) if len(bounds) == 1 else None  # grid cells are not position ranges
+        r, c, degree = _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, params.eps, params.metric,
+                                     _lipschitz(params), thin)
     else:
         r = c = np.zeros(0, np.int32)
+    first = np.searchsorted(hi, sorted_lens, side="left")  # the first cover element holding each position
 
     members: list[np.ndarray] = []
     node_interval: list[int] = []
@@ -334,7 +341,7 @@ def _build(X: np.ndarray, params: MapperParams) -> MapperGraph:
         if len(pos) == 0:
             continue
         j0, j1 = np.searchsorted(r, np.array([s, e], dtype=r.dtype))
-        pairs = None
+        pairs = core = None
         if params.eps is not None:
             u, v = r[j0:j1], c[j0:j1]
             local = np.full(e - s + 1, -1, dtype=np.int64)  # slot e - s: "outside the cell"
@@ -342,7 +349,9 @@ def _build(X: np.ndarray, params: MapperParams) -> MapperGraph:
             lu, lv = local[u - s], local[np.minimum(v, e) - s]
             keep = (lu >= 0) & (lv >= 0)
             pairs = (lu[keep], lv[keep])
-        clusters = element_clusters(X, order[pos], sorted_lens[pos], params, pairs)
+        if degree is not None:
+            core = degree[pos, i0 - first[pos]] + 1 >= params.min_samples
+        clusters = element_clusters(X, order[pos], sorted_lens[pos], params, pairs, core=core)
         members.extend(clusters)
         node_interval.extend([k] * len(clusters))
     return assemble_graph(members, node_interval, bounds, lens, params)
@@ -353,6 +362,11 @@ def _is_dask_array(X) -> bool:
 
     da = sys.modules.get("dask.array")
     return da is not None and isinstance(X, da.Array)
+
+
+def _hub_min_degree(p: MapperParams) -> int:
+    """Neighbours a hub of the radius graph needs (``_thin_block``): a core point's, or none for single linkage."""
+    return p.min_samples - 1 if p.clusterer == "dbscan" else 0
 
 
 def _lipschitz(p: MapperParams) -> bool:
@@ -369,14 +383,16 @@ def _element_ranges(lens: np.ndarray, lo: np.ndarray, hi: np.ndarray):
     return order, sorted_lens, starts, ends
 
 
-def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: MapperParams, pairs=None, inputs=None) -> list[np.ndarray]:
+def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: MapperParams, pairs=None, inputs=None,
+                     core=None) -> list[np.ndarray]:
     """The clusters of one cover element: sorted int64 arrays of input indices, ordered by smallest member.
 
     ``X[rows]`` are the element's inputs in lens order (``lens`` their sorted lens values) and
     ``inputs`` their input indices (default ``rows``). ``pairs`` are its eps-graph edges
-    ``u < v`` (local positions, sorted by u) when already known; otherwise they are
-    computed from ``X[rows]``. HDBSCAN and the first-gap rule (``p.eps`` None) read ``X[rows]``
-    instead. Both the in-memory and the dask build cluster every element here.
+    ``u < v`` (local positions, sorted by u) when already known, with ``core`` the DBSCAN core
+    mask when some edges were thinned away (``_thin_block``); otherwise they are computed from
+    ``X[rows]``. HDBSCAN and the first-gap rule (``p.eps`` None) read ``X[rows]`` instead.
+    Both the in-memory and the dask build cluster every element here.
     """
     inputs = rows if inputs is None else inputs
     if p.eps is None:
@@ -385,12 +401,14 @@ def element_clusters(X: np.ndarray, rows: np.ndarray, lens: np.ndarray, p: Mappe
     if pairs is None:
         Xk = X[rows]
         m = len(rows)
-        ends = np.array([m])
-        local = np.arange(m)
+        one = np.array([0]), np.array([m])  # one element: every position
         eps, metric = float(p.eps), p.metric
-        pairs = _radius_graph(Xk, _working_space(Xk, metric), local, lens, lens[:1], lens[-1:], ends, eps, metric, _lipschitz(p))
+        u, v, degree = _radius_graph(Xk, _working_space(Xk, metric), np.arange(m), lens, lens[:1], lens[-1:], *one,
+                                     eps, metric, _lipschitz(p), _hub_min_degree(p))
+        pairs = u, v
+        core = None if degree is None else degree[:, 0] + 1 >= p.min_samples
     u, v = pairs
-    return _split_by_label(inputs, cluster_cover_element(inputs, u, v, None, p))
+    return _split_by_label(inputs, cluster_cover_element(inputs, u, v, None, p, core))
 
 
 def assemble_graph(members, node_interval, bounds, lens, params: MapperParams) -> MapperGraph:
@@ -668,15 +686,21 @@ def _cell_bounds(bounds: list) -> np.ndarray:
     return np.stack([np.stack([lo[g.ravel()], hi[g.ravel()]], axis=1) for (lo, hi), g in zip(bounds, grid)], axis=1)
 
 
-def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted by r.
+def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, lipschitz, hub_degree=None):
+    """Pairs ``r < c`` of lens-sorted positions within ``eps`` that share a cover element, sorted
+    by r, and with ``hub_degree`` set the eps-degrees of every position in its cover elements
+    (None on the k-d tree path).
 
     In at most ``_KDTREE_MAX_DIM`` euclidean dimensions a k-d tree finds all pairs within
     eps (float64). Otherwise rows are taken in blocks of lens-sorted inputs; each block is
     compared only with the later inputs its cover elements reach (and, for a 1-Lipschitz lens,
     whose lens is within eps) whose distances to 8 pivot inputs can be within eps of the
-    block's (triangle inequality), so every pair is computed at most once. Pairs within
-    float32 rounding of the threshold are re-checked in float64.
+    block's (triangle inequality; skipped while that prunes under 5%), so every pair is
+    computed at most once. Pairs within
+    float32 rounding of the threshold are re-checked in float64. ``degree[p, j]`` counts the
+    neighbours of position p in cover element ``first[p] + j`` (``first``: the first element
+    holding p); pairs that a hub makes redundant are then left out (``_thin_block``), so the
+    caller must take DBSCAN's core points from ``degree``.
     """
     n = len(order)
     first = np.searchsorted(hi, sorted_lens, side="left")
@@ -684,16 +708,22 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, ends, eps, metric, lipschitz
     # a later position c shares a cover element with r iff c < lim[r] (cover elements are intervals)
     lim = np.where(first <= last, ends[np.clip(last, 0, len(lo) - 1)], 0)
     if metric == "euclidean" and X.shape[1] <= _KDTREE_MAX_DIM:
-        return _kdtree_pairs(X[order], eps, lim)
+        return (*_kdtree_pairs(X[order], eps, lim), None)
     if lipschitz:
         slack = eps * (1 + 1e-6) + 1e-9 * np.abs(sorted_lens).max()
         lim = np.minimum(lim, np.searchsorted(sorted_lens, sorted_lens + slack, side="right"))
+    spans = (first, last, starts, ends)
+    degree = None if hub_degree is None else np.zeros((n, max(int((last - first).max(initial=0)) + 1, 1)), np.int32)
     rows, cols = [], []
-    for a, r, c in _block_pairs(X, Z, order, lim, eps, metric):
+    for a, idx, hit in _block_hits(X, Z, order, lim, eps, metric):
+        if degree is not None:
+            pairs = _count_degrees(a, idx, hit, spans, degree)
+            _thin_block(a, idx, hit, pairs, spans, degree, hub_degree)
+        r, c = np.divmod(np.flatnonzero(hit), hit.shape[1])
         rows.append(r.astype(np.int32) + a)
-        cols.append(c.astype(np.int32))
+        cols.append(idx[c].astype(np.int32))
     empty = [np.zeros(0, np.int32)]
-    return np.concatenate(rows + empty), np.concatenate(cols + empty)
+    return np.concatenate(rows + empty), np.concatenate(cols + empty), degree
 
 
 def _kdtree_pairs(Xo: np.ndarray, eps: float, lim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -708,9 +738,10 @@ def _kdtree_pairs(Xo: np.ndarray, eps: float, lim: np.ndarray) -> tuple[np.ndarr
     return r, A.indices.astype(np.int32)
 
 
-def _block_pairs(X, Z, order, lim, eps, metric):
-    """Yield ``(a, r, c)`` per block of ``_GRAPH_BLOCK`` lens-sorted positions from ``a``: pairs
-    ``a + r < c < lim[a + r]`` within eps (local row ``r``, global position ``c``), sorted by (r, c)."""
+def _block_hits(X, Z, order, lim, eps, metric):
+    """Yield ``(a, idx, hit)`` per block of ``_GRAPH_BLOCK`` lens-sorted positions from ``a``:
+    ``hit`` (numpy bool, rows a.., columns at positions ``idx``, the block's own first) marks
+    the pairs ``a + r < idx[c] < lim[a + r]`` within eps, exactly."""
     import torch
 
     n = len(order)
@@ -725,42 +756,120 @@ def _block_pairs(X, Z, order, lim, eps, metric):
     # d2 - rel S <= thr + tol0 are candidates, those with d2 + rel S < thr - tol0 are certain
     rel = 2.2 * Z.shape[1] * 2.0**-24
     tol0 = 1e-6 * thr + 2 * zround * np.sqrt(thr)
+    upper = ~np.tri(_GRAPH_BLOCK, dtype=bool)
     Zs = torch.from_numpy(Zo)
-    for a in range(0, n, _GRAPH_BLOCK):
+    pruning = True  # whether the pivots pruned columns lately (tried again every _PIVOT_RETRY blocks)
+    for i, a in enumerate(range(0, n, _GRAPH_BLOCK)):
         b = min(a + _GRAPH_BLOCK, n)
+        nb = b - a
         c_end = int(lim[a:b].max())
         if c_end <= a + 1:
             continue
-        ok = (p_lo[a:c_end] <= p_hi[a:b].max(0) + radius) & (p_hi[a:c_end] >= p_lo[a:b].min(0) - radius)
-        ok = ok.all(1)
-        ok[: b - a] = True
-        idx = np.flatnonzero(ok) + a
-        C = torch.index_select(Zs, 0, torch.from_numpy(idx)).sub_(Zs[a:b].mean(0))
+        if pruning or i % _PIVOT_RETRY == 0:
+            ok = (p_lo[a:c_end] <= p_hi[a:b].max(0) + radius) & (p_hi[a:c_end] >= p_lo[a:b].min(0) - radius)
+            ok = ok.all(1)
+            ok[:nb] = True
+            pruning = ok.mean() < 0.95
+        if pruning:
+            idx = np.flatnonzero(ok) + a
+            C = torch.index_select(Zs, 0, torch.from_numpy(idx)).sub_(Zs[a:b].mean(0))
+        else:
+            idx = np.arange(a, c_end)
+            C = Zs[a:c_end] - Zs[a:b].mean(0)
         csq = torch.linalg.vector_norm(C, dim=1).square_()
         low = csq * (1 - rel)
-        v = torch.addmm(low[: b - a, None] + low[None, :], C[: b - a], C.T, alpha=-2.0)  # d2 - rel S
+        v = torch.addmm(low[:nb, None] + low[None, :], C[:nb], C.T, alpha=-2.0).numpy()  # d2 - rel S
         hit = v <= thr + tol0
-        hit[:, : b - a].triu_(1)
-        r, c = (t.numpy() for t in torch.nonzero(hit, as_tuple=True))
-        c_pos = idx[c]
-        keep = c_pos < lim[a + r]
-        r, c, c_pos = r[keep], c[keep], c_pos[keep]
+        hit[:, :nb] &= upper[:nb, :nb]
+        cut = np.searchsorted(idx, lim[a:b])
+        short = np.flatnonzero(cut < len(idx))
+        if len(short):
+            hit[short] &= np.arange(len(idx)) < cut[short, None]
         csq = csq.numpy().astype(np.float64)
-        s = csq[r] + csq[c]
-        near = np.flatnonzero(v.numpy()[r, c] + 2 * rel * s >= thr - tol0)
-        if len(near):
+        band = thr - tol0 - 2 * rel * (csq[:nb, None] + csq.max())  # a row's band holds its pairs' bands
+        r, c = np.divmod(np.flatnonzero(hit & (v >= band.astype(np.float32))), len(idx))
+        near = v[r, c] + 2 * rel * (csq[r] + csq[c]) >= thr - tol0
+        r, c = r[near], c[near]
+        if len(r):
             # sums of squared float32 differences err by at most (D + 3) u of the sum: a far tighter
             # band than the product form's; only pairs still inside it are computed in float64
-            diff = torch.index_select(Zs, 0, torch.from_numpy(a + r[near])) - torch.index_select(Zs, 0, torch.from_numpy(c_pos[near]))
+            diff = torch.index_select(Zs, 0, torch.from_numpy(a + r)) - torch.index_select(Zs, 0, torch.from_numpy(idx[c]))
             d2 = torch.linalg.vector_norm(diff, dim=1).square_().numpy().astype(np.float64)
             e = 1.1 * (Z.shape[1] + 3) * 2.0**-24
             within = d2 * (1 + e) < (np.sqrt(thr) - zround) ** 2
             unsure = np.flatnonzero(~within & (d2 * (1 - e) <= (np.sqrt(thr) + zround) ** 2))
-            within[unsure] = _exact_within(X, order[r[near[unsure]] + a], order[c_pos[near[unsure]]], eps, metric)
-            keep = np.ones(len(r), dtype=bool)
-            keep[near[~within]] = False
-            r, c_pos = r[keep], c_pos[keep]
-        yield a, r, c_pos
+            within[unsure] = _exact_within(X, order[r[unsure] + a], order[idx[c[unsure]]], eps, metric)
+            hit[r[~within], c[~within]] = False
+        yield a, idx, hit
+
+
+def _count_degrees(a: int, idx: np.ndarray, hit: np.ndarray, spans, degree: np.ndarray) -> np.ndarray:
+    """Add the pairs of one block (``_block_hits``) to ``degree[p, j]``, the eps-neighbours of
+    position p in cover element ``first[p] + j`` (``spans``: first, last, starts, ends); return
+    each row's number of pairs in the block."""
+    first, last, starts, ends = spans
+    nb, nc = hit.shape
+    rows = np.arange(a, a + nb)
+    k0, k1 = int(first[a]), int(last[-1 + a + nb])  # the cover elements holding a row of the block
+    ks = np.arange(k0, max(k1, k0 - 1) + 1)
+    # a row's pairs all lie after it, so in element k those before its end: counts by column
+    # segment, summed up to each end; a column's pairs lie before it, so in element k those
+    # from its start (a start inside the block sums fewer rows)
+    row_cut = np.searchsorted(idx, ends[ks])
+    edges = np.unique(np.r_[0, row_cut[row_cut < nc]])
+    in_segment = np.add.reduceat(hit.view(np.uint8), edges, axis=1, dtype=np.int32)
+    in_row = np.cumsum(in_segment, axis=1)[:, np.searchsorted(edges, row_cut, side="left") - 1]
+    pairs = in_segment.sum(1)
+    in_col = np.empty((len(ks), nc), np.int32)
+    all_rows = hit.sum(0, dtype=np.int32)
+    for i, s in enumerate(starts[ks] - a):
+        in_col[i] = all_rows if s <= 0 else hit[s:].sum(0, dtype=np.int32)
+    for j in range(degree.shape[1]):
+        k = first[rows] + j
+        ok = np.flatnonzero(k <= last[rows])
+        degree[rows[ok], j] += in_row[ok, k[ok] - k0]
+        k = first[idx] + j
+        ok = np.flatnonzero((k <= last[idx]) & (k <= k1))
+        degree[idx[ok], j] += in_col[k[ok] - k0, ok]
+    return pairs
+
+
+def _thin_block(a: int, idx: np.ndarray, hit: np.ndarray, pairs: np.ndarray, spans, degree: np.ndarray,
+                hub_degree: int) -> None:
+    """Clear the pairs of one block that a hub makes redundant for DBSCAN (and single linkage).
+
+    A hub is a row of the block with at least ``hub_degree`` neighbours in every cover element
+    holding it (a core point wherever it is), chosen greedily by its number of ``pairs`` in the
+    block, no two hubs neighbours. A pair r–c is dropped when a hub h is a neighbour of both
+    and lies in every element holding r and c: there r and c are joined through the core point
+    h, and a border point keeps a core neighbour in the same cluster, so neither core components
+    nor the border rule change (degrees were counted before). Pairs of a hub are never dropped.
+    """
+    first, last, _, _ = spans
+    nb = hit.shape[0]
+    rows = np.arange(a, a + nb)
+    span = (last[rows] - first[rows] + 1)[:, None]
+    core = ((degree[rows] >= hub_degree) | (np.arange(degree.shape[1]) >= span)).all(1)
+    square = hit[:, :nb] | hit[:, :nb].T
+    score = np.where(core, pairs, 0)
+    hubs = []
+    while len(hubs) < _HUBS:
+        h = int(score.argmax())
+        if score[h] <= 0:
+            break
+        hubs.append(h)
+        score[square[h]] = 0
+        score[h] = 0
+    if not hubs:
+        return
+    H = np.array(hubs)
+    reach = square[:, H] & (last[rows][:, None] <= last[a + H][None, :])
+    onward = hit[H]
+    onward[:, :nb] = square[H]
+    onward &= first[idx][None, :] >= first[a + H][:, None]
+    for j in range(len(hubs)):
+        near = np.flatnonzero(reach[:, j])
+        hit[near] &= ~onward[j]
 
 
 def _pivot_distances(Z: np.ndarray, sq: np.ndarray, n_pivots: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -806,12 +915,13 @@ def _pair_dissimilarity(X: np.ndarray, i: np.ndarray, j: np.ndarray, metric: str
     return np.einsum("ij,ij->i", d, d)
 
 
-def cluster_cover_element(idx: np.ndarray, u, v, rows, p: MapperParams) -> np.ndarray:
+def cluster_cover_element(idx: np.ndarray, u, v, rows, p: MapperParams, core=None) -> np.ndarray:
     """Cluster labels (-1: noise) of one cover element's inputs.
 
     ``idx``: the element's inputs (global indices); ``u < v``: local positions of its eps-graph
     edges sorted by u (None when ``p.eps`` is None); ``rows``: the element's working-space rows
-    (None when ``p.eps`` is given: only HDBSCAN and the first-gap rule read coordinates).
+    (None when ``p.eps`` is given: only HDBSCAN and the first-gap rule read coordinates);
+    ``core``: DBSCAN's core mask when the edges were thinned (else counted from them).
     "dbscan": core points have >= min_samples neighbours counting themselves; clusters are
     components of core points; a border point joins the adjacent cluster whose smallest core
     index is smallest (scikit-learn's expansion order). "single" with eps: components of the
@@ -828,7 +938,8 @@ def cluster_cover_element(idx: np.ndarray, u, v, rows, p: MapperParams) -> np.nd
         return _first_gap_labels(rows, p.min_samples)
     A = _upper_csr(u, v, m)
     if p.clusterer == "dbscan":
-        core = np.diff(A.indptr) + np.bincount(v, minlength=m) + 1 >= p.min_samples
+        if core is None:
+            core = np.diff(A.indptr) + np.bincount(v, minlength=m) + 1 >= p.min_samples
         if not core.all():
             return _dbscan_with_border(u, v, idx, core)
     # every point core (or single linkage): the clusters are the components of the whole graph
