@@ -102,6 +102,40 @@ def test_update_positions_moves_in_place(make_napari_viewer, alignment):
         L.update_positions(la, pos_a[:-1], pos_b)
 
 
+
+def test_quiet_drawing_defers_thumbnails_and_layer_list_until_settled(make_napari_viewer, alignment):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    user = viewer.add_points(np.zeros((3, 2)), name="mine")
+    model = L._layer_list_model(viewer)
+    assert model is not None  # napari's layer list model was found (else the block is a no-op)
+    rows = []
+    model.dataChanged.connect(lambda *args: rows.append(args))
+    before = la.nodes_a.thumbnail.copy()
+    touched = set()
+    with L.quiet_drawing(viewer, touched):
+        la.nodes_a.data = la.nodes_a.data * 0.1 + 5.0
+        la.nodes_a.size = 3 * la.nodes_a.size
+    assert rows == [] and touched == {la.nodes_a}
+    np.testing.assert_array_equal(la.nodes_a.thumbnail, before)  # not redrawn yet...
+    np.testing.assert_allclose(la.nodes_a._view_data, la.nodes_a.data)  # ...but the canvas has the new data
+    user.data = np.ones((4, 2))  # other layers outside the block are as usual
+    assert rows and "_update_thumbnail" not in vars(la.nodes_a)  # the method is napari's again
+    rows.clear()
+    L.drain(L.settle(viewer, touched))
+    assert not np.array_equal(la.nodes_a.thumbnail, before)
+    assert rows  # the layer list was told to repaint
+
+
+def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):
+    viewer = make_napari_viewer()
+    info = viewer.window._qt_viewer.canvas._font_info
+    font = info.font_manager.get_font(info.face, False, False)
+    steps = list(L.glyph_steps(viewer))
+    assert set(L.GLYPHS) <= set(font._glyphs)
+    assert len(steps) <= -(-len(L.GLYPHS) // L._GLYPHS_PER_STEP)
+    assert list(L.glyph_steps(viewer)) == []  # all cached: no step
+
 def test_highlight_region_and_centre(make_napari_viewer, alignment):
     viewer = make_napari_viewer()
     la = L.show_alignment(viewer, alignment)

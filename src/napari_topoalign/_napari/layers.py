@@ -57,6 +57,7 @@ API (called by the widgets):
 
 from __future__ import annotations
 
+import string
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
@@ -514,9 +515,33 @@ def drawing_layers_steps(viewer):
             layer = put_layer(viewer, _empty_layer(role), role)
             yield
         found[role] = layer
+    yield from glyph_steps(viewer)
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])
+
+
+#: Characters whose glyphs ``glyph_steps`` renders ahead of the first drawing of text.
+GLYPHS = string.ascii_letters + string.digits + " .,:;-_()[]/%+#&'\"=<>"
+_GLYPHS_PER_STEP = 8
+
+
+def glyph_steps(viewer):
+    """Steps rendering the glyphs of ``GLYPHS`` that the canvas's text font has not rendered yet,
+    a few per step. napari renders a glyph (a distance field, in Python) the first time a text
+    visual draws it, ~5 ms each: the first drawing of titles, legend and region numbers would
+    otherwise stall in one paint. Nothing when the font is not found (napari internals)."""
+    canvas = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "canvas", None)
+    info = getattr(canvas, "_font_info", None)
+    manager = getattr(info, "font_manager", None)
+    if manager is None:
+        return
+    font = manager.get_font(info.face, False, False)  # the font of napari's text visuals
+    missing = [char for char in GLYPHS if char not in getattr(font, "_glyphs", {})]
+    for i in range(0, len(missing), _GLYPHS_PER_STEP):
+        for char in missing[i : i + _GLYPHS_PER_STEP]:
+            font[char]
+        yield
 
 
 _KIND = {role: Points if role.startswith("nodes") or role in _TEXT_ROLES else Shapes if role == "bubbles" else Vectors
@@ -1188,6 +1213,65 @@ def refresh_extent(viewer) -> None:
     recompute = getattr(viewer, "_on_layers_change", None)
     if recompute is not None:
         recompute()
+
+
+@contextmanager
+def quiet_drawing(viewer, touched: set):
+    """Changes to the plugin's layers inside this block make no thumbnails, the viewer does not
+    recompute its dims and the layer list does not repaint rows (napari does each on every
+    property set). The layers whose thumbnails were skipped are added to ``touched``; ``settle``
+    brings dims, thumbnails and the layer list up to date."""
+    ours = [layer for layer in viewer.layers if layer.metadata.get(ROLE_KEY)]
+    recompute = getattr(viewer, "_on_layers_change", None)
+    model = _layer_list_model(viewer)
+    with ExitStack() as stack:
+        if model is not None:
+            stack.enter_context(viewer.layers.events.blocker(model._process_event))
+        for layer in ours:
+            if recompute is not None:
+                stack.enter_context(layer.events.data.blocker(recompute))
+            layer._update_thumbnail = lambda *args, layer=layer, **kwargs: touched.add(layer)  # shadows the method
+            stack.callback(delattr, layer, "_update_thumbnail")
+        yield
+
+
+def quietly(viewer, steps):
+    """Drawing ``steps`` (a generator) each run in ``quiet_drawing``, then ``settle`` on the layers
+    they changed; a generator of steps returning what ``steps`` returns."""
+    touched = set()
+    while True:
+        with quiet_drawing(viewer, touched):
+            try:
+                next(steps)
+            except StopIteration as stop:
+                result = stop.value
+                break
+        yield
+    yield from settle(viewer, touched)
+    return result
+
+
+def settle(viewer, layers):
+    """Steps bringing the viewer up to date after quiet changes to ``layers``: its dims, then each
+    visible layer's thumbnail (one per step: a Vectors thumbnail costs napari ~25 ms), then the layer list."""
+    refresh_extent(viewer)
+    for layer in layers:
+        if layer in viewer.layers and layer.visible:
+            yield
+            layer._update_thumbnail()
+    model = _layer_list_model(viewer)
+    if model is not None and model.rowCount():
+        model.dataChanged.emit(model.index(0), model.index(model.rowCount() - 1), [])
+
+
+def _layer_list_model(viewer):
+    """The Qt model behind the viewer's layer list (napari internals; None when not found)."""
+    qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
+    view = getattr(qt_viewer, "layers", None)
+    model = view.model() if hasattr(view, "model") else None
+    if hasattr(model, "sourceModel"):  # napari shows the list reversed through a proxy model
+        model = model.sourceModel()
+    return model if hasattr(model, "_process_event") else None
 
 
 def _update_positions(found, viewer_or_layers, pos_a, pos_b, arrangement, offset, move) -> None:

@@ -14,7 +14,10 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
   move in place; the final drawing adds the Bubble Sets a few polygons per slice
   (``show_alignment_steps``);
 - while a drawing slice runs the worker waits at its next pipeline event, so the GUI thread does
-  not fight it for the GIL after every Qt call.
+  not fight it for the GIL after every Qt call;
+- every slice is quiet (``layers.quiet_drawing``): no thumbnails, no dims recompute, no layer-list
+  repaint per property set; a drawing ends by settling them once, one thumbnail per slice, and
+  the first run renders the text glyphs a few per slice before any text is drawn.
 
 Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
 the previous alignment (if any) is drawn back, in slices.
@@ -31,6 +34,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ...errors import TopoAlignError
+from ..layers import quiet_drawing, quietly
 from . import session as _session
 from .session import _Section, report_error
 
@@ -255,7 +259,7 @@ class AlignWidget(_Section):
             self._stepper = None
             done(result)
 
-        self._stepper = _Stepper(steps, finished, self._gui_free, _repainted_widgets(self.viewer))
+        self._stepper = _Stepper(quietly(self.viewer, steps), finished, self._gui_free, _repainted_widgets(self.viewer))
 
     def _layers_ready(self, layers) -> None:
         self._layers = layers
@@ -283,7 +287,8 @@ class AlignWidget(_Section):
         self._gui_free.clear()
         start = time.perf_counter()
         try:
-            self._draw_positions(s, live)
+            with quiet_drawing(self.viewer, set()):
+                self._draw_positions(s, live)
         finally:
             self._gui_free.set()
         self._pace["every"] = max(LIVE_EVERY_S, LIVE_COST_FACTOR * (time.perf_counter() - start))
