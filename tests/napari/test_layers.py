@@ -136,6 +136,19 @@ def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):
     assert len(steps) <= -(-len(L.GLYPHS) // L._GLYPHS_PER_STEP)
     assert list(L.glyph_steps(viewer)) == []  # all cached: no step
 
+
+def test_moved_edges_keep_their_shader(make_napari_viewer, alignment):
+    # vispy's MeshVisual made a new colour function on every set_data, recompiling the GL program
+    viewer = make_napari_viewer(show=True)
+    la = L.show_alignment(viewer, alignment)
+    viewer.window._qt_viewer.canvas._scene_canvas.render()  # drawn once: its programs are built
+    mesh = viewer.window._qt_viewer.canvas.layer_to_visual[la.edges_a].node
+    programs = list(mesh.shared_program._programs.values())
+    assert programs and not any(p._need_build for p in programs)
+    L.update_positions(la, alignment.layout.pos_a * 2, alignment.layout.pos_b)
+    mesh._update_data()  # what the next draw does with the moved edges
+    assert not any(p._need_build for p in programs)
+
 def test_highlight_region_and_centre(make_napari_viewer, alignment):
     viewer = make_napari_viewer()
     la = L.show_alignment(viewer, alignment)

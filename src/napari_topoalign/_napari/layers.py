@@ -515,14 +515,48 @@ def drawing_layers_steps(viewer):
             layer = put_layer(viewer, _empty_layer(role), role)
             yield
         found[role] = layer
+    keep_mesh_shaders(viewer, found.values())
     yield from glyph_steps(viewer)
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])
 
 
+def keep_mesh_shaders(viewer, layers) -> None:
+    """Let the vispy meshes of these layers (Vectors, Shapes) keep their colour shader function
+    across data updates. vispy's MeshVisual makes a new one on every ``set_data``, so each move
+    of the edges recompiled the GL program (~15-20 ms per layer per frame under software GL);
+    the function for RGBA colours is the same code every time, so it is made once per mesh.
+    Nothing when napari's visuals are not found (napari internals)."""
+    from vispy.visuals import MeshVisual
+
+    canvas = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "canvas", None)
+    visuals = getattr(canvas, "layer_to_visual", {})
+    for layer in layers:
+        node = getattr(visuals.get(layer), "node", None)
+        for mesh in [node, *getattr(node, "_subvisuals", [])]:
+            if isinstance(mesh, MeshVisual) and "_build_color_transform" not in vars(mesh):
+                mesh._build_color_transform = _color_transform_once(mesh)
+
+
+def _color_transform_once(mesh):
+    """``mesh._build_color_transform`` returning one Function for RGBA colours (a colormap's,
+    for scalar values, is made anew as vispy does: it holds the colour limits)."""
+    build = type(mesh)._build_color_transform
+    made = []
+
+    def color_transform(colors):
+        if colors.ndim == 2 and colors.shape[1] == 1:
+            return build(mesh, colors)
+        if not made:
+            made.append(build(mesh, colors))
+        return made[0]
+
+    return color_transform
+
+
 #: Characters whose glyphs ``glyph_steps`` renders ahead of the first drawing of text.
-GLYPHS = string.ascii_letters + string.digits + " .,:;-_()[]/%+#&'\"=<>"
+GLYPHS = string.ascii_letters + string.digits + " .,:;-_()[]/%+#&'\"=<>×–—…·"
 _GLYPHS_PER_STEP = 8
 
 

@@ -17,7 +17,8 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
   not fight it for the GIL after every Qt call;
 - every slice is quiet (``layers.quiet_drawing``): no thumbnails, no dims recompute, no layer-list
   repaint per property set; a drawing ends by settling them once, one thumbnail per slice, and
-  the first run renders the text glyphs a few per slice before any text is drawn.
+  the first run renders the text glyphs a few per slice before any text is drawn, and the edge
+  and bubble meshes keep their shaders when they move (``layers.keep_mesh_shaders``).
 
 Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
 the previous alignment (if any) is drawn back, in slices.
