@@ -215,3 +215,21 @@ def _check_canvas(viewer):
     assert drawn[:, : middle - 10].mean() > 0.005 and drawn[:, middle + 10 :].mean() > 0.005
     colourful = (shot.max(-1) - shot.min(-1)) > 40  # region colours, not grey edges
     assert colourful.mean() > 0.005
+
+
+def test_garbage_collector_is_paused_only_while_aligning(setup, qtbot):
+    import gc
+
+    viewer, widget, errors = setup
+    assert gc.isenabled()
+    during = []
+    widget.align.run()
+    widget.align.worker.yielded.connect(lambda event: during.append(gc.isenabled()))
+    _wait(qtbot, widget.align)
+    assert not errors and during and not any(during)  # a full collection would stall the GUI mid-run
+    assert gc.isenabled()
+    widget.align.run()
+    assert not gc.isenabled()
+    widget.align.cancel()
+    assert gc.isenabled()  # a cancelled run gives it back at once
+    _wait(qtbot, widget.align)
