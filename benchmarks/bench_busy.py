@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import networkx as nx  # noqa: E402
 import torch  # noqa: E402
 from bench_layout import fa2_layout, representations  # noqa: E402
-from bench_mapper import noisy_curve, run_kmapper, run_ours  # noqa: E402
+from bench_mapper import SHAPES, noisy_curve, run_kmapper, run_ours  # noqa: E402
 
 from napari_topoalign import MapperParams, build_mapper, correspondence  # noqa: E402
 from napari_topoalign.layout import joint_layout  # noqa: E402
@@ -89,6 +89,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     X = noisy_curve(10_000)
+    eps = SHAPES["curve"][2]
     K_a, K_b = representations(10_000)
     params = MapperParams(lens="pca", n_intervals=150, overlap=0.5, metric="euclidean")
     A, B = build_mapper(K_a, params), build_mapper(K_b, params)
@@ -99,9 +100,9 @@ def main():
     with torch_default():
         torch_threads = torch.get_num_threads()
     rows = {
-        f"build_mapper, torch default ({torch_threads} threads)": (torch_default, lambda: run_ours(X)),
-        "build_mapper, thread policy": (policy, lambda: run_ours(X)),
-        "KeplerMapper (anchor)": (contextmanager(lambda: (yield)), lambda: run_kmapper(X)),
+        f"build_mapper, torch default ({torch_threads} threads)": (torch_default, lambda: run_ours(X, eps)),
+        "build_mapper, thread policy": (policy, lambda: run_ours(X, eps)),
+        "KeplerMapper (anchor)": (contextmanager(lambda: (yield)), lambda: run_kmapper(X, eps)),
         f"joint_layout, torch default ({torch_threads} threads)": (
             torch_default, lambda: joint_layout(A, B, C, device="cpu", iterations=300)),
         "joint_layout, thread policy": (policy, lambda: joint_layout(A, B, C, device="cpu", iterations=300)),
