@@ -556,8 +556,9 @@ def _color_transform_once(mesh):
 
 
 #: Characters whose glyphs ``glyph_steps`` renders ahead of the first drawing of text.
-GLYPHS = string.ascii_letters + string.digits + " .,:;-_()[]/%+#&'\"=<>×–—…·"
-_GLYPHS_PER_STEP = 8
+GLYPHS = (string.ascii_letters + string.digits + " .,:;-_()[]/%+#&'\"=<>×–—…·" + "".join(SIDE_MARK.values())
+          + "ÅÉÑŐ")  # the last: napari's text visuals measure line heights with them
+_GLYPHS_PER_STEP = 4
 
 
 def glyph_steps(viewer):

@@ -19,7 +19,8 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
   napari's objects took ~0.3 s in the middle of the animation;
 - every slice is quiet (``layers.quiet_drawing``): no thumbnails, no dims recompute, no layer-list
   repaint per property set; a drawing ends by settling them once, one thumbnail per slice, and
-  the first run renders the text glyphs a few per slice before any text is drawn, and the edge
+  the first run renders the text glyphs a few per slice before any text is drawn and lets the
+  canvas paint after each slice (each new layer's first paint compiles its shaders), and the edge
   and bubble meshes keep their shaders when they move (``layers.keep_mesh_shaders``).
 
 Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
@@ -159,10 +160,12 @@ def _pause_collector():
     return resume
 
 
-def _repainted_widgets(viewer) -> list:
-    """The viewer's canvas and layer list widgets (napari internals; those not found are left out)."""
+def _repainted_widgets(viewer, canvas: bool = True) -> list:
+    """The viewer's canvas (unless ``canvas`` is False) and layer list widgets (napari internals;
+    those not found are left out)."""
     qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
-    widgets = [getattr(getattr(qt_viewer, "canvas", None), "native", None), getattr(qt_viewer, "layers", None)]
+    widgets = [getattr(getattr(qt_viewer, "canvas", None), "native", None) if canvas else None,
+               getattr(qt_viewer, "layers", None)]
     return [w for w in widgets if hasattr(w, "setUpdatesEnabled")]
 
 
@@ -217,6 +220,7 @@ class AlignWidget(_Section):
         self._gui_free.set()
         self._layers = None  # the drawing layers (AlignmentLayers) this run draws into
         self._stepper = None  # the drawing in progress (_Stepper)
+        self._drawn_once = False  # an alignment has been drawn (every drawing layer painted)
         self._latest = None  # the newest layout positions not drawn yet
         self._graphs = {}  # the graphs built in this run, by side
         self._graphs_drawn = False  # the node and edge layers show this run's graphs
@@ -286,7 +290,10 @@ class AlignWidget(_Section):
             self._stepper = None
             done(result)
 
-        self._stepper = _Stepper(quietly(self.viewer, steps), finished, self._gui_free, _repainted_widgets(self.viewer))
+        # until one alignment has been drawn, the canvas paints after each step: each new layer's
+        # first paint compiles its shaders (slow under software GL), one layer at a time
+        frozen = _repainted_widgets(self.viewer, canvas=self._drawn_once)
+        self._stepper = _Stepper(quietly(self.viewer, steps), finished, self._gui_free, frozen)
 
     def _layers_ready(self, layers) -> None:
         self._layers = layers
@@ -353,6 +360,7 @@ class AlignWidget(_Section):
         self._draw(steps, lambda layers: self._drawn(alignment, prepared, layers))
 
     def _drawn(self, alignment, prepared, layers) -> None:
+        self._drawn_once = True
         self.view.adopt(alignment, layers, prepared)
         self.session.set_alignment(alignment)
         a, b = alignment.graph_a, alignment.graph_b

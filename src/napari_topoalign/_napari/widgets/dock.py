@@ -36,3 +36,13 @@ class TopoAlignWidget(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.tabs)
         self.session.events.alignment.connect(lambda: self.tabs.setCurrentWidget(self.regions))
+        load_units()
+
+
+def load_units() -> None:
+    """Load the unit registry (pint) that napari's transforms use: napari loads it lazily, ~0.3 s,
+    the first time a layer is sliced with a new transform, which in a new session was in the middle
+    of the first alignment's drawing. Here it is part of opening the dock."""
+    import pint
+
+    pint.get_application_registry().pixel  # noqa: B018 (the attribute access loads the registry)
