@@ -696,11 +696,11 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, l
     compared only with the later inputs its cover elements reach (and, for a 1-Lipschitz lens,
     whose lens is within eps) whose distances to 8 pivot inputs can be within eps of the
     block's (triangle inequality; skipped while that prunes under 5%), so every pair is
-    computed at most once. Pairs within
-    float32 rounding of the threshold are re-checked in float64. ``degree[p, j]`` counts the
-    neighbours of position p in cover element ``first[p] + j`` (``first``: the first element
-    holding p); pairs that a hub makes redundant are then left out (``_thin_block``), so the
-    caller must take DBSCAN's core points from ``degree``.
+    computed at most once. Pairs within float32 rounding of the threshold are re-checked in
+    float64. ``degree[p, j]`` counts the neighbours of position p in cover element
+    ``first[p] + j`` (``first``: the first element holding p); pairs that a hub makes redundant
+    are then left out (``_thin_block``), so the caller must take DBSCAN's core points from
+    ``degree``.
     """
     n = len(order)
     first = np.searchsorted(hi, sorted_lens, side="left")
