@@ -816,7 +816,8 @@ def _count_degrees(a: int, idx: np.ndarray, hit: np.ndarray, spans, degree: np.n
     # segment, summed up to each end; a column's pairs lie before it, so in element k those
     # from its start (a start inside the block sums fewer rows)
     row_cut = np.searchsorted(idx, ends[ks])
-    edges = np.unique(np.r_[0, row_cut[row_cut < nc]])
+    edges = np.concatenate(([0], row_cut[row_cut < nc]))  # ascending (cover elements end in order)
+    edges = edges[np.concatenate(([True], edges[1:] > edges[:-1]))]
     in_segment = np.add.reduceat(hit.view(np.uint8), edges, axis=1, dtype=np.int32)
     in_row = np.cumsum(in_segment, axis=1)[:, np.searchsorted(edges, row_cut, side="left") - 1]
     pairs = in_segment.sum(1)
