@@ -45,8 +45,8 @@ from .session import _Section, report_error
 
 MODES = {"side by side": "side_by_side", "overlay": "overlay"}
 #: The newest layout positions reach the GUI at most this often (seconds), and at least
-#: ``LIVE_COST_FACTOR`` times the last move's drawing time apart (the worker waits while the GUI
-#: draws, so the animation then costs at most 1 / LIVE_COST_FACTOR of the layout's time).
+#: ``LIVE_COST_FACTOR`` times the last move's drawing and painting time apart (so the animation
+#: costs at most about 1 / LIVE_COST_FACTOR of the layout's time: on software GL fewer frames).
 LIVE_EVERY_S = 0.15
 LIVE_COST_FACTOR = 5
 #: Longest the worker waits for a GUI slice to end (seconds).
@@ -169,6 +169,26 @@ def _repainted_widgets(viewer, canvas: bool = True) -> list:
     return [w for w in widgets if hasattr(w, "setUpdatesEnabled")]
 
 
+class _PaintClock:
+    """How long the canvas's latest paint took (its Python part: vispy drawing every visual;
+    0 until one is seen or when the canvas is not found: napari internals)."""
+
+    def __init__(self, viewer):
+        self.last, self._start = 0.0, None
+        qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
+        scene = getattr(getattr(qt_viewer, "canvas", None), "_scene_canvas", None)
+        if scene is not None:
+            scene.events.draw.connect(self._begin, position="first")
+            scene.events.draw.connect(self._end, position="last")
+
+    def _begin(self, event=None) -> None:
+        self._start = time.perf_counter()
+
+    def _end(self, event=None) -> None:
+        if self._start is not None:
+            self.last = time.perf_counter() - self._start
+
+
 class AlignWidget(_Section):
     """Mode, device, iterations and seed (the session's layout options); Align runs the pipeline
     in a worker, animating the layout live; Cancel; Save."""
@@ -225,6 +245,7 @@ class AlignWidget(_Section):
         self._graphs = {}  # the graphs built in this run, by side
         self._graphs_drawn = False  # the node and edge layers show this run's graphs
         self._pace = {"every": LIVE_EVERY_S}  # the worker's interval between layout positions
+        self._paint = _PaintClock(self.viewer)
         self._resume_collector = lambda: None  # ends this run's pause of the garbage collector
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
 
@@ -325,7 +346,8 @@ class AlignWidget(_Section):
                 self._draw_positions(s, live)
         finally:
             self._gui_free.set()
-        self._pace["every"] = max(LIVE_EVERY_S, LIVE_COST_FACTOR * (time.perf_counter() - start))
+        cost = time.perf_counter() - start + self._paint.last
+        self._pace["every"] = max(LIVE_EVERY_S, LIVE_COST_FACTOR * cost)
         self._latest = None
 
     def _draw_positions(self, s, live) -> None:
