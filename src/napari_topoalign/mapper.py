@@ -331,7 +331,8 @@ def _build(X: np.ndarray, params: MapperParams) -> MapperGraph:
                                      _lipschitz(params), thin)
     else:
         r = c = np.zeros(0, np.int32)
-    first = np.searchsorted(hi, sorted_lens, side="left")  # the first cover element holding each position
+    if degree is not None:
+        first, _ = _element_span(sorted_lens, lo, hi)
 
     members: list[np.ndarray] = []
     node_interval: list[int] = []
@@ -703,8 +704,7 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, l
     ``degree``.
     """
     n = len(order)
-    first = np.searchsorted(hi, sorted_lens, side="left")
-    last = np.searchsorted(lo, sorted_lens, side="right") - 1
+    first, last = _element_span(sorted_lens, lo, hi)
     # a later position c shares a cover element with r iff c < lim[r] (cover elements are intervals)
     lim = np.where(first <= last, ends[np.clip(last, 0, len(lo) - 1)], 0)
     if metric == "euclidean" and X.shape[1] <= _KDTREE_MAX_DIM:
@@ -724,6 +724,12 @@ def _radius_graph(X, Z, order, sorted_lens, lo, hi, starts, ends, eps, metric, l
         cols.append(idx[c].astype(np.int32))
     empty = [np.zeros(0, np.int32)]
     return np.concatenate(rows + empty), np.concatenate(cols + empty), degree
+
+
+def _element_span(sorted_lens: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the last cover interval ``[lo, hi]`` holding each sorted lens value (the
+    intervals are sorted, so those holding a value are the ones between)."""
+    return np.searchsorted(hi, sorted_lens, side="left"), np.searchsorted(lo, sorted_lens, side="right") - 1
 
 
 def _kdtree_pairs(Xo: np.ndarray, eps: float, lim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -811,7 +817,7 @@ def _count_degrees(a: int, idx: np.ndarray, hit: np.ndarray, spans, degree: np.n
     nb, nc = hit.shape
     rows = np.arange(a, a + nb)
     k0, k1 = int(first[a]), int(last[-1 + a + nb])  # the cover elements holding a row of the block
-    ks = np.arange(k0, max(k1, k0 - 1) + 1)
+    ks = np.arange(k0, k1 + 1)
     # a row's pairs all lie after it, so in element k those before its end: counts by column
     # segment, summed up to each end; a column's pairs lie before it, so in element k those
     # from its start (a start inside the block sums fewer rows)
