@@ -522,6 +522,12 @@ def drawing_layers_steps(viewer):
                            legend=found["legend"], region_labels=found["region_labels"])
 
 
+def qt_viewer(viewer):
+    """The viewer's Qt side (``window._qt_viewer``: its canvas and layer list; napari internals),
+    or None for a viewer without a window."""
+    return getattr(getattr(viewer, "window", None), "_qt_viewer", None)
+
+
 def keep_mesh_shaders(viewer, layers) -> None:
     """Let the vispy meshes of these layers (Vectors, Shapes) keep their colour shader function
     across data updates. vispy's MeshVisual makes a new one on every ``set_data``, so each move
@@ -530,7 +536,7 @@ def keep_mesh_shaders(viewer, layers) -> None:
     Nothing when napari's visuals are not found (napari internals)."""
     from vispy.visuals import MeshVisual
 
-    canvas = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "canvas", None)
+    canvas = getattr(qt_viewer(viewer), "canvas", None)
     visuals = getattr(canvas, "layer_to_visual", {})
     for layer in layers:
         node = getattr(visuals.get(layer), "node", None)
@@ -566,7 +572,7 @@ def glyph_steps(viewer):
     a few per step. napari renders a glyph (a distance field, in Python) the first time a text
     visual draws it, ~5 ms each: the first drawing of titles, legend and region numbers would
     otherwise stall in one paint. Nothing when the font is not found (napari internals)."""
-    canvas = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "canvas", None)
+    canvas = getattr(qt_viewer(viewer), "canvas", None)
     info = getattr(canvas, "_font_info", None)
     manager = getattr(info, "font_manager", None)
     if manager is None:
@@ -1229,7 +1235,6 @@ def _moving(viewer, layers):
     """A ``move(layer, data)`` that sets a layer's data without the viewer recomputing its dims
     from every layer's extent (which re-slices all layers; ``refresh_extent`` does it once when a
     drawing is complete) and without a thumbnail (napari's thumbnails cost more than the move)."""
-    recompute = getattr(viewer, "_on_layers_change", None)  # napari's handler of layer data changes
 
     def move(layer, data):
         with layer._block_refresh():
@@ -1237,10 +1242,17 @@ def _moving(viewer, layers):
         layer.refresh(thumbnail=False)
 
     with ExitStack() as stack:
-        if recompute is not None:
-            for layer in layers:
-                stack.enter_context(layer.events.data.blocker(recompute))
+        _hold_dims(stack, viewer, layers)
         yield move
+
+
+def _hold_dims(stack: ExitStack, viewer, layers) -> None:
+    """Until ``stack`` closes, data changes of ``layers`` do not make the viewer recompute its dims
+    from every layer's extent (napari's handler of layer data changes; ``refresh_extent`` runs it)."""
+    recompute = getattr(viewer, "_on_layers_change", None)
+    if recompute is not None:
+        for layer in layers:
+            stack.enter_context(layer.events.data.blocker(recompute))
 
 
 def refresh_extent(viewer) -> None:
@@ -1257,14 +1269,12 @@ def quiet_drawing(viewer, touched: set):
     property set). The layers whose thumbnails were skipped are added to ``touched``; ``settle``
     brings dims, thumbnails and the layer list up to date."""
     ours = [layer for layer in viewer.layers if layer.metadata.get(ROLE_KEY)]
-    recompute = getattr(viewer, "_on_layers_change", None)
     model = _layer_list_model(viewer)
     with ExitStack() as stack:
         if model is not None:
             stack.enter_context(viewer.layers.events.blocker(model._process_event))
+        _hold_dims(stack, viewer, ours)
         for layer in ours:
-            if recompute is not None:
-                stack.enter_context(layer.events.data.blocker(recompute))
             layer._update_thumbnail = lambda *args, layer=layer, **kwargs: touched.add(layer)  # shadows the method
             stack.callback(delattr, layer, "_update_thumbnail")
         yield
@@ -1301,8 +1311,7 @@ def settle(viewer, layers):
 
 def _layer_list_model(viewer):
     """The Qt model behind the viewer's layer list (napari internals; None when not found)."""
-    qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
-    view = getattr(qt_viewer, "layers", None)
+    view = getattr(qt_viewer(viewer), "layers", None)
     model = view.model() if hasattr(view, "model") else None
     if hasattr(model, "sourceModel"):  # napari shows the list reversed through a proxy model
         model = model.sourceModel()

@@ -39,7 +39,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ...errors import TopoAlignError
-from ..layers import quiet_drawing, quietly
+from ..layers import qt_viewer, quiet_drawing, quietly
 from . import session as _session
 from .session import _Section, report_error
 
@@ -163,9 +163,8 @@ def _pause_collector():
 def _repainted_widgets(viewer, canvas: bool = True) -> list:
     """The viewer's canvas (unless ``canvas`` is False) and layer list widgets (napari internals;
     those not found are left out)."""
-    qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
-    widgets = [getattr(getattr(qt_viewer, "canvas", None), "native", None) if canvas else None,
-               getattr(qt_viewer, "layers", None)]
+    qt = qt_viewer(viewer)
+    widgets = [getattr(getattr(qt, "canvas", None), "native", None) if canvas else None, getattr(qt, "layers", None)]
     return [w for w in widgets if hasattr(w, "setUpdatesEnabled")]
 
 
@@ -175,8 +174,7 @@ class _PaintClock:
 
     def __init__(self, viewer):
         self.last, self._start = 0.0, None
-        qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
-        scene = getattr(getattr(qt_viewer, "canvas", None), "_scene_canvas", None)
+        scene = getattr(getattr(qt_viewer(viewer), "canvas", None), "_scene_canvas", None)
         if scene is not None:
             scene.events.draw.connect(self._begin, position="first")
             scene.events.draw.connect(self._end, position="last")
