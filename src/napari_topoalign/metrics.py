@@ -71,13 +71,18 @@ def mutual_knn(X, Y, k: int = 10) -> float:
     return float(shared.mean() / k)
 
 
+#: Float64 differences ``_exact_knn`` holds at once (2 MB): cache-sized blocks ran 2.7x faster
+#: than 128 MB ones, whose fresh pages the kernel also had to zero on each call in a busy process.
+_DIFF_ELEMENTS = 2**18
+
+
 def _exact_knn(X: np.ndarray, k: int) -> np.ndarray:
     """(N, k) indices of each row's k nearest other rows: float32 candidates (2k + 8 of them),
     re-ranked by float64 distance rounded to 12 significant digits, then by index."""
     m = min(2 * k + 8, len(X) - 1)
     cand = nearest(X, m)[1]
     d = np.empty(cand.shape)
-    block = max(1, 2**24 // (m * X.shape[1]))
+    block = max(1, _DIFF_ELEMENTS // (m * X.shape[1]))
     for lo in range(0, len(X), block):
         diff = X[cand[lo : lo + block]] - X[lo : lo + block, None, :]
         d[lo : lo + block] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
