@@ -508,6 +508,7 @@ def _empty_layer(role: str):
 def drawing_layers_steps(viewer):
     """The plugin's drawing layers (``DRAWING_ROLES``) in ``viewer``: the existing ones, and empty
     new ones where missing, one per step (a generator; returns the ``AlignmentLayers``)."""
+    yield from glyph_steps(viewer)  # first: an empty text layer's first paint measures line heights
     found = {}
     for role in DRAWING_ROLES:
         layer = find_layer(viewer, role)
@@ -516,7 +517,6 @@ def drawing_layers_steps(viewer):
             yield
         found[role] = layer
     keep_mesh_shaders(viewer, found.values())
-    yield from glyph_steps(viewer)
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])
@@ -564,7 +564,7 @@ def _color_transform_once(mesh):
 #: Characters whose glyphs ``glyph_steps`` renders ahead of the first drawing of text.
 GLYPHS = (string.ascii_letters + string.digits + " .,:;-_()[]/%+#&'\"=<>×–—…·" + "".join(SIDE_MARK.values())
           + "ÅÉÑŐ")  # the last: napari's text visuals measure line heights with them
-_GLYPHS_PER_STEP = 4
+_GLYPHS_PER_STEP = 2
 
 
 def glyph_steps(viewer):
