@@ -39,8 +39,8 @@ def test_events_in_order_with_rising_progress(events):
     assert kinds[0] == "StageStarted" and kinds[-1] == "Done"
     assert [e.side for e in events if isinstance(e, P.GraphBuilt)] == ["a", "b"]
     first = {k: kinds.index(k) for k in set(kinds)}
-    assert first["GraphBuilt"] < first["LayoutStep"] < first["RegionsFound"] < first["ScoresComputed"]
-    assert first["ScoresComputed"] < first["BubblesDrawn"] < first["Done"]
+    assert first["GraphBuilt"] < first["LayoutStep"] < first["RegionsFound"] < first["BubblesDrawn"]
+    assert first["BubblesDrawn"] < first["ScoresComputed"] < first["Done"]
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     # every stage is visited, in the order of STAGES, and the layout moves the bar block by block
@@ -61,6 +61,8 @@ def test_done_holds_the_same_alignment_as_align(events, data):
     last = [e for e in events if isinstance(e, P.LayoutStep)][-1]
     np.testing.assert_array_equal(last.pos_a, al.layout.pos_a)  # the last block is the result
     assert al._bubbles is not None and len(al.bubbles()) == len(al.regions)  # computed in the pipeline
+    drawable = next(e for e in events if isinstance(e, P.BubblesDrawn))
+    assert drawable.alignment is al and drawable.bubbles is al.bubbles()  # drawn while the scores come
 
 
 def test_closing_stops_the_layout(data, monkeypatch):

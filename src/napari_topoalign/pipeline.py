@@ -15,7 +15,11 @@ a status bar). The kinds:
 - ``GraphBuilt(side, graph)``: graph "a" or "b" is built (B waits for A when the lens is shared);
 - ``LayoutStep(iteration, iterations, pos_a, pos_b)``: a block of layout iterations is done,
   positions as ``JointLayout`` would hold them if it stopped here;
-- ``RegionsFound(regions)``, ``ScoresComputed(scores)``, ``BubblesDrawn(bubbles)``;
+- ``RegionsFound(regions)``;
+- ``BubblesDrawn(bubbles, alignment)`` (only with ``bubbles=True``): everything there is to draw,
+  before the scores; ``alignment`` is the one ``Done`` holds, its ``scores`` still empty (a
+  consumer may draw it while the scores are computed);
+- ``ScoresComputed(scores)``;
 - ``Done(alignment)``: the last event.
 """
 
@@ -37,8 +41,8 @@ STAGES = (
     ("correspondence", 0.02),
     ("layout", 0.36),
     ("regions", 0.07),
-    ("scores", 0.06),
     ("bubbles", 0.04),
+    ("scores", 0.06),
 )
 _START = {}
 _total = 0.0
@@ -95,6 +99,7 @@ class ScoresComputed(Event):
 @dataclass(frozen=True)
 class BubblesDrawn(Event):
     bubbles: list
+    alignment: object  # everything but the scores, which are filled in before ScoresComputed
 
 
 @dataclass(frozen=True)
@@ -196,14 +201,14 @@ def steps(
         )
         yield _started("regions", "matching regions…")
         regions = list(find_matching_regions(A, B, C))
-        yield RegionsFound("scores", fraction("scores"), "alignment scores…", regions)
-        scores = dict(alignment_scores(X_a, X_b, A, B, C))
-        alignment = Alignment(A, B, C, layout, regions, scores, names)
+        alignment = Alignment(A, B, C, layout, regions, {}, names)  # its scores come last
         if bubbles:
-            yield ScoresComputed("bubbles", fraction("bubbles"), "Bubble Sets…", scores)
-            yield BubblesDrawn("done", 1.0, "done", alignment.bubbles())
+            yield RegionsFound("bubbles", fraction("bubbles"), "Bubble Sets…", regions)
+            yield BubblesDrawn("scores", fraction("scores"), "alignment scores…", alignment.bubbles(), alignment)
         else:
-            yield ScoresComputed("done", 1.0, "done", scores)
+            yield RegionsFound("scores", fraction("scores"), "alignment scores…", regions)
+        alignment.scores.update(alignment_scores(X_a, X_b, A, B, C))
+        yield ScoresComputed("done", 1.0, "done", alignment.scores)
     yield Done("done", 1.0, "done", alignment)
 
 

@@ -6,7 +6,8 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
   worker thread with one core left to the GUI (``threads.thread_policy(reserve=1)``); the worker
   forwards layout positions at most every ``LIVE_EVERY_S`` seconds, and at least five times the
   last move's drawing time apart (always the newest), and
-  prepares the final drawing (``layers.prepare``: Bubble Set polygons, links);
+  prepares the final drawing (``layers.prepare``: Bubble Set polygons, links) as soon as the
+  Bubble Sets are known: the GUI draws it while the worker computes the scores;
 - the plugin's layers are made once per viewer and then updated in place (napari takes
   0.1-0.8 s to add a layer and runs a full garbage collection to remove one); on the first run
   they are made one per slice while the worker computes;
@@ -68,17 +69,19 @@ def available_devices() -> list[str]:
 def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, pace: dict,
                      canvas_aspect: float = 1.0, inputs=None):
     """Iterate the pipeline ``steps`` here (a worker thread), yielding its events to the GUI with
-    layout steps thinned to one per ``pace["every"]`` seconds (set by the GUI); returns ``(alignment, prepared drawing)``
-    (for a canvas of ``canvas_aspect`` with ``inputs`` beside the graphs), or None when ``cancel``
-    was set (the pipeline is closed at its next event).
+    layout steps thinned to one per ``pace["every"]`` seconds (set by the GUI), and after
+    ``BubblesDrawn`` the final drawing prepared (``layers.Prepared``, for a canvas of
+    ``canvas_aspect`` with ``inputs`` beside the graphs): the GUI draws it while the scores are
+    computed here. Returns the alignment, or None when ``cancel`` was set (the pipeline is closed
+    at its next event).
 
     Before each event it forwards it waits while ``gui_free`` is clear (the GUI thread is drawing): both threads
     run Python, and a GUI slice that must win the GIL back after every Qt call (PyQt releases it)
     from a busy worker takes many times longer (the convoy effect)."""
-    from ...pipeline import Done, LayoutStep
+    from ...pipeline import BubblesDrawn, Done, LayoutStep
     from ..layers import prepare
 
-    last = 0.0
+    last, prepared = 0.0, False
     try:
         for event in steps:
             if cancel.is_set():
@@ -87,11 +90,16 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
                 if event.iteration < event.iterations and time.monotonic() - last < pace["every"]:
                     continue  # not forwarded: the layout goes on without waiting for the GUI
                 last = time.monotonic()
+            drawing = None
+            if isinstance(event, (BubblesDrawn, Done)) and not prepared:
+                drawing, prepared = prepare(event.alignment, canvas_aspect, inputs), True
             gui_free.wait(GUI_WAIT_S)
             if cancel.is_set():
                 return None
+            if drawing is not None:
+                yield drawing
             if isinstance(event, Done):
-                return event.alignment, prepare(event.alignment, canvas_aspect, inputs)
+                return event.alignment
             yield event
     finally:
         steps.close()
@@ -243,6 +251,9 @@ class AlignWidget(_Section):
         self._graphs = {}  # the graphs built in this run, by side
         self._graphs_drawn = False  # the node and edge layers show this run's graphs
         self._pace = {"every": LIVE_EVERY_S}  # the worker's interval between layout positions
+        self._result = None  # the alignment the worker returned, waiting for its drawing to end
+        self._final = None  # (prepared, layers) of the final drawing once it has ended
+        self._final_started = False  # the final drawing has begun (events no longer set the status)
         self._paint = _PaintClock(self.viewer)
         self._resume_collector = lambda: None  # ends this run's pause of the garbage collector
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
@@ -276,9 +287,11 @@ class AlignWidget(_Section):
         worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free, self._pace,
                                   canvas_aspect(self.viewer), s.inputs)
         worker.yielded.connect(lambda event: None if cancel.is_set() else self._on_event(event))
-        worker.returned.connect(lambda result: None if cancel.is_set() or result is None else self._on_result(result))
+        worker.returned.connect(lambda alignment: None if cancel.is_set() or alignment is None
+                                else self._on_result(alignment))
         worker.errored.connect(lambda exc: None if cancel.is_set() else self._on_error(exc))
         self._layers, self._latest, self._graphs, self._graphs_drawn = None, None, {}, False
+        self._result, self._final, self._final_started = None, None, False
         self.progress.setValue(0)
         self.status.setText("Starting…")
         self.align_button.setEnabled(False)
@@ -320,9 +333,14 @@ class AlignWidget(_Section):
 
     def _on_event(self, event) -> None:
         from ...pipeline import GraphBuilt, LayoutStep
+        from ..layers import Prepared
 
+        if isinstance(event, Prepared):
+            self._final_drawing(event)
+            return
         self.progress.setValue(int(100 * PIPELINE_SHARE * event.fraction))
-        self.status.setText(event.message)
+        if self._result is self._final is None and not self._final_started:
+            self.status.setText(event.message)
         if isinstance(event, GraphBuilt):
             self._graphs[event.side] = event.graph
             if event.side == "b":
@@ -369,15 +387,28 @@ class AlignWidget(_Section):
         yield
         fit_view(self.viewer, live)
 
-    def _on_result(self, result) -> None:
+    def _final_drawing(self, prepared) -> None:
+        """Draw the alignment (its scores are still being computed in the worker)."""
         from ..layers import show_alignment_steps
 
-        alignment, prepared = result
-        self.status.setText("drawing the alignment…")
-        self.progress.setValue(int(100 * PIPELINE_SHARE))
+        self._final_started = True
+        self.status.setText("drawing the alignment (the scores are being computed)…")
         drawn = self._graphs_drawn and self._stepper is None
-        steps = show_alignment_steps(self.viewer, alignment, self.session.inputs, prepared=prepared, graphs_drawn=drawn)
-        self._draw(steps, lambda layers: self._drawn(alignment, prepared, layers))
+        steps = show_alignment_steps(self.viewer, prepared.alignment, self.session.inputs, prepared=prepared,
+                                     graphs_drawn=drawn)
+        self._draw(steps, lambda layers: self._final_drawn(prepared, layers))
+
+    def _final_drawn(self, prepared, layers) -> None:
+        self._final = (prepared, layers)
+        if self._result is not None:
+            self._drawn(self._result, *self._final)
+
+    def _on_result(self, alignment) -> None:
+        self._result = alignment
+        if self._final is not None:
+            self._drawn(alignment, *self._final)
+        else:
+            self.status.setText("drawing the alignment…")
 
     def _drawn(self, alignment, prepared, layers) -> None:
         self._drawn_once = True
