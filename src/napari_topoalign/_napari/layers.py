@@ -1296,10 +1296,13 @@ def quietly(viewer, steps):
     return result
 
 
-def settle(viewer, layers):
-    """Steps bringing the viewer up to date after quiet changes to ``layers``: its dims, then each
-    visible layer's thumbnail (one per step: a Vectors thumbnail costs napari ~25 ms), then the layer list."""
-    refresh_extent(viewer)
+def settle(viewer, layers: set):
+    """Steps bringing the viewer up to date after quiet changes to ``layers``: its dims (the
+    re-slice that follows makes no thumbnails of the plugin's layers: they join ``layers``), then
+    each visible layer's thumbnail (one per step: a Vectors thumbnail costs napari ~25 ms), then
+    the layer list."""
+    with quiet_drawing(viewer, layers):
+        refresh_extent(viewer)
     for layer in layers:
         if layer in viewer.layers and layer.visible:
             yield
