@@ -311,10 +311,19 @@ def _image_layer(viewer, data, scale, translate) -> Image:
     shows the same pixels (no new layer), else a new one replacing it."""
     old = find_layer(viewer, "inputs")
     if isinstance(old, Image) and old.data.shape == data.shape and np.array_equal(old.data, data):
-        old.scale, old.translate, old.visible = (scale, scale), tuple(translate), True
-        return old
+        return _placed(old, scale, translate)
     layer = Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
     return put_layer(viewer, layer, "inputs")
+
+
+def _placed(layer, scale, translate):
+    """``layer`` shown at this ``scale`` and ``translate``, refreshed once (napari re-slices the
+    layer and remakes its thumbnail on each of the two settings)."""
+    with layer._block_refresh():
+        layer.scale, layer.translate = (scale, scale), tuple(translate)
+    layer.visible = True
+    layer.refresh(thumbnail=False)
+    return layer
 
 
 def _input_points_layer(viewer, coords, size, scale, translate) -> Points:
@@ -323,8 +332,7 @@ def _input_points_layer(viewer, coords, size, scale, translate) -> Points:
     else a new one replacing it."""
     old = find_layer(viewer, "input_points")
     if isinstance(old, Points) and old.data.shape == coords.shape and np.array_equal(old.data, coords):
-        old.scale, old.translate, old.visible = (scale, scale), tuple(translate), True
-        return old
+        return _placed(old, scale, translate)
     points = Points(coords, name=f"{PREFIX} input positions", size=size, face_color=[0.9, 0.9, 0.9, 0.7],
                     border_width=0, scale=(scale, scale), translate=tuple(translate),
                     features=pd.DataFrame({"input": np.arange(len(coords))}))
