@@ -1162,13 +1162,14 @@ def _draw_links(layer: Vectors, links, unit) -> None:
 
 def show_alignment(viewer, alignment, inputs=None, *, colour_by="region") -> AlignmentLayers:
     """Create or replace all plugin layers for ``alignment`` (see the module docstring)."""
-    return drain(show_alignment_steps(viewer, alignment, inputs, colour_by=colour_by))
+    return drain(quietly(viewer, show_alignment_steps(viewer, alignment, inputs, colour_by=colour_by)))
 
 
 def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared | None = None, graphs_drawn=False,
                          colour_by="region"):
     """``show_alignment`` in steps: a generator yielding after each piece of drawing (each a short
-    slice of the GUI's event loop), returning the ``AlignmentLayers``. The drawing layers are
+    slice of the GUI's event loop), returning the ``AlignmentLayers``; run it in ``quietly``,
+    which also brings the viewer's dims up to date after the moves. The drawing layers are
     reused in place (``drawing_layers_steps``). ``prepared``: ``prepare(alignment)`` made off the
     GUI thread; ``graphs_drawn``: the node and edge layers already hold these graphs (drawn while
     the layout ran), so only their final positions, features, titles and colours are set."""
@@ -1212,8 +1213,6 @@ def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared |
         _paint_regions(layers.inputs, alignment.regions)
     yield
     fit_view(viewer, layers)
-    yield
-    refresh_extent(viewer)  # the moves while the layout ran left the viewer's dims as they were
     return layers
 
 
