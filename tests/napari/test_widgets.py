@@ -233,3 +233,28 @@ def test_garbage_collector_is_paused_only_while_aligning(setup, qtbot):
     widget.align.cancel()
     assert gc.isenabled()  # a cancelled run gives it back at once
     _wait(qtbot, widget.align)
+
+
+def test_the_alignment_is_drawn_while_its_scores_are_computed(setup, qtbot, monkeypatch):
+    import threading
+
+    from napari_topoalign import metrics
+
+    viewer, widget, errors = setup
+    scores = metrics.alignment_scores
+    drawn_first = threading.Event()
+
+    def slow_scores(*args, **kwargs):  # the worker's scores wait (at most 10 s) for the final drawing
+        drawn_first.wait(10)
+        return scores(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "alignment_scores", slow_scores)
+    widget.align.run()
+    qtbot.waitUntil(lambda: widget.align._final is not None, timeout=WAIT_MS)  # drawn, scores pending
+    bubbles = find_layer(viewer, "bubbles")
+    assert widget.align.busy and widget.session.alignment is None and bubbles.nshapes > 0
+    assert "scores" in widget.align.status.text()
+    drawn_first.set()
+    _wait(qtbot, widget.align)
+    assert not errors and widget.session.alignment is not None and widget.session.alignment.scores
+    assert widget.align.progress.value() == 100

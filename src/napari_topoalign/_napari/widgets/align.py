@@ -402,6 +402,8 @@ class AlignWidget(_Section):
         self._final = (prepared, layers)
         if self._result is not None:
             self._drawn(self._result, *self._final)
+        else:
+            self.status.setText("Drawn; computing the alignment scores…")
 
     def _on_result(self, alignment) -> None:
         self._result = alignment
