@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from qtpy.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from .align import AlignWidget
@@ -37,6 +39,23 @@ class TopoAlignWidget(QWidget):
         layout.addWidget(self.tabs)
         self.session.events.alignment.connect(lambda: self.tabs.setCurrentWidget(self.regions))
         load_units()
+        self.warm_up = warm_up_pipeline()
+
+
+_WARM_UP: list[threading.Thread] = []
+
+
+def warm_up_pipeline() -> threading.Thread:
+    """The thread running ``pipeline.warm_up`` in the background, started by the first dock of
+    the process: the first Align otherwise imported ~600 modules in its worker, which held the GIL
+    and the import lock for up to 0.3 s at a time while the GUI drew (~2 s here, while the user
+    loads data)."""
+    if not _WARM_UP:
+        from ...pipeline import warm_up
+
+        _WARM_UP.append(threading.Thread(target=warm_up, name="topoalign warm-up", daemon=True))
+        _WARM_UP[0].start()
+    return _WARM_UP[0]
 
 
 def load_units() -> None:
