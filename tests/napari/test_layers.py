@@ -127,6 +127,24 @@ def test_quiet_drawing_defers_thumbnails_and_layer_list_until_settled(make_napar
     assert rows  # the layer list was told to repaint
 
 
+def test_plugin_layers_get_their_controls_when_first_selected(make_napari_viewer):
+    viewer = make_napari_viewer()
+    user = viewer.add_points(np.zeros((1, 2)), name="user points")
+    panels = viewer.window._qt_viewer.controls
+    drawn = L.put_layer(viewer, L._empty_layer("edges_a"), "edges_a")
+    assert drawn not in panels.widgets and user in panels.widgets  # none made when added
+    assert viewer.layers.selection.active is user  # the user's layer stays active
+    viewer.layers.selection.active = drawn
+    assert panels.currentWidget() is panels.widgets[drawn]  # made when selected
+    assert panels.widgets[drawn].layer is drawn
+    replaced = L.put_layer(viewer, L._empty_layer("edges_a"), "edges_a")  # replaces a layer with a panel
+    assert drawn not in panels.widgets and replaced not in panels.widgets
+    L.remove_roles(viewer, ("edges_a",))  # a layer without a panel: none made to be deleted
+    assert replaced not in panels.widgets and list(viewer.layers) == [user]
+    viewer.layers.selection.active = user
+    assert panels.currentWidget() is panels.widgets[user]
+
+
 def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):
     viewer = make_napari_viewer()
     info = viewer.window._qt_viewer.canvas._font_info

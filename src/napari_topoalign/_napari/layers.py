@@ -60,6 +60,7 @@ from __future__ import annotations
 import string
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -148,14 +149,15 @@ def put_layer(viewer, layer, role: str, *, below=None):
     if activate is not None:
         layers._activate_on_insert = False
     try:
-        if old is None and below is not None and below in layers:
-            layers.insert(layers.index(below), layer)
-        elif old is None:
-            layers.append(layer)
-        else:
-            index = layers.index(old)
-            layers.remove(old)
-            layers.insert(index, layer)
+        with _controls_on_demand(viewer, old):
+            if old is None and below is not None and below in layers:
+                layers.insert(layers.index(below), layer)
+            elif old is None:
+                layers.append(layer)
+            else:
+                index = layers.index(old)
+                layers.remove(old)
+                layers.insert(index, layer)
     finally:
         if activate is not None:
             layers._activate_on_insert = activate
@@ -167,7 +169,42 @@ def put_layer(viewer, layer, role: str, *, below=None):
 def remove_roles(viewer, roles) -> None:
     """Remove the plugin layers with these roles (user layers are never touched)."""
     for layer in [la for la in viewer.layers if la.metadata.get(ROLE_KEY) in roles]:
-        viewer.layers.remove(layer)
+        with _controls_on_demand(viewer, layer):
+            viewer.layers.remove(layer)
+
+
+class _ControlsByLayer(dict):
+    """napari's controls panels by layer, making a panel the first time it is asked for."""
+
+    def __init__(self, container, panels):
+        super().__init__(panels)
+        self.container = container
+
+    def __missing__(self, layer):
+        self.container._add(SimpleNamespace(value=layer))  # makes the panel and stores it here
+        return self[layer]
+
+
+@contextmanager
+def _controls_on_demand(viewer, removed=None):
+    """Layers inserted in this block get their controls panel (sliders and buttons in the layer
+    controls area) only when the user first selects them: napari makes it at once, 0.1-0.3 s under
+    Xvfb, as each of its widgets' events passes napari's Python event filter, and the plugin's
+    drawing layers are rarely selected. ``removed``: a layer removed in the block, whose panel is
+    not made just to be deleted. Nothing changes when the controls area is not found (napari internals)."""
+    container = getattr(qt_viewer(viewer), "controls", None)
+    panels = getattr(container, "widgets", None)
+    if not isinstance(panels, dict) or not hasattr(container, "_add") or not hasattr(container, "_remove"):
+        yield
+        return
+    if not isinstance(panels, _ControlsByLayer):
+        container.widgets = _ControlsByLayer(container, panels)
+    events = viewer.layers.events
+    with ExitStack() as stack:
+        stack.enter_context(events.inserted.blocker(container._add))
+        if removed is not None and removed not in container.widgets:
+            stack.enter_context(events.removed.blocker(container._remove))
+        yield
 
 
 # ---------------------------------------------------------------------------- inputs
