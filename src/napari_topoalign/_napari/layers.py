@@ -353,12 +353,19 @@ def _image_layer(viewer, data, scale, translate) -> Image:
     return put_layer(viewer, layer, "inputs")
 
 
+def set_visible(layer, visible: bool) -> None:
+    """Show or hide ``layer`` when that changes it (napari refreshes the layer and updates the
+    scene and the layer list on every setting, even an unchanged one)."""
+    if layer.visible != bool(visible):
+        layer.visible = bool(visible)
+
+
 def _placed(layer, scale, translate):
     """``layer`` shown at this ``scale`` and ``translate``, refreshed once (napari re-slices the
     layer and remakes its thumbnail on each of the two settings)."""
     with layer._block_refresh():
         layer.scale, layer.translate = (scale, scale), tuple(translate)
-    layer.visible = True
+    set_visible(layer, True)
     layer.refresh(thumbnail=False)
     return layer
 
@@ -1043,7 +1050,7 @@ def _put_region_numbers(viewer, parts: BubbleParts) -> Points:
     layer = put_text(viewer, "region_labels", parts.label_positions, [str(r + 1) for r in regions], colours,
                      f"{PREFIX} region numbers", TEXT_SIZE["region"])
     layer.features["region"] = regions
-    layer.visible = True
+    set_visible(layer, True)
     return layer
 
 
@@ -1054,7 +1061,7 @@ BUBBLES_PER_STEP = 4
 def draw_bubbles_steps(layers: AlignmentLayers, parts: BubbleParts):
     """Replace the bubbles layer's polygons with ``parts``, ``BUBBLES_PER_STEP`` per step (a generator)."""
     shapes = layers.bubbles
-    shapes.visible = False
+    set_visible(shapes, False)
     if shapes.nshapes:
         shapes.data = []
     style = parts.style
@@ -1065,7 +1072,7 @@ def draw_bubbles_steps(layers: AlignmentLayers, parts: BubbleParts):
                             face_color=style["face"][chunk])
         yield
     shapes.features = parts.features
-    shapes.visible = True
+    set_visible(shapes, True)
     layers.bubble_style = style
 
 
@@ -1194,7 +1201,7 @@ def _draw_links(layer: Vectors, links, unit) -> None:
         colours[:, 3] = 0.1 + 0.5 * np.clip(weight, 0, 1)
         layer.edge_color = colours
     layer.edge_width = 0.08 * unit
-    layer.visible = len(weight) <= MAX_VISIBLE_LINKS
+    set_visible(layer, len(weight) <= MAX_VISIBLE_LINKS)
 
 
 def show_alignment(viewer, alignment, inputs=None, *, colour_by="region") -> AlignmentLayers:

@@ -378,10 +378,10 @@ class AlignWidget(_Section):
     def _first_drawing(self, s, live, positions):
         """Steps drawing this run's graphs at their first layout positions (the previous
         alignment's bubbles, links and region numbers hidden until the new ones are drawn)."""
-        from ..layers import draw_graphs_steps, fit_view
+        from ..layers import draw_graphs_steps, fit_view, set_visible
 
         for layer in (live.bubbles, live.links, live.region_labels):
-            layer.visible = False
+            set_visible(layer, False)
         yield from draw_graphs_steps(live, s.graph_a, s.graph_b, *positions, s.names, inputs=s.inputs)
         self._graphs_drawn = True
         yield

@@ -59,7 +59,7 @@ class SessionView:
             self._link()
 
     def _on_alignment(self) -> None:
-        from ..layers import show_alignment
+        from ..layers import set_visible, show_alignment
 
         alignment = self.session.alignment
         if self._drawn is not alignment:
@@ -69,7 +69,7 @@ class SessionView:
             for layer in _layers_with(self.viewer, INPUTS_KEY):
                 table = layer.metadata[INPUTS_KEY]
                 if table is self.session.inputs or table is self.inputs_base:
-                    layer.visible = False
+                    set_visible(layer, False)
         self._link()
 
     def _link(self) -> None:
