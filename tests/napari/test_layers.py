@@ -145,6 +145,27 @@ def test_plugin_layers_get_their_controls_when_first_selected(make_napari_viewer
     assert panels.currentWidget() is panels.widgets[user]
 
 
+def test_a_zoom_is_painted_once_and_selected_nodes_stay_highlighted(make_napari_viewer, alignment, qtbot):
+    viewer = make_napari_viewer(show=True)
+    la = L.show_alignment(viewer, alignment)
+    paints = []
+    viewer.window._qt_viewer.canvas._scene_canvas.events.draw.connect(lambda event: paints.append(1))
+    qtbot.wait(300)
+    paints.clear()
+    L.camera_of(viewer).zoom *= 1.5
+    qtbot.wait(500)
+    assert len(paints) == 1  # napari's text and highlight resets asked for a second paint
+    markers = viewer.window._qt_viewer.canvas.layer_to_visual[la.nodes_a].node.selection_markers
+    la.nodes_a.selected_data = {0, 1}
+    qtbot.wait(100)
+    assert len(markers._data) == 2  # a selection is still highlighted
+    L.camera_of(viewer).zoom *= 1.2
+    qtbot.wait(300)
+    la.nodes_a.selected_data = set()
+    qtbot.wait(100)
+    assert markers._data is None or len(markers._data) == 0  # and cleared
+
+
 def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):
     viewer = make_napari_viewer()
     info = viewer.window._qt_viewer.canvas._font_info

@@ -569,6 +569,7 @@ def drawing_layers_steps(viewer):
             yield
         found[role] = layer
     keep_mesh_shaders(viewer, found.values())
+    _no_repaint_on_zoom(viewer, found.values())
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])
@@ -595,6 +596,44 @@ def keep_mesh_shaders(viewer, layers) -> None:
         for mesh in [node, *getattr(node, "_subvisuals", [])]:
             if isinstance(mesh, MeshVisual) and "_build_color_transform" not in vars(mesh):
                 mesh._build_color_transform = _color_transform_once(mesh)
+
+
+def _no_repaint_on_zoom(viewer, layers) -> None:
+    """napari's Points and Shapes visuals reset their text and their Points' selection highlight on
+    every zoom change and ask for a repaint, so each change of the view was painted twice. For these
+    layers they do it only when the text scales with the zoom (``text.scaling``, off in the
+    plugin's layers) and while points are selected or hovered, or were at the last reset
+    (napari internals; nothing for a visual not found)."""
+    visuals = getattr(getattr(qt_viewer(viewer), "canvas", None), "layer_to_visual", {})
+    for layer in layers:
+        visual = visuals.get(layer)
+        if visual is None or "_zoom_guarded" in vars(visual):
+            continue
+        visual._zoom_guarded = True
+        update = getattr(visual, "_update_text", None)
+        if update is not None:
+            layer.events.scale_factor.disconnect(update)
+            visual._text_on_zoom = lambda event=None, layer=layer, update=update: update() if layer.text.scaling else None
+            layer.events.scale_factor.connect(visual._text_on_zoom)
+        highlight = getattr(visual, "_on_highlight_change", None)
+        if isinstance(layer, Points) and highlight is not None:
+            layer.events.highlight.disconnect(highlight)
+            visual._highlight_when_shown = _highlight_when_shown(layer, highlight)
+            layer.events.highlight.connect(visual._highlight_when_shown)
+
+
+def _highlight_when_shown(layer, highlight):
+    """``highlight`` (the visual's) called while ``layer`` has selected or hovered points or a drag
+    box, and once more after (to clear them)."""
+    shown = [True]
+
+    def on_highlight(event=None):
+        now = bool(len(layer.selected_data)) or layer._value is not None or layer._drag_box is not None
+        if now or shown[0]:
+            highlight()
+        shown[0] = now
+
+    return on_highlight
 
 
 def _color_transform_once(mesh):
