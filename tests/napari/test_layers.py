@@ -127,6 +127,25 @@ def test_quiet_drawing_defers_thumbnails_and_layer_list_until_settled(make_napar
     assert rows  # the layer list was told to repaint
 
 
+def test_quietly_settles_only_after_changes(make_napari_viewer, alignment, monkeypatch):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    settled = []
+    monkeypatch.setattr(L, "refresh_extent", settled.append)
+
+    def steps(change):
+        yield
+        if change:
+            with L._moving(viewer, [la.nodes_a]) as move:  # a move: no thumbnail, the dims held back
+                move(la.nodes_a, la.nodes_a.data + 1.0)
+        yield
+
+    L.drain(L.quietly(viewer, steps(False)))
+    assert settled == []  # nothing changed: no dims recompute (a re-slice of every layer)
+    L.drain(L.quietly(viewer, steps(True)))
+    assert settled == [viewer]
+
+
 def test_plugin_layers_get_their_controls_when_first_selected(make_napari_viewer):
     viewer = make_napari_viewer()
     user = viewer.add_points(np.zeros((1, 2)), name="user points")

@@ -1357,9 +1357,11 @@ def quiet_drawing(viewer, touched: set):
     """Changes to the plugin's layers inside this block make no thumbnails, the viewer does not
     recompute its dims and the layer list does not repaint rows (napari does each on every
     property set). The layers whose thumbnails were skipped are added to ``touched``; ``settle``
-    brings dims, thumbnails and the layer list up to date."""
+    brings dims, thumbnails and the layer list up to date. Yields a function telling whether
+    anything in the layer list changed in the block so far (if not, there is nothing to settle)."""
     ours = [layer for layer in viewer.layers if layer.metadata.get(ROLE_KEY)]
     model = _layer_list_model(viewer)
+    changes = []
     with ExitStack() as stack:
         if model is not None:
             stack.enter_context(viewer.layers.events.blocker(model._process_event))
@@ -1367,22 +1369,27 @@ def quiet_drawing(viewer, touched: set):
         for layer in ours:
             layer._update_thumbnail = lambda *args, layer=layer, **kwargs: touched.add(layer)  # shadows the method
             stack.callback(delattr, layer, "_update_thumbnail")
-        yield
+        viewer.layers.events.connect(changes.append)  # every event of the list and of its layers
+        stack.callback(viewer.layers.events.disconnect, changes.append)
+        yield lambda: bool(touched or changes)
 
 
 def quietly(viewer, steps):
     """Drawing ``steps`` (a generator) each run in ``quiet_drawing``, then ``settle`` on the layers
-    they changed; a generator of steps returning what ``steps`` returns."""
-    touched = set()
+    they changed (when they changed any); a generator of steps returning what ``steps`` returns."""
+    touched, changed = set(), False
     while True:
-        with quiet_drawing(viewer, touched):
+        with quiet_drawing(viewer, touched) as changes:
             try:
                 next(steps)
             except StopIteration as stop:
                 result = stop.value
                 break
+            finally:
+                changed = changed or changes()
         yield
-    yield from settle(viewer, touched)
+    if changed:
+        yield from settle(viewer, touched)
     return result
 
 
