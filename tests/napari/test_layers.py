@@ -185,6 +185,24 @@ def test_a_zoom_is_painted_once_and_selected_nodes_stay_highlighted(make_napari_
     assert markers._data is None or len(markers._data) == 0  # and cleared
 
 
+def test_each_new_drawing_layer_is_first_painted_in_a_step_of_its_own(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    qtbot.wait(200)  # the window is up and painted
+    paints = []
+    viewer.window._qt_viewer.canvas._scene_canvas.events.draw.connect(lambda event: paints.append(1))
+    steps, per_step = L.drawing_layers_steps(viewer), []
+    while True:
+        layers, painted = len(viewer.layers), len(paints)
+        try:
+            next(steps)
+        except StopIteration:
+            break
+        per_step.append((len(viewer.layers) - layers, len(paints) - painted))
+    assert sum(added for added, _ in per_step) == len(L.DRAWING_ROLES)
+    assert [painted for added, painted in per_step if added] == [0] * len(L.DRAWING_ROLES)
+    assert sum(painted for added, painted in per_step if not added) == len(L.DRAWING_ROLES)  # one each
+
+
 def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):
     viewer = make_napari_viewer()
     info = viewer.window._qt_viewer.canvas._font_info

@@ -567,12 +567,21 @@ def drawing_layers_steps(viewer):
         if layer is None or not isinstance(layer, _KIND[role]):
             layer = put_layer(viewer, _empty_layer(role), role)
             yield
+            _paint_now(viewer)  # the new layer's first paint compiles its shaders: a slice of its own
+            yield
         found[role] = layer
     keep_mesh_shaders(viewer, found.values())
     _no_repaint_on_zoom(viewer, found.values())
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])
+
+
+def _paint_now(viewer) -> None:
+    """Paint the canvas now, if it is shown and not frozen (napari internals)."""
+    native = getattr(getattr(qt_viewer(viewer), "canvas", None), "native", None)
+    if native is not None and native.isVisible() and native.updatesEnabled():
+        native.repaint()
 
 
 def qt_viewer(viewer):

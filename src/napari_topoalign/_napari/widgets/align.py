@@ -20,8 +20,9 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
   napari's objects took ~0.3 s in the middle of the animation;
 - every slice is quiet (``layers.quiet_drawing``): no thumbnails, no dims recompute, no layer-list
   repaint per property set; a drawing ends by settling them once, one thumbnail per slice, and
-  the first run renders the text glyphs a few per slice before any text is drawn and lets the
-  canvas paint after each slice (each new layer's first paint compiles its shaders), and the edge
+  the first run renders the text glyphs a few per slice before any text is drawn and leaves the
+  canvas unfrozen, painting each new layer in a slice of its own (its first paint compiles its
+  shaders; ``layers.drawing_layers_steps``), and the edge
   and bubble meshes keep their shaders when they move (``layers.keep_mesh_shaders``).
 
 Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
