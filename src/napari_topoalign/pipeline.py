@@ -220,7 +220,8 @@ def warm_up() -> None:
     rng = np.random.default_rng(0)
     angle = rng.uniform(0, 2 * np.pi, 240)
     circle = np.c_[np.cos(angle), np.sin(angle)] @ rng.normal(size=(2, 40)) + 0.05 * rng.normal(size=(240, 40))
-    for _ in steps(circle, circle * np.linspace(1, 3, 40), bubbles=True, device="cpu", iterations=20, reserve_threads=1):
+    stretched = circle * np.linspace(1, 3, 40)
+    for _ in steps(circle, stretched, bubbles=True, device="cpu", iterations=20, reserve_threads=1):
         pass
 
 

@@ -622,13 +622,23 @@ def _no_repaint_on_zoom(viewer, layers) -> None:
         update = getattr(visual, "_update_text", None)
         if update is not None:
             layer.events.scale_factor.disconnect(update)
-            visual._text_on_zoom = lambda event=None, layer=layer, update=update: update() if layer.text.scaling else None
-            layer.events.scale_factor.connect(visual._text_on_zoom)
+            visual._text_when_scaled = _text_when_scaled(layer, update)
+            layer.events.scale_factor.connect(visual._text_when_scaled)
         highlight = getattr(visual, "_on_highlight_change", None)
         if isinstance(layer, Points) and highlight is not None:
             layer.events.highlight.disconnect(highlight)
             visual._highlight_when_shown = _highlight_when_shown(layer, highlight)
             layer.events.highlight.connect(visual._highlight_when_shown)
+
+
+def _text_when_scaled(layer, update_text):
+    """``update_text`` (the visual's) called only while ``layer``'s text scales with the zoom."""
+
+    def on_zoom(event=None):
+        if layer.text.scaling:
+            update_text()
+
+    return on_zoom
 
 
 def _highlight_when_shown(layer, highlight):

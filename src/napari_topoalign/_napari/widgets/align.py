@@ -340,7 +340,7 @@ class AlignWidget(_Section):
             self._final_drawing(event)
             return
         self.progress.setValue(int(100 * PIPELINE_SHARE * event.fraction))
-        if self._result is self._final is None and not self._final_started:
+        if not self._final_started:
             self.status.setText(event.message)
         if isinstance(event, GraphBuilt):
             self._graphs[event.side] = event.graph
