@@ -162,6 +162,11 @@ def test_plugin_layers_get_their_controls_when_first_selected(make_napari_viewer
     assert replaced not in panels.widgets and list(viewer.layers) == [user]
     viewer.layers.selection.active = user
     assert panels.currentWidget() is panels.widgets[user]
+    later = L.put_layer(viewer, L._empty_layer("edges_b"), "edges_b")
+    panels._add = lambda event: None  # napari's dynamic layer controls make no panel per layer
+    with pytest.raises(KeyError):
+        panels.widgets[later]
+    del panels._add  # napari's again (closing the viewer removes the layers' panels)
 
 
 def test_a_zoom_is_painted_once_and_selected_nodes_stay_highlighted(make_napari_viewer, alignment, qtbot):

@@ -182,7 +182,9 @@ class _ControlsByLayer(dict):
 
     def __missing__(self, layer):
         self.container._add(SimpleNamespace(value=layer))  # makes the panel and stores it here
-        return self[layer]
+        if layer not in self:  # napari made none (its dynamic controls setting)
+            raise KeyError(layer)
+        return dict.get(self, layer)
 
 
 @contextmanager
