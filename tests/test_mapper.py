@@ -121,7 +121,6 @@ def test_single_linkage_matches_scipy():
     assert as_sets(g.members) == reference(g, X, scipy_single)
 
 
-
 def dense_blobs(rng, n=1500, dim=16):
     """Tight blobs of unequal sizes and spreads over a sparse background: cliques at eps = 1.5."""
     centres = rng.normal(size=(12, dim)) * 4
@@ -166,6 +165,7 @@ def test_thinned_radius_graph_gives_the_exact_clusters(clusterer):
         full = np.bincount(r_all[inside], minlength=len(X)) + np.bincount(c_all[inside], minlength=len(X))
         pos = np.arange(s, e)
         assert np.array_equal(degree[pos, k - first[pos]], full[pos])
+
 
 def test_noisy_circle_in_32d_is_one_loop():
     rng = np.random.default_rng(0)

@@ -102,7 +102,6 @@ def test_update_positions_moves_in_place(make_napari_viewer, alignment):
         L.update_positions(la, pos_a[:-1], pos_b)
 
 
-
 def test_quiet_drawing_defers_thumbnails_and_layer_list_until_settled(make_napari_viewer, alignment):
     viewer = make_napari_viewer()
     la = L.show_alignment(viewer, alignment)
@@ -229,6 +228,7 @@ def test_moved_edges_keep_their_shader(make_napari_viewer, alignment):
     L.update_positions(la, alignment.layout.pos_a * 2, alignment.layout.pos_b)
     mesh._update_data()  # what the next draw does with the moved edges
     assert not any(p._need_build for p in programs)
+
 
 def test_highlight_region_and_centre(make_napari_viewer, alignment):
     viewer = make_napari_viewer()
