@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from qtpy.QtWidgets import QTabWidget, QVBoxLayout, QWidget
@@ -42,20 +43,17 @@ class TopoAlignWidget(QWidget):
         self.warm_up = warm_up_pipeline()
 
 
-_WARM_UP: list[threading.Thread] = []
-
-
+@functools.cache
 def warm_up_pipeline() -> threading.Thread:
     """The thread running ``pipeline.warm_up`` in the background, started by the first dock of
     the process: the first Align otherwise imported ~600 modules in its worker, which held the GIL
     and the import lock for up to 0.3 s at a time while the GUI drew (~2 s here, while the user
     loads data)."""
-    if not _WARM_UP:
-        from ...pipeline import warm_up
+    from ...pipeline import warm_up
 
-        _WARM_UP.append(threading.Thread(target=warm_up, name="topoalign warm-up", daemon=True))
-        _WARM_UP[0].start()
-    return _WARM_UP[0]
+    thread = threading.Thread(target=warm_up, name="topoalign warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def load_units() -> None:
