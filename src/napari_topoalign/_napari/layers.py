@@ -581,7 +581,7 @@ def drawing_layers_steps(viewer):
 
 def _paint_now(viewer) -> None:
     """Paint the canvas now, if it is shown and not frozen (napari internals)."""
-    native = getattr(getattr(qt_viewer(viewer), "canvas", None), "native", None)
+    native = getattr(qt_canvas(viewer), "native", None)
     if native is not None and native.isVisible() and native.updatesEnabled():
         native.repaint()
 
@@ -592,6 +592,16 @@ def qt_viewer(viewer):
     return getattr(getattr(viewer, "window", None), "_qt_viewer", None)
 
 
+def qt_canvas(viewer):
+    """The viewer's vispy canvas (napari's ``VispyCanvas``: internals), or None without a window."""
+    return getattr(qt_viewer(viewer), "canvas", None)
+
+
+def _layer_visuals(viewer) -> dict:
+    """napari's vispy layer of each layer (empty without a window; napari internals)."""
+    return getattr(qt_canvas(viewer), "layer_to_visual", {})
+
+
 def keep_mesh_shaders(viewer, layers) -> None:
     """Let the vispy meshes of these layers (Vectors, Shapes) keep their colour shader function
     across data updates. vispy's MeshVisual makes a new one on every ``set_data``, so each move
@@ -600,8 +610,7 @@ def keep_mesh_shaders(viewer, layers) -> None:
     Nothing when napari's visuals are not found (napari internals)."""
     from vispy.visuals import MeshVisual
 
-    canvas = getattr(qt_viewer(viewer), "canvas", None)
-    visuals = getattr(canvas, "layer_to_visual", {})
+    visuals = _layer_visuals(viewer)
     for layer in layers:
         node = getattr(visuals.get(layer), "node", None)
         for mesh in [node, *getattr(node, "_subvisuals", [])]:
@@ -615,7 +624,7 @@ def _no_repaint_on_zoom(viewer, layers) -> None:
     layers they do it only when the text scales with the zoom (``text.scaling``, off in the
     plugin's layers) and while points are selected or hovered, or were at the last reset
     (napari internals; nothing for a visual not found)."""
-    visuals = getattr(getattr(qt_viewer(viewer), "canvas", None), "layer_to_visual", {})
+    visuals = _layer_visuals(viewer)
     for layer in layers:
         visual = visuals.get(layer)
         if visual is None or "_zoom_guarded" in vars(visual):
@@ -684,8 +693,7 @@ def glyph_steps(viewer):
     a few per step. napari renders a glyph (a distance field, in Python) the first time a text
     visual draws it, ~5 ms each: the first drawing of titles, legend and region numbers would
     otherwise stall in one paint. Nothing when the font is not found (napari internals)."""
-    canvas = getattr(qt_viewer(viewer), "canvas", None)
-    info = getattr(canvas, "_font_info", None)
+    info = getattr(qt_canvas(viewer), "_font_info", None)
     manager = getattr(info, "font_manager", None)
     if manager is None:
         return

@@ -41,7 +41,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ...errors import TopoAlignError
-from ..layers import qt_viewer, quiet_drawing, quietly
+from ..layers import qt_canvas, qt_viewer, quiet_drawing, quietly
 from . import session as _session
 from .session import _Section, report_error
 
@@ -172,8 +172,8 @@ def _pause_collector():
 def _repainted_widgets(viewer, canvas: bool = True) -> list:
     """The viewer's canvas (unless ``canvas`` is False) and layer list widgets (napari internals;
     those not found are left out)."""
-    qt = qt_viewer(viewer)
-    widgets = [getattr(getattr(qt, "canvas", None), "native", None) if canvas else None, getattr(qt, "layers", None)]
+    native = getattr(qt_canvas(viewer), "native", None) if canvas else None
+    widgets = [native, getattr(qt_viewer(viewer), "layers", None)]
     return [w for w in widgets if hasattr(w, "setUpdatesEnabled")]
 
 
@@ -183,7 +183,7 @@ class _PaintClock:
 
     def __init__(self, viewer):
         self.last, self._start = 0.0, None
-        scene = getattr(getattr(qt_viewer(viewer), "canvas", None), "_scene_canvas", None)
+        scene = getattr(qt_canvas(viewer), "_scene_canvas", None)
         if scene is not None:
             scene.events.draw.connect(self._begin, position="first")
             scene.events.draw.connect(self._end, position="last")
