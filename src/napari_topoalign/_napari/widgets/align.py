@@ -69,9 +69,9 @@ def available_devices() -> list[str]:
 @thread_worker(ignore_errors=True)
 def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, pace: dict,
                      canvas_aspect: float = 1.0, inputs=None):
-    """Iterate the pipeline ``steps`` here (a worker thread), yielding its events to the GUI with
-    layout steps thinned to one per ``pace["every"]`` seconds (set by the GUI), and after
-    ``BubblesDrawn`` the final drawing prepared (``layers.Prepared``, for a canvas of
+    """Iterate the pipeline ``steps`` (made with ``bubbles=True``) here (a worker thread),
+    yielding its events to the GUI with layout steps thinned to one per ``pace["every"]`` seconds
+    (set by the GUI), and after ``BubblesDrawn`` the final drawing prepared (``layers.Prepared``, for a canvas of
     ``canvas_aspect`` with ``inputs`` beside the graphs): the GUI draws it while the scores are
     computed here. Returns the alignment, or None when ``cancel`` was set (the pipeline is closed
     at its next event).
@@ -82,7 +82,7 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
     from ...pipeline import BubblesDrawn, Done, LayoutStep
     from ..layers import prepare
 
-    last, prepared = 0.0, False
+    last = 0.0
     try:
         for event in steps:
             if cancel.is_set():
@@ -91,9 +91,7 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
                 if event.iteration < event.iterations and time.monotonic() - last < pace["every"]:
                     continue  # not forwarded: the layout goes on without waiting for the GUI
                 last = time.monotonic()
-            drawing = None
-            if isinstance(event, (BubblesDrawn, Done)) and not prepared:
-                drawing, prepared = prepare(event.alignment, canvas_aspect, inputs), True
+            drawing = prepare(event.alignment, canvas_aspect, inputs) if isinstance(event, BubblesDrawn) else None
             gui_free.wait(GUI_WAIT_S)
             if cancel.is_set():
                 return None
