@@ -212,17 +212,19 @@ def steps(
     yield Done("done", 1.0, "done", alignment)
 
 
-def warm_up() -> None:
+def warm_up():
     """Run the pipeline once, Bubble Sets included, on a small made-up pair (a noisy circle in 40
-    features, and a stretched copy). A first run otherwise imports ~600 modules on its way
-    (networkx, scipy.stats, shapely, ...) and initialises torch's kernels, holding the GIL and the
-    import lock for seconds; an application calls this in a background thread when it opens."""
+    features, and a stretched copy), and return its alignment (to warm a drawing with). A first
+    run otherwise imports ~600 modules on its way (networkx, scipy.stats, shapely, ...) and
+    initialises torch's kernels, holding the GIL and the import lock for seconds; an application
+    calls this in a background thread (or ``PipelineProcess``) when it opens."""
     rng = np.random.default_rng(0)
     angle = rng.uniform(0, 2 * np.pi, 240)
     circle = np.c_[np.cos(angle), np.sin(angle)] @ rng.normal(size=(2, 40)) + 0.05 * rng.normal(size=(240, 40))
     stretched = circle * np.linspace(1, 3, 40)
-    for _ in steps(circle, stretched, bubbles=True, device="cpu", iterations=20, reserve_threads=1):
+    for event in steps(circle, stretched, bubbles=True, device="cpu", iterations=20, reserve_threads=1):
         pass
+    return event.alignment
 
 
 def _layout_events(blocks):

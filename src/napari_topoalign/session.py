@@ -257,16 +257,18 @@ class Session:
             kwargs["graphs"] = (self.graph_a, self.graph_b)
         return kwargs
 
-    def steps(self, **options):
-        """The pipeline (``pipeline.steps``) for A and B with the current settings; ``options``
-        (e.g. ``bubbles=True``, ``reserve_threads=1``) are passed on. Raises what stops it."""
+    def steps(self, process=None, **options):
+        """The pipeline (``pipeline.steps``) for A and B with the current settings, run in
+        ``process`` (a ``PipelineProcess``) when given; ``options`` (e.g. ``bubbles=True``,
+        ``reserve_threads=1``) are passed on. Raises what stops it."""
         from .errors import InputShapeError
         from .pipeline import steps
 
         problems = self.problems()
         if problems:
             raise InputShapeError(" ".join(problems))
-        return steps(self.rep_a.X, self.rep_b.X, **self.align_kwargs(), **options)
+        run = steps if process is None else process.steps
+        return run(self.rep_a.X, self.rep_b.X, **self.align_kwargs(), **options)
 
     # ------------------------------------------------------------------ results
     def set_graphs(self, graph_a, graph_b) -> None:

@@ -139,11 +139,11 @@ def test_end_to_end(make_napari_viewer, monkeypatch, qtbot):
     assert table.rowCount() == len(al.regions) > 0
     ranks = [table.item(r, 0).value for r in range(table.rowCount())]
     assert ranks == list(range(1, len(al.regions) + 1))  # best first
-    # the view shows the graphs (the hidden 300×6 matrices and the user's point do not set it)
+    # the view shows the drawing (the hidden 300×6 matrices and the user's point do not set it)
     nodes = np.concatenate([find_layer(viewer, "nodes_a").data, find_layer(viewer, "nodes_b").data])
-    rect = L.visible_rect(viewer)
+    rect, box = L.visible_rect(viewer), L.drawing_bbox(widget.view.layers)
     assert (nodes >= rect[0]).all() and (nodes <= rect[1]).all()
-    assert ((nodes.max(0) - nodes.min(0)) / (rect[1] - rect[0])).max() > 0.4
+    assert ((box[1] - box[0]) / (rect[1] - rect[0])).max() > 0.6
     assert (find_layer(viewer, "region_labels").features["text"] == "1").sum() == 2  # region 1 numbered in A and B
     table.sortItems(1)  # by score, ascending
     scores = [table.item(r, 1).value for r in range(table.rowCount())]
@@ -240,6 +240,7 @@ def test_the_alignment_is_drawn_while_its_scores_are_computed(setup, qtbot, monk
 
     from napari_topoalign import metrics
 
+    monkeypatch.setenv("TOPOALIGN_WORKER", "thread")  # the pipeline in this process, to hold its scores back
     viewer, widget, errors = setup
     scores = metrics.alignment_scores
     drawn_first = threading.Event()
@@ -258,3 +259,13 @@ def test_the_alignment_is_drawn_while_its_scores_are_computed(setup, qtbot, monk
     _wait(qtbot, widget.align)
     assert not errors and widget.session.alignment is not None and widget.session.alignment.scores
     assert widget.align.progress.value() == 100
+
+
+def test_a_wrong_worker_setting_is_reported_and_nothing_is_lost(setup, monkeypatch):
+    viewer, widget, errors = setup
+    names = [layer.name for layer in viewer.layers]
+    monkeypatch.setenv("TOPOALIGN_WORKER", "gpu-farm")
+    widget.align.align_button.click()
+    assert errors and "TOPOALIGN_WORKER" in errors[-1] and "'process'" in errors[-1]
+    assert not widget.align.busy and widget.align.align_button.isEnabled()
+    assert [layer.name for layer in viewer.layers] == names

@@ -3,7 +3,9 @@
 How the Qt thread stays free (each piece of drawing is one short slice of the event loop):
 
 - the pipeline (``Session.steps``: graphs, layout blocks, regions, scores, Bubble Sets) runs in a
-  worker thread with one core left to the GUI (``threads.thread_policy(reserve=1)``); the worker
+  process of its own (``pipeline_process()``, started with the first dock; its Python does not
+  take turns with the GUI's on one GIL) with one core left to the GUI
+  (``threads.thread_policy(reserve=1)``); a worker thread here relays its events and
   forwards layout positions at most every ``LIVE_EVERY_S`` seconds, and at least five times the
   last move's drawing time apart (always the newest), and
   prepares the final drawing (``layers.prepare``: Bubble Set polygons, links) as soon as the
@@ -31,7 +33,9 @@ the previous alignment (if any) is drawn back, in slices.
 
 from __future__ import annotations
 
+import functools
 import gc
+import os
 import threading
 import time
 
@@ -40,7 +44,7 @@ from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox
 
-from ...errors import TopoAlignError
+from ...errors import ParameterError, TopoAlignError
 from ..layers import qt_canvas, qt_viewer, quiet_drawing, quietly
 from . import session as _session
 from .session import _Section, report_error
@@ -57,6 +61,29 @@ GUI_WAIT_S = 0.5
 PIPELINE_SHARE = 0.95
 #: Longest Python's garbage collector stays paused for one run (seconds; see ``_pause_collector``).
 GC_PAUSE_MAX_S = 120.0
+
+
+#: ``TOPOALIGN_WORKER=thread`` runs Align's pipeline in a thread of napari's process instead of
+#: a process of its own (e.g. where no process may be started, or to debug it in one process).
+WORKER_ENV = "TOPOALIGN_WORKER"
+
+
+def pipeline_process():
+    """The ``PipelineProcess`` every Align tab runs the pipeline in (one per napari process,
+    started by the first dock), or None with ``TOPOALIGN_WORKER=thread``. In a thread of napari's
+    process the pipeline's Python took turns on the GIL with the GUI's drawing: a GUI run took
+    2-3× the headless time, where both had a core."""
+    choice = os.environ.get(WORKER_ENV, "process").strip().lower()
+    if choice not in ("process", "thread"):
+        raise ParameterError(f"{WORKER_ENV}={choice!r}; set it to 'process' (the default) or 'thread', or unset it.")
+    return _shared_process() if choice == "process" else None
+
+
+@functools.cache
+def _shared_process():
+    from ...pipeline_process import PipelineProcess
+
+    return PipelineProcess()
 
 
 def available_devices() -> list[str]:
@@ -255,6 +282,7 @@ class AlignWidget(_Section):
         self._final_started = False  # the final drawing has begun (events no longer set the status)
         self._paint = _PaintClock(self.viewer)
         self._resume_collector = lambda: None  # ends this run's pause of the garbage collector
+        self._process = None  # the PipelineProcess of the run under way (None: a thread here)
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
 
     @property
@@ -283,8 +311,13 @@ class AlignWidget(_Section):
         self._options_changed()
         cancel = self._cancel = threading.Event()
         self._pace = {"every": LIVE_EVERY_S}
-        worker = _pipeline_worker(s.steps(bubbles=True, reserve_threads=1), cancel, self._gui_free, self._pace,
-                                  canvas_aspect(self.viewer), s.inputs)
+        try:
+            self._process = pipeline_process()
+        except TopoAlignError as exc:
+            report_error(exc)
+            return
+        worker = _pipeline_worker(s.steps(self._process, bubbles=True, reserve_threads=1), cancel, self._gui_free,
+                                  self._pace, canvas_aspect(self.viewer), s.inputs)
         worker.yielded.connect(lambda event: None if cancel.is_set() else self._on_event(event))
         worker.returned.connect(lambda alignment: None if cancel.is_set() or alignment is None
                                 else self._on_result(alignment))
@@ -308,6 +341,8 @@ class AlignWidget(_Section):
         if not self.busy:
             return
         self._cancel.set()
+        if self._process is not None:
+            self._process.cancel()  # it stops at once, even in a long step
         self._restore()
         self.status.setText("Cancelled; the previous alignment (if any) is shown.")
         show_info("TopoAlign: alignment cancelled.")

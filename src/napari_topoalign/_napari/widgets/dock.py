@@ -11,7 +11,7 @@ import threading
 
 from qtpy.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from .align import AlignWidget
+from .align import AlignWidget, pipeline_process
 from .load import LoadWidget
 from .mapper import MapperWidget
 from .regions import RegionsWidget
@@ -45,11 +45,24 @@ class TopoAlignWidget(QWidget):
 
 @functools.cache
 def warm_up_pipeline() -> threading.Thread:
-    """The thread running ``pipeline.warm_up`` in the background, started by the first dock of
-    the process: the first Align otherwise imported ~600 modules in its worker, which held the GIL
-    and the import lock for up to 0.3 s at a time while the GUI drew (~2 s here, while the user
-    loads data)."""
-    from ...pipeline import warm_up
+    """The thread warming up the pipeline in the background, started by the first dock of the
+    process (while the user loads data): it waits for ``pipeline_process()``'s warm-up, or runs
+    ``pipeline.warm_up`` here without one, and prepares a drawing of the result. The first Align
+    otherwise imported ~600 modules on its way, which held the GIL and the import lock for up to
+    0.3 s at a time while the GUI drew."""
+
+    def warm_up() -> None:
+        from ...errors import TopoAlignError
+        from ...pipeline import warm_up
+        from ..layers import prepare
+
+        try:
+            process = pipeline_process()
+        except TopoAlignError:  # a wrong TOPOALIGN_WORKER: Align says so
+            return
+        alignment = warm_up() if process is None else process.ready()
+        if alignment is not None:
+            prepare(alignment, 1.0, None)
 
     thread = threading.Thread(target=warm_up, name="topoalign warm-up", daemon=True)
     thread.start()
