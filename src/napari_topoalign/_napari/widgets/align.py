@@ -61,6 +61,9 @@ GUI_WAIT_S = 0.5
 PIPELINE_SHARE = 0.95
 #: Longest Python's garbage collector stays paused for one run (seconds; see ``_pause_collector``).
 GC_PAUSE_MAX_S = 120.0
+#: The progress bar and status line show the pipeline's newest event at most this often (ms): each
+#: change repaints napari's window, which composes its GL canvas anew (~25 ms under software GL).
+REPORT_EVERY_MS = 150
 
 
 #: ``TOPOALIGN_WORKER=thread`` runs Align's pipeline in a thread of napari's process instead of
@@ -281,6 +284,11 @@ class AlignWidget(_Section):
         self._final = None  # (prepared, layers) of the final drawing once it has ended
         self._final_started = False  # the final drawing has begun (events no longer set the status)
         self._paint = _PaintClock(self.viewer)
+        self._reported = None  # (progress, status) of the newest pipeline event, not shown yet
+        self._report = QTimer(self)
+        self._report.setSingleShot(True)
+        self._report.setInterval(REPORT_EVERY_MS)
+        self._report.timeout.connect(self._show_report)
         self._resume_collector = lambda: None  # ends this run's pause of the garbage collector
         self._process = None  # the PipelineProcess of the run under way (None: a thread here)
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
@@ -323,7 +331,7 @@ class AlignWidget(_Section):
                                 else self._on_result(alignment))
         worker.errored.connect(lambda exc: None if cancel.is_set() else self._on_error(exc))
         self._layers, self._latest, self._graphs, self._graphs_drawn = None, None, {}, False
-        self._result, self._final, self._final_started = None, None, False
+        self._result, self._final, self._final_started, self._reported = None, None, False, None
         self.progress.setValue(0)
         self.status.setText("Starting…")
         self.align_button.setEnabled(False)
@@ -372,9 +380,9 @@ class AlignWidget(_Section):
         if isinstance(event, Prepared):
             self._final_drawing(event)
             return
-        self.progress.setValue(int(100 * PIPELINE_SHARE * event.fraction))
-        if not self._final_started:
-            self.status.setText(event.message)
+        self._reported = (int(100 * PIPELINE_SHARE * event.fraction), event.message)
+        if not self._report.isActive():
+            self._report.start()
         if isinstance(event, GraphBuilt):
             self._graphs[event.side] = event.graph
             if event.side == "b":
@@ -383,6 +391,16 @@ class AlignWidget(_Section):
             self._latest = (event.pos_a, event.pos_b)
             if self._stepper is None:
                 self._move()
+
+    def _show_report(self) -> None:
+        """Show the newest event's progress and message (``REPORT_EVERY_MS``), while the run is on."""
+        if self._reported is None or not self.busy:
+            return
+        value, message = self._reported
+        self._reported = None
+        self.progress.setValue(value)
+        if not self._final_started:
+            self.status.setText(message)
 
     def _move(self) -> None:
         """Draw the newest layout positions (one slice): the graphs the first time, then moves in place."""
