@@ -408,3 +408,25 @@ def test_screenshot_shows_both_graphs_and_bubbles(make_napari_viewer, alignment)
     for side, own, other in (("a", np.s_[:, :half], np.s_[:, half:]), ("b", np.s_[:, half:], np.s_[:, :half])):
         near = np.abs(rgb - np.round(255 * L.SIDE_HUE[side][:3])).max(-1) <= 20
         assert near[own].sum() > 50 and near[own].sum() > 5 * near[other].sum(), side
+
+
+def test_refresh_extent_reslices_only_when_a_hidden_dimension_changes(make_napari_viewer, monkeypatch):
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(np.zeros((5, 10, 10)))
+    points = viewer.add_points(np.array([[1.0, 1.0]]))
+    viewer.dims.set_point(0, 4)
+    sliced = []
+    slice_dims = stack._slice_dims
+    monkeypatch.setattr(stack, "_slice_dims", lambda *a, **k: sliced.append(1) or slice_dims(*a, **k))
+
+    with points.events.data.blocker(viewer._on_layers_change):  # a quiet move, as the drawing makes
+        points.data = np.array([[-50.0, -60.0]])
+    L.refresh_extent(viewer)
+    assert viewer.dims.range[-1].start <= -60 and viewer.dims.range[-2].start <= -50  # the dims follow the drawing
+    assert not sliced  # and the stack, unchanged, is not sliced again
+
+    with stack.events.data.blocker(viewer._on_layers_change):
+        stack.data = np.zeros((3, 10, 10))
+    sliced.clear()
+    L.refresh_extent(viewer)
+    assert viewer.dims.point[0] == 2 and sliced  # a hidden dimension changed: the layers are sliced again

@@ -1375,10 +1375,28 @@ def _hold_dims(stack: ExitStack, viewer, layers) -> None:
 
 
 def refresh_extent(viewer) -> None:
-    """Let the viewer recompute its dims from the layers' extents (after moves by ``_moving``)."""
+    """Let the viewer recompute its dims from the layers' extents (after moves by ``_moving``),
+    re-slicing the layers only when a dimension that is not displayed changed: a new drawing
+    changes the displayed dims' ranges alone, and for that napari re-sliced every layer (the
+    source image too: ~40 ms a drawing under software GL) while each changed layer has sliced
+    itself already."""
     recompute = getattr(viewer, "_on_layers_change", None)
-    if recompute is not None:
+    reslice = getattr(viewer, "_update_layers", None)
+    if recompute is None:
+        return
+    if reslice is None:
         recompute()
+        return
+    dims = viewer.dims
+
+    def hidden():
+        return dims.ndim, tuple(dims.not_displayed), tuple(dims.point[axis] for axis in dims.not_displayed)
+
+    before = hidden()
+    with dims.events.point.blocker(reslice), dims.events.current_step.blocker(reslice):
+        recompute()
+    if hidden() != before:
+        reslice()
 
 
 @contextmanager
