@@ -114,3 +114,15 @@ def test_a_helper_that_dies_is_reported_and_replaced(helper):
     with pytest.raises(TopoAlignError, match="ended unexpectedly"):
         list(job)
     assert isinstance(list(helper.steps(*data, PARAMS, **KW))[-1], P.Done)
+
+
+def test_a_helper_that_cannot_start_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(PP.sys, "executable", "/nonexistent/python")
+    with pytest.raises(TopoAlignError, match="could not start.*TOPOALIGN_WORKER=thread"):
+        PP.PipelineProcess()
+    monkeypatch.setattr(PP.sys, "executable", "/bin/false")  # starts, and ends before it is ready
+    process = PP.PipelineProcess()
+    assert process.ready(timeout=10) is None
+    with pytest.raises(TopoAlignError, match="before it was ready.*TOPOALIGN_WORKER=thread"):
+        list(process.steps(*circles(), PARAMS, **KW))
+    process.close()

@@ -43,6 +43,7 @@ STOP_WAIT_S = 0.5
 #: How often a job waiting for the helper's next event looks whether it was cancelled (s).
 POLL_S = 0.05
 _HEADER = struct.Struct("<Q")
+_IN_ONE_PROCESS = "In napari, TOPOALIGN_WORKER=thread runs the pipeline in napari's own process instead."
 
 
 class PipelineProcess:
@@ -69,10 +70,9 @@ class PipelineProcess:
         with self._lock:
             if self._warming:
                 try:
-                    message = self._messages.get(timeout=timeout)
-                except queue.Empty:
+                    self._take(self._messages.get(timeout=timeout))
+                except (queue.Empty, TopoAlignError):  # not yet; or it died (the next job says why)
                     return None
-                self._take(message)
             return self._warm_up
 
     def cancel(self) -> None:
@@ -126,10 +126,14 @@ class PipelineProcess:
     def _start(self) -> None:
         package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_dir, os.environ.get("PYTHONPATH")])))
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "napari_topoalign.pipeline_process"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env=env, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
-        )
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "napari_topoalign.pipeline_process"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, env=env, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
+            )
+        except OSError as exc:
+            raise TopoAlignError(f"could not start the pipeline's process with {sys.executable!r}: {exc}. "
+                                 f"{_IN_ONE_PROCESS}") from exc
         self._messages = queue.Queue()
         threading.Thread(target=_read_messages, args=(self._process.stdout, self._messages),
                          name="topoalign pipeline reader", daemon=True).start()
@@ -173,11 +177,13 @@ class PipelineProcess:
     def _died(self, exc):
         self._process.kill()
         code = self._process.wait()
+        if self._warming:  # it never came up: starting another would fail alike
+            why = f"before it was ready (its error is on this program's console). {_IN_ONE_PROCESS}"
+        else:
+            why = ("it may have run out of memory. A new one has been started; try again, with fewer inputs "
+                   "or a smaller cover if it happens again.")
         self._start()
-        raise TopoAlignError(
-            f"the pipeline's process ended unexpectedly (exit code {code}): it may have run out of memory. "
-            "A new one has been started; try again, with fewer inputs or a smaller cover if it happens again."
-        ) from exc
+        raise TopoAlignError(f"the pipeline's process ended unexpectedly (exit code {code}) {why}") from exc
 
     def _stop_job(self) -> None:
         """Cancel the job under way: let it end at its next event (at most ``STOP_WAIT_S``), else
