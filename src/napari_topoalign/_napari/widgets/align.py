@@ -197,12 +197,13 @@ def _pause_collector():
     return resume
 
 
-def _repainted_widgets(viewer, canvas: bool = True) -> list:
-    """The viewer's canvas (unless ``canvas`` is False) and layer list widgets (napari internals;
-    those not found are left out)."""
-    native = getattr(qt_canvas(viewer), "native", None) if canvas else None
-    widgets = [native, getattr(qt_viewer(viewer), "layers", None)]
-    return [w for w in widgets if hasattr(w, "setUpdatesEnabled")]
+def _repainted_widgets(viewer, first_run: bool) -> list:
+    """The widgets a drawing freezes (napari internals; those not found are left out): on the first
+    run the layer list (layers are added to it; the canvas paints each new one), later the canvas
+    (the layer list hears of nothing in a drawing, ``layers.quiet_drawing``, until ``settle``
+    repaints it once: re-enabling its updates repainted it after every drawing)."""
+    widget = getattr(qt_viewer(viewer), "layers", None) if first_run else getattr(qt_canvas(viewer), "native", None)
+    return [widget] if hasattr(widget, "setUpdatesEnabled") else []
 
 
 class _PaintClock:
@@ -366,7 +367,7 @@ class AlignWidget(_Section):
 
         # until one alignment has been drawn, the canvas paints after each step: each new layer's
         # first paint compiles its shaders (slow under software GL), one layer at a time
-        frozen = _repainted_widgets(self.viewer, canvas=self._drawn_once)
+        frozen = _repainted_widgets(self.viewer, first_run=not self._drawn_once)
         self._stepper = _Stepper(quietly(self.viewer, steps), finished, self._gui_free, frozen)
 
     def _layers_ready(self, layers) -> None:
