@@ -2,8 +2,9 @@
 
 Run under a display (``xvfb-run -a python benchmarks/bench_gui.py``). The TopoAlign widget is
 docked first, then a sample is opened from its File ▸ Open Sample entry (the first-run path),
-the dock's background warm-up (``pipeline.warm_up``, started when it opens) is let finish, as
-it does while a user loads data, then Align is clicked. A heartbeat ``QTimer`` every ``HEARTBEAT_MS`` on the Qt thread records
+the dock's warm-up (the pipeline's helper process starts and runs ``pipeline.warm_up`` when the
+dock opens) is let finish, as it does while a user loads data, then Align is clicked
+(``TOPOALIGN_WORKER=thread`` measures the pipeline in a thread of napari's process instead). A heartbeat ``QTimer`` every ``HEARTBEAT_MS`` on the Qt thread records
 the gaps between its ticks: the longest gap bounds the longest slice the Qt thread was busy
 (the user's click or paint waits that long); beside it, the CPU time the Qt thread itself spent
 in that gap (on a loaded machine the wall time includes waiting for a core). Cancel latency: a click posted from another thread
