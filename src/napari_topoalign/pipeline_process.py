@@ -261,14 +261,7 @@ def _serve(inbox, outbox) -> None:
         _write_frame(outbox, pickle.dumps(message))
         outbox.flush()
 
-    threading.Thread(target=read_inbox, daemon=True).start()
-    try:
-        warmed = warm_up()
-    except Exception:  # noqa: BLE001 (a job then raises what is wrong)
-        warmed = None
-    send("ready", warmed)
-    while (item := jobs.get()) is not None:
-        job, (layout, args, kwargs), frames = item
+    def run(job, layout, args, kwargs, frames) -> None:
         X_a, X_b = (np.frombuffer(f, dtype=d).reshape(s) for f, (d, s) in zip(frames, layout))
         try:
             events = steps(X_a, X_b, *args, **kwargs)
@@ -280,6 +273,18 @@ def _serve(inbox, outbox) -> None:
                 send("event", job, event)
         except Exception as exc:  # noqa: BLE001 (the application reports it)
             send("error", job, _sendable(exc))
+
+    threading.Thread(target=read_inbox, daemon=True).start()
+    try:
+        warmed = warm_up()
+    except Exception:  # noqa: BLE001 (a job then raises what is wrong)
+        warmed = None
+    send("ready", warmed)
+    while (item := jobs.get()) is not None:
+        job, (layout, args, kwargs), frames = item
+        del item
+        run(job, layout, args, kwargs, frames)
+        del frames, args, kwargs  # the representations' copies are not kept until the next job
 
 
 def _sendable(exc: Exception) -> Exception:
