@@ -13,12 +13,15 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from qtpy.QtCore import QTimer
 
 from napari_topoalign import load_sample
 from napari_topoalign._napari.layers import find_layer
 from napari_topoalign._napari.widgets import TopoAlignWidget
 from napari_topoalign._napari.widgets.align import PIPELINE_SHARE
+from napari_topoalign._napari.widgets.dock import _QuickCommentStrip, quick_shader_comments
 from napari_topoalign.pipeline import fraction
 from napari_topoalign._napari.widgets import session as widgets
 
@@ -140,3 +143,25 @@ def test_open_for_b_goes_to_b(docked, tmp_path):
     assert s.rep_a is None and s.rep_b.name == "late"
     viewer.open(str(tmp_path / "early.npy"), plugin="napari-topoalign")  # the next arrival fills A
     assert s.rep_a.name == "early" and s.rep_b.name == "late" and not errors
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab/ \n\r;", max_size=60))
+def test_quick_shader_comment_strip_equals_vispys_expression(code):
+    import re
+
+    quick = _QuickCommentStrip(re)
+    assert quick.sub(r"(.*)(//.*)", r"\1", code, flags=re.M) == re.sub(r"(.*)(//.*)", r"\1", code, flags=re.M)
+    assert quick.sub(r"a+", "x", code) == re.sub(r"a+", "x", code)  # any other substitution is re's
+
+
+def test_vispy_parses_shaders_with_the_quick_strip_and_finds_the_same_variables():
+    from vispy.gloo import program
+
+    quick_shader_comments()
+    quick_shader_comments()  # once only
+    assert isinstance(program.re, _QuickCommentStrip) and not isinstance(program.re._re, _QuickCommentStrip)
+    shader = "uniform vec4 u_colour; // uniform float u_old;\nattribute vec2 a_position; // x // y\n" \
+             "// uniform float u_gone;\nvoid main() { gl_Position = vec4(a_position, 0., 1.) * u_colour; }"
+    found = program.Program(shader, "void main() { gl_FragColor = vec4(1.); }").variables
+    assert sorted(name for _, _, name in found) == ["a_position", "u_colour"]
