@@ -43,6 +43,7 @@ STOP_WAIT_S = 0.5
 #: How often a job waiting for the helper's next event looks whether it was cancelled (s).
 POLL_S = 0.05
 _HEADER = struct.Struct("<Q")
+__all__ = ["PipelineProcess", "STOP_WAIT_S"]
 _IN_ONE_PROCESS = "In napari, TOPOALIGN_WORKER=thread runs the pipeline in napari's own process instead."
 
 
@@ -312,6 +313,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["PipelineProcess", "STOP_WAIT_S"]
