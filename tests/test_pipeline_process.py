@@ -127,3 +127,17 @@ def test_a_helper_that_cannot_start_says_what_to_do(monkeypatch):
     with pytest.raises(TopoAlignError, match="before it was ready.*TOPOALIGN_WORKER=thread"):
         list(process.steps(*circles(), PARAMS, **KW))
     process.close()
+
+
+def test_cancelling_the_job_of_a_dead_helper_starts_one_fresh_helper(helper, monkeypatch):
+    data = circles()
+    job, _ = _long_job(helper, data)
+    os.kill(helper.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+    helper._process.wait()
+    starts = []
+    start = PP.PipelineProcess._start
+    monkeypatch.setattr(PP.PipelineProcess, "_start", lambda self: starts.append(1) or start(self))
+    job.close()
+    assert len(starts) == 1
+    monkeypatch.undo()
+    assert isinstance(list(helper.steps(*data, PARAMS, **KW))[-1], P.Done)

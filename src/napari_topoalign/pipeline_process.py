@@ -90,9 +90,11 @@ class PipelineProcess:
                 self._start()
             self._job += 1
             given = kwargs.get("graphs")
-            arrays = [np.ascontiguousarray(as_matrix(X, name=f"representation {side}")) for X, side in ((X_a, "A"), (X_b, "B"))]
+            arrays = [np.ascontiguousarray(as_matrix(X, name=f"representation {side}"))
+                      for X, side in ((X_a, "A"), (X_b, "B"))]
             layout = [(a.dtype.str, a.shape) for a in arrays]
-            self._send(pickle.dumps(("job", self._job, layout, args, kwargs)), *(memoryview(a).cast("B") for a in arrays))
+            self._send(pickle.dumps(("job", self._job, layout, args, kwargs)),
+                       *(memoryview(a).cast("B") for a in arrays))
             ended = False
             try:
                 while True:
@@ -198,7 +200,9 @@ class PipelineProcess:
                 job, *payload = rest
                 if job == self._job and (kind in ("error", "cancelled") or type(payload[0]).__name__ == "Done"):
                     return
-        except (queue.Empty, TopoAlignError):
+        except TopoAlignError:  # it died meanwhile, and a fresh one is starting
+            return
+        except queue.Empty:
             pass
         self._process.kill()
         self._process.wait()
