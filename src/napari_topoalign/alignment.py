@@ -100,6 +100,10 @@ class Alignment:
         The file is written under a temporary name in the same folder and renamed when complete,
         so a failed save leaves neither a partial file nor the temporary one.
         """
+        return write_npz(path, *self.to_arrays())
+
+    def to_arrays(self) -> tuple[dict, dict]:
+        """The named arrays and the JSON header ``save`` writes (``from_arrays`` reads them back)."""
         arrays: dict[str, np.ndarray] = {}
         header = {
             "format": FORMAT_NAME,
@@ -120,7 +124,7 @@ class Alignment:
             layout_energy=np.asarray(lay.energy),
         )
         put_regions(arrays, "region", self.regions)
-        return write_npz(path, arrays, header)
+        return arrays, header
 
     @classmethod
     def load(cls, path) -> "Alignment":
@@ -131,10 +135,12 @@ class Alignment:
         raises ``FileFormatError`` naming what is wrong; a missing one ``MissingFileError``.
         """
         path = existing_file(path, "alignment file")
-        return cls._from_arrays(read_npz(path, "alignment", "Alignment.save"), path)
+        return cls.from_arrays(read_npz(path, "alignment", "Alignment.save"), path)
 
     @classmethod
-    def _from_arrays(cls, arrays: dict, path: Path) -> "Alignment":
+    def from_arrays(cls, arrays: dict, path: Path) -> "Alignment":
+        """The alignment of ``to_arrays``' arrays, its header among them as the JSON string
+        ``arrays["header"]``; every array and field checked (``path`` names their source)."""
         from .layout import JointLayout
 
         header = read_header(arrays, path, FORMAT_NAME, FORMAT_VERSION, "alignment")
@@ -237,15 +243,32 @@ def read_header(arrays: dict, path: Path, format_name: str, max_version: int, wh
 def put_graph(arrays: dict, prefix: str, g: MapperGraph) -> dict:
     """Store graph ``g``'s arrays under ``prefix``; returns its JSON part (inputs, parameters).
     A lens given as values (array, tensor, Series, list) is stored as a float64 array."""
-    from .checks import as_lens_values
-
-    if not isinstance(g.params.lens, str):
-        arrays[f"{prefix}_params_lens"] = as_lens_values(g.params.lens, name=f"the lens of graph {prefix}")
+    params = put_params(arrays, prefix, g.params, f"the lens of graph {prefix}")
     _put_ragged(arrays, f"{prefix}_members", g.members)
     for name in _GRAPH_ARRAYS:
         arrays[f"{prefix}_{name}"] = np.asarray(getattr(g, name))
     arrays[f"{prefix}_edges"] = arrays[f"{prefix}_edges"].reshape(-1, 2)
-    return {"n_inputs": int(g.n_inputs), "params": _params_to_json(g.params)}
+    return {"n_inputs": int(g.n_inputs), "params": params}
+
+
+def put_params(arrays: dict, prefix: str, params: MapperParams, what: str = "the lens") -> dict:
+    """Store ``params``' lens under ``prefix`` when it is given as values (as a float64 array);
+    returns the parameters' JSON part."""
+    from .checks import as_lens_values
+
+    if not isinstance(params.lens, str):
+        arrays[f"{prefix}_params_lens"] = as_lens_values(params.lens, name=what)
+    return _params_to_json(params)
+
+
+def get_params(arrays: dict, prefix: str, meta, path: Path | None = None) -> MapperParams:
+    """The parameters stored by ``put_params`` under ``prefix`` with JSON part ``meta``, checked."""
+    check = _FileCheck(arrays, path)
+    if not isinstance(meta, dict):
+        check.fail(f"header field of {prefix}", "must hold parameters")
+    lens = check.floats(f"{prefix}_params_lens", (None,) * check.get(f"{prefix}_params_lens").ndim) \
+        if isinstance(meta.get("lens"), dict) else None
+    return check.params(prefix, meta, lens)
 
 
 def get_graph(arrays: dict, prefix: str, meta, path: Path | None = None) -> MapperGraph:

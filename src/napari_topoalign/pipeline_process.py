@@ -11,9 +11,10 @@ the core, whatever script or notebook started the application) that warms up the
         ...
 
 Messages go over the helper's stdin and stdout as length-prefixed frames: the representations as
-raw bytes, everything else (arguments, events, errors) pickled; nothing but the helper writes
-there, so nothing from a file or another program is unpickled. Graphs passed in
-(``graphs=(A, B)``) come back as the very same objects in the events and the alignment.
+raw bytes, everything else (arguments, events, errors) as arrays plus JSON
+(``pipeline_messages``; nothing is unpickled). Graphs passed in (``graphs=(A, B)``) come back as
+the very same objects in the events and the alignment, and the job's one alignment is filled in
+place, as ``pipeline.steps`` does.
 
 Closing the generator before ``Done``, or ``cancel()`` from any thread, cancels the job: the
 helper stops at its next event; one that has not stopped within ``STOP_WAIT_S`` is killed and a
@@ -24,7 +25,6 @@ fresh one started. A helper that dies (killed, out of memory) is reported as a
 from __future__ import annotations
 
 import os
-import pickle
 import queue
 import struct
 import subprocess
@@ -35,8 +35,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from .checks import as_matrix
-from .errors import TopoAlignError
+from . import pipeline_messages as messages
+from .checks import as_matrix, check_mapper_params
+from .errors import FileFormatError, TopoAlignError
+from .mapper import MapperParams
+from .pipeline import Done, _given_graphs
 
 #: Longest a cancelled job's helper may take to stop at its next event before it is killed (s).
 STOP_WAIT_S = 0.5
@@ -81,21 +84,24 @@ class PipelineProcess:
         next event, or once the helper, killed after ``STOP_WAIT_S``, is replaced."""
         self._cancelled.set()
 
-    def steps(self, X_a, X_b, *args, **kwargs):
-        """The events of ``pipeline.steps(X_a, X_b, *args, **kwargs)``, computed in the helper process;
-        its errors are raised here. Closing the generator early cancels the job."""
+    def steps(self, X_a, X_b, params: MapperParams = MapperParams(), *, params_b=None, graphs=None, **options):
+        """The events of ``pipeline.steps(X_a, X_b, params, params_b=..., graphs=..., **options)``
+        (``options``: plain values), computed in the helper process; its errors are raised here.
+        Closing the generator early cancels the job."""
         with self._lock:
             self._cancelled.clear()
             if self._process.poll() is not None:
                 self._start()
             self._job += 1
-            given = kwargs.get("graphs")
             arrays = [np.ascontiguousarray(as_matrix(X, name=f"representation {side}"))
                       for X, side in ((X_a, "A"), (X_b, "B"))]
+            params = check_mapper_params(params)  # as pipeline.steps would, before they are sent
+            params_b = None if params_b is None else check_mapper_params(params_b, "params_b")
+            given = None if graphs is None else _given_graphs(graphs, len(arrays[0]))
             layout = [(a.dtype.str, a.shape) for a in arrays]
-            self._send(pickle.dumps(("job", self._job, layout, args, kwargs)),
+            self._send(messages.job_message(self._job, layout, params, params_b, given, **options),
                        *(memoryview(a).cast("B") for a in arrays))
-            ended = False
+            ended, alignment = False, None
             try:
                 while True:
                     try:
@@ -105,14 +111,15 @@ class PipelineProcess:
                         raise
                     if message is None:  # cancelled while the helper works on a long step
                         return
-                    kind, job, *payload = message
-                    if job != self._job:
+                    header, arrays = message
+                    if header["job"] != self._job:
                         continue  # of a job cancelled earlier
-                    if kind == "error":
+                    if header["kind"] == "error":
                         ended = True
-                        raise payload[0]
-                    event = _with_given_graphs(payload[0], given)
-                    ended = type(event).__name__ == "Done"
+                        raise messages.read_error(header)
+                    event = _with_given_graphs(messages.read_event(header, arrays, alignment), given)
+                    alignment = getattr(event, "alignment", alignment)
+                    ended = isinstance(event, Done)
                     yield event
                     if ended:
                         return
@@ -159,11 +166,12 @@ class PipelineProcess:
             self._died(exc)
 
     def _take(self, message):
-        """The helper's ``message``, after noting a warm-up; raises when it has died (None)."""
+        """The helper's ``message`` (header, arrays), after noting a warm-up; raises when it has
+        died (None)."""
         if message is None:
             self._died(None)
-        if message[0] == "ready":
-            self._warm_up, self._warming = message[1], False
+        if message[0]["kind"] == "ready":
+            self._warm_up, self._warming = messages.read_ready(message[1]), False
         return message
 
     def _next_message(self):
@@ -173,7 +181,7 @@ class PipelineProcess:
                 message = self._take(self._messages.get(timeout=POLL_S))
             except queue.Empty:
                 continue
-            if message[0] != "ready":
+            if message[0]["kind"] != "ready":
                 return message
         return None
 
@@ -192,13 +200,11 @@ class PipelineProcess:
         """Cancel the job under way: let it end at its next event (at most ``STOP_WAIT_S``), else
         kill the helper and start a fresh one."""
         try:
-            self._send(pickle.dumps(("cancel", self._job)))
+            self._send(messages.encode({"kind": "cancel", "job": self._job}))
             while True:
-                kind, *rest = self._take(self._messages.get(timeout=STOP_WAIT_S))
-                if kind == "ready":
-                    continue
-                job, *payload = rest
-                if job == self._job and (kind in ("error", "cancelled") or type(payload[0]).__name__ == "Done"):
+                header, _ = self._take(self._messages.get(timeout=STOP_WAIT_S))
+                if header.get("job") == self._job and (header["kind"] in ("error", "cancelled")
+                                                       or header.get("type") == "Done"):
                     return
         except TopoAlignError:  # it died meanwhile, and a fresh one is starting
             return
@@ -235,11 +241,15 @@ def _read_frame(stream) -> bytearray | None:
     return data if stream.readinto(data) == len(data) else None
 
 
-def _read_messages(stream, messages: queue.Queue) -> None:
-    """Put each pickled message of the helper in ``messages``; None when it has ended."""
-    while (frame := _read_frame(stream)) is not None:
-        messages.put(pickle.loads(frame))
-    messages.put(None)
+def _read_messages(stream, received: queue.Queue) -> None:
+    """Put each message of the helper in ``received`` as (header, arrays); None when it has ended
+    (or sent what is not a message)."""
+    try:
+        while (frame := _read_frame(stream)) is not None:
+            received.put(messages.decode(frame))
+    except FileFormatError as exc:
+        print(f"napari-topoalign: {exc}", file=sys.stderr)
+    received.put(None)
 
 
 # ---------------------------------------------------------------------- the helper's side
@@ -252,56 +262,48 @@ def _serve(inbox, outbox) -> None:
 
     def read_inbox() -> None:
         while (frame := _read_frame(inbox)) is not None:
-            kind, job, *rest = pickle.loads(frame)
-            if kind == "cancel":
-                cancelled["up_to"] = max(cancelled["up_to"], job)
+            header, arrays = messages.decode(frame)
+            if header["kind"] == "cancel":
+                cancelled["up_to"] = max(cancelled["up_to"], header["job"])
                 continue
-            arrays = [_read_frame(inbox) for _ in rest[0]]
-            if None in arrays:
+            frames = [_read_frame(inbox) for _ in header["layout"]]
+            if None in frames:
                 break
-            jobs.put((job, rest, arrays))
+            jobs.put((header, arrays, frames))
         jobs.put(None)
 
-    def send(*message) -> None:
-        _write_frame(outbox, pickle.dumps(message))
+    def send(message: bytes) -> None:
+        _write_frame(outbox, message)
         outbox.flush()
 
-    def run(job, layout, args, kwargs, frames) -> None:
-        X_a, X_b = (np.frombuffer(f, dtype=d).reshape(s) for f, (d, s) in zip(frames, layout))
+    def run(header, arrays, frames) -> None:
+        job, sent = header["job"], False
         try:
-            events = steps(X_a, X_b, *args, **kwargs)
+            X_a, X_b = (np.frombuffer(f, dtype=d).reshape(s) for f, (d, s) in zip(frames, header["layout"]))
+            events = steps(X_a, X_b, **messages.read_job(header, arrays))
             for event in events:
                 if cancelled["up_to"] >= job:
                     events.close()
-                    send("cancelled", job)
+                    send(messages.encode({"kind": "cancelled", "job": job}))
                     break
-                send("event", job, event)
+                send(messages.event_message(job, event, sent))
+                sent = sent or hasattr(event, "alignment")
         except Exception as exc:  # noqa: BLE001 (the application reports it)
-            send("error", job, _sendable(exc))
+            trace = [] if isinstance(exc, TopoAlignError) else \
+                ["in the pipeline's process:\n" + "".join(traceback.format_exception(exc)).rstrip()]
+            send(messages.error_message(job, exc, trace))
 
     threading.Thread(target=read_inbox, daemon=True).start()
     try:
         warmed = warm_up()
     except Exception:  # noqa: BLE001 (a job then raises what is wrong)
         warmed = None
-    send("ready", warmed)
+    send(messages.ready_message(warmed))
     while (item := jobs.get()) is not None:
-        job, (layout, args, kwargs), frames = item
+        header, arrays, frames = item
         del item
-        run(job, layout, args, kwargs, frames)
-        del frames, args, kwargs  # the representations' copies are not kept until the next job
-
-
-def _sendable(exc: Exception) -> Exception:
-    """``exc`` (a bug's with the helper's traceback as a note), or a TopoAlignError saying what
-    it was when it cannot be pickled."""
-    if not isinstance(exc, TopoAlignError):
-        exc.add_note("in the pipeline's process:\n" + "".join(traceback.format_exception(exc)).rstrip())
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:  # noqa: BLE001
-        return TopoAlignError("".join(traceback.format_exception(exc)).rstrip())
+        run(header, arrays, frames)
+        del frames, arrays  # the representations' copies are not kept until the next job
 
 
 def main() -> None:
