@@ -126,6 +126,53 @@ def test_quiet_drawing_defers_thumbnails_and_layer_list_until_settled(make_napar
     assert rows  # the layer list was told to repaint
 
 
+def test_quiet_drawing_gives_each_visual_its_data_once_at_the_end(make_napari_viewer, alignment, monkeypatch):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    visual = L._layer_visuals(viewer)[la.nodes_a]
+    calls, original = [], type(visual)._on_data_change
+    monkeypatch.setattr(type(visual), "_on_data_change", lambda self: calls.append(self) or original(self))
+    markers = visual.node.points_markers
+    with L.quiet_drawing(viewer, set(), watch=False):
+        with L.quiet_drawing(viewer, set(), watch=False):  # an inner block leaves it to the outer one
+            la.nodes_a.data = la.nodes_a.data + 3.0
+        la.nodes_a.size = 2 * la.nodes_a.size
+        la.nodes_a.face_color = "red"
+        la.nodes_a.border_width = 0.3
+        assert calls == []
+    assert calls == [visual] and "_on_data_change" not in vars(visual)
+    # the visual shows the final data (in vispy's x, y order)
+    np.testing.assert_allclose(markers._data["a_position"][:, :2], la.nodes_a.data[:, ::-1], rtol=1e-5)
+    np.testing.assert_allclose(markers._data["a_bg_color"][:, :3], [[1.0, 0.0, 0.0]] * len(la.nodes_a.data))
+    la.nodes_a.border_width = 0.2  # outside a block: at once, as napari does
+    assert len(calls) > 1
+
+
+def test_quiet_drawing_holds_the_dims_back_on_placement_changes(make_napari_viewer, alignment):
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    before = [(r.start, r.stop) for r in viewer.dims.range]
+    with L.quiet_drawing(viewer, set()):
+        la.nodes_a.translate = (1000.0, 2000.0)  # a move of the whole layer, as the inputs' mosaic makes
+        la.nodes_a.scale = (2.0, 2.0)
+    assert [(r.start, r.stop) for r in viewer.dims.range] == before  # no recompute over every layer...
+    L.refresh_extent(viewer)
+    assert viewer.dims.range[0].stop > 1000 and viewer.dims.range[1].stop > 2000  # ...until it is settled
+
+
+def test_text_layers_show_new_strings_and_colours_in_the_same_style(make_napari_viewer):
+    viewer = make_napari_viewer()
+    red, blue = [1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]
+    layer = L.put_text(viewer, "legend", [[0, 0], [1, 0]], ["one", "two"], [red, red], "legend", 10)
+    assert list(layer._view_text) == ["one", "two"]
+    again = L.put_text(viewer, "legend", [[0, 0], [1, 0], [2, 0]], ["three", "four", "five"], [blue, red, blue],
+                       "legend", 10)
+    assert again is layer and list(layer._view_text) == ["three", "four", "five"]
+    np.testing.assert_allclose(layer._view_text_color, [blue, red, blue])
+    L.put_text(viewer, "legend", [[0, 0]], ["six"], [red], "legend", 14, anchor="lower_left")
+    assert list(layer._view_text) == ["six"] and layer.text.size == 14 and layer.text.anchor == "lower_left"
+
+
 def test_quietly_settles_only_after_changes(make_napari_viewer, alignment, monkeypatch):
     viewer = make_napari_viewer()
     la = L.show_alignment(viewer, alignment)

@@ -38,7 +38,7 @@ def test_build_draws_a_preview_of_both_graphs(make_napari_viewer, qtbot):
     assert len(layers.edges_a.data) == len(s.graph_a.edges)
     assert list(layers.titles.features["text"]) == ["● A: loop", "■ B: cut"]
     assert "label" in layers.nodes_a.features.columns  # the inputs' labels are there to colour by and hover
-    assert not layers.bubbles.visible and not layers.links.visible
+    assert layers.bubbles.nshapes == 0 and len(layers.links.data) == 0 and len(layers.region_labels.data) == 0
     text = tab.counts.text()
     for g in (s.graph_a, s.graph_b):
         assert f"{g.n_nodes} nodes" in text

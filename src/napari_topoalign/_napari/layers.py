@@ -74,6 +74,7 @@ from ..regions import region_colours, region_of
 
 PREFIX = "TopoAlign"
 ROLE_KEY = "topoalign"
+TEXT_STYLE_KEY = "topoalign_text_style"  # the text style a text layer was given (``_set_text``)
 
 GREY = np.array([0.62, 0.62, 0.62, 1.0])
 MOTIF_COLOURS = {
@@ -709,15 +710,29 @@ _KIND = {role: Points if role.startswith("nodes") or role in _TEXT_ROLES else Sh
          for role in DRAWING_ROLES}
 
 
+def _empty(layer) -> None:
+    if isinstance(layer, Shapes):
+        if layer.nshapes:
+            layer.data = []
+    elif len(layer.data):
+        layer.data = np.zeros((0, 2) if isinstance(layer, Points) else (0, 2, 2))
+
+
 def empty_drawing(viewer) -> None:
     """Empty the plugin's drawing layers in place (nothing aligned to show)."""
     for role in DRAWING_ROLES:
         layer = find_layer(viewer, role)
-        if isinstance(layer, Shapes):
-            if layer.nshapes:
-                layer.data = []
-        elif layer is not None:
-            layer.data = np.zeros((0, 2) if isinstance(layer, Points) else (0, 2, 2))
+        if layer is not None:
+            _empty(layer)
+
+
+def clear_alignment_marks(layers: AlignmentLayers) -> None:
+    """Empty the Bubble Sets, links and region numbers of the alignment drawn before (while new
+    graphs are shown). Emptied, not hidden: each change of a layer's visibility costs napari an
+    update of the whole scene graph (~10 ms), and the next drawing fills them in place."""
+    for layer in (layers.bubbles, layers.links, layers.region_labels):
+        if layer is not None:
+            _empty(layer)
 
 
 def drain(steps):
@@ -808,12 +823,16 @@ def text_layer(positions, strings, colours, name, size, anchor="center") -> Poin
 
 
 def _set_text(layer, positions, strings, colours, size, anchor) -> None:
+    """Show the text; the layer's text style is set only when it changes (napari rebuilds its
+    text manager on each setting, ~10 ms; new features alone refresh the strings and colours)."""
     positions = np.asarray(positions, dtype=float).reshape(-1, 2)
     colours = np.asarray(colours, dtype=float).reshape(-1, 4)
     layer.data = positions
     layer.features = pd.DataFrame({"text": list(strings), "colour": list(colours)})
-    if len(positions):
-        layer.text = {"string": "{text}", "color": {"feature": "colour"}, "size": size, "anchor": anchor}
+    style = {"string": "{text}", "color": {"feature": "colour"}, "size": size, "anchor": anchor}
+    if len(positions) and layer.metadata.get(TEXT_STYLE_KEY) != style:
+        layer.text = style
+        layer.metadata[TEXT_STYLE_KEY] = style
 
 
 def put_text(viewer, role, positions, strings, colours, name, size, anchor="center") -> Points:
@@ -1127,9 +1146,9 @@ BUBBLES_PER_STEP = 4
 
 
 def draw_bubbles_steps(layers: AlignmentLayers, parts: BubbleParts):
-    """Replace the bubbles layer's polygons with ``parts``, ``BUBBLES_PER_STEP`` per step (a generator)."""
+    """Replace the bubbles layer's polygons with ``parts``, ``BUBBLES_PER_STEP`` per step (a
+    generator; the layer stays shown: while the canvas is frozen, the polygons appear whole)."""
     shapes = layers.bubbles
-    set_visible(shapes, False)
     if shapes.nshapes:
         shapes.data = []
     style = parts.style
@@ -1366,12 +1385,14 @@ def _moving(viewer, layers):
 
 
 def _hold_dims(stack: ExitStack, viewer, layers) -> None:
-    """Until ``stack`` closes, data changes of ``layers`` do not make the viewer recompute its dims
-    from every layer's extent (napari's handler of layer data changes; ``refresh_extent`` runs it)."""
+    """Until ``stack`` closes, changes to the data, scale or translate of ``layers`` do not make the
+    viewer recompute its dims from every layer's extent (napari's handler of those events;
+    ``refresh_extent`` runs it)."""
     recompute = getattr(viewer, "_on_layers_change", None)
     if recompute is not None:
         for layer in layers:
-            stack.enter_context(layer.events.data.blocker(recompute))
+            for emitter in (layer.events.data, layer.events.scale, layer.events.translate):
+                stack.enter_context(emitter.blocker(recompute))
 
 
 def refresh_extent(viewer) -> None:
@@ -1399,13 +1420,37 @@ def refresh_extent(viewer) -> None:
         reslice()
 
 
+def _visual_updates_at_exit(stack: ExitStack, viewer, layers) -> None:
+    """Until ``stack`` closes, the vispy visuals of ``layers`` note data changes instead of taking
+    them; then each changed one takes its layer's data once (napari internals: its handler is
+    looked up by name on every event, so an instance attribute shadows it)."""
+    visuals = _layer_visuals(viewer)
+    shadowed = [visuals[layer] for layer in layers
+                if layer in visuals and "_on_data_change" not in vars(visuals[layer])]  # not in an outer block
+    changed = {}
+
+    def flush() -> None:
+        for visual in shadowed:
+            del visual._on_data_change
+        for visual in changed.values():
+            visual._on_data_change()
+
+    for visual in shadowed:
+        visual._on_data_change = lambda *args, visual=visual: changed.setdefault(id(visual), visual)
+    stack.callback(flush)
+
+
 @contextmanager
-def quiet_drawing(viewer, touched: set):
+def quiet_drawing(viewer, touched: set, *, watch: bool = True):
     """Changes to the plugin's layers inside this block make no thumbnails, the viewer does not
     recompute its dims and the layer list does not repaint rows (napari does each on every
-    property set). The layers whose thumbnails were skipped are added to ``touched``; ``settle``
+    property set), and each layer's vispy visual takes its data once, at the end of the block
+    (napari resets it on every property set: ~5 ms a Points layer). The layers whose thumbnails
+    were skipped are added to ``touched``; ``settle``
     brings dims, thumbnails and the layer list up to date. Yields a function telling whether
-    anything in the layer list changed in the block so far (if not, there is nothing to settle)."""
+    anything in the layer list changed in the block so far (if not, there is nothing to settle);
+    with ``watch=False`` only whether a layer was ``touched`` (watching every event of the list
+    costs napari ~0.5 ms a block)."""
     ours = [layer for layer in viewer.layers if layer.metadata.get(ROLE_KEY)]
     model = _layer_list_model(viewer)
     changes = []
@@ -1413,11 +1458,14 @@ def quiet_drawing(viewer, touched: set):
         if model is not None:
             stack.enter_context(viewer.layers.events.blocker(model._process_event))
         _hold_dims(stack, viewer, ours)
+        _visual_updates_at_exit(stack, viewer, ours)
         for layer in ours:
-            layer._update_thumbnail = lambda *args, layer=layer, **kwargs: touched.add(layer)  # shadows the method
-            stack.callback(delattr, layer, "_update_thumbnail")
-        viewer.layers.events.connect(changes.append)  # every event of the list and of its layers
-        stack.callback(viewer.layers.events.disconnect, changes.append)
+            if "_update_thumbnail" not in vars(layer):  # else an outer block has it
+                layer._update_thumbnail = lambda *args, layer=layer, **kwargs: touched.add(layer)  # shadows the method
+                stack.callback(delattr, layer, "_update_thumbnail")
+        if watch:
+            viewer.layers.events.connect(changes.append)  # every event of the list and of its layers
+            stack.callback(viewer.layers.events.disconnect, changes.append)
         yield lambda: bool(touched or changes)
 
 
@@ -1426,7 +1474,7 @@ def quietly(viewer, steps):
     they changed (when they changed any); a generator of steps returning what ``steps`` returns."""
     touched, changed = set(), False
     while True:
-        with quiet_drawing(viewer, touched) as changes:
+        with quiet_drawing(viewer, touched, watch=not changed) as changes:
             try:
                 next(steps)
             except StopIteration as stop:
@@ -1446,7 +1494,7 @@ def settle(viewer, layers: set):
     each visible layer's thumbnail (one per step: a Vectors thumbnail costs napari ~25 ms), then
     the layer list, repainted once (each repaint composes napari's window anew: ~20 ms under
     software GL)."""
-    with quiet_drawing(viewer, layers):
+    with quiet_drawing(viewer, layers, watch=False):
         refresh_extent(viewer)
     model = _layer_list_model(viewer)
     for layer in layers:

@@ -411,7 +411,7 @@ class AlignWidget(_Section):
         self._gui_free.clear()
         start = time.perf_counter()
         try:
-            with quiet_drawing(self.viewer, set()):
+            with quiet_drawing(self.viewer, set(), watch=False):
                 self._draw_positions(s, live)
         finally:
             self._gui_free.set()
@@ -430,11 +430,10 @@ class AlignWidget(_Section):
 
     def _first_drawing(self, s, live, positions):
         """Steps drawing this run's graphs at their first layout positions (the previous
-        alignment's bubbles, links and region numbers hidden until the new ones are drawn)."""
-        from ..layers import draw_graphs_steps, fit_view, set_visible
+        alignment's bubbles, links and region numbers emptied until the new ones are drawn)."""
+        from ..layers import clear_alignment_marks, draw_graphs_steps, fit_view
 
-        for layer in (live.bubbles, live.links, live.region_labels):
-            set_visible(layer, False)
+        clear_alignment_marks(live)
         yield from draw_graphs_steps(live, s.graph_a, s.graph_b, *positions, s.names, inputs=s.inputs)
         self._graphs_drawn = True
         yield

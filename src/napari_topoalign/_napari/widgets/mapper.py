@@ -237,8 +237,8 @@ class MapperWidget(_Section):
 
     def _preview(self, result) -> None:
         """Keep the built graphs and draw them at a quick layout (the previous alignment's
-        Bubble Sets, links and motifs hidden), with titles, colours and hover as after Align."""
-        from ..layers import fit_view, remove_roles, set_visible, show_graphs
+        Bubble Sets, links and motifs removed), with titles, colours and hover as after Align."""
+        from ..layers import clear_alignment_marks, fit_view, remove_roles, show_graphs
 
         graph_a, graph_b, C, layout, faithfulness = result
         self.faithfulness.update(zip((graph_a, graph_b), faithfulness))
@@ -248,8 +248,7 @@ class MapperWidget(_Section):
             self.view.linked.disconnect()
         layers = show_graphs(self.viewer, graph_a, graph_b, layout.pos_a, layout.pos_b, s.names, inputs=s.inputs,
                              correspondence=C, offset=layout.offset)
-        for layer in (layers.bubbles, layers.links, layers.region_labels):
-            set_visible(layer, False)  # the previous alignment's, if any
+        clear_alignment_marks(layers)  # the previous alignment's, if any
         remove_roles(self.viewer, ("motifs", "selection", "input_selection"))
         fit_view(self.viewer, layers)
         self.preview = layers
