@@ -12,8 +12,9 @@ while the layout runs, measured until the Align button is enabled again (and unt
 thread has stopped).
 
 Prints, for the sample: headless time (``align`` + Bubble Sets, the same work: each GUI run
-builds its graphs too), GUI time (click to the canvas painted with the alignment drawn), their
-ratio and the ratio of CPU times (napari's process and the pipeline's helper process together
+builds its graphs too; run in the same process just before each GUI run, napari idle, as a shared
+machine's speed drifts), GUI time (click to the canvas painted with the alignment drawn), their
+ratio (best against best, and the median of each GUI run against its own headless run) and the ratio of CPU times (napari's process and the pipeline's helper process together
 against the headless process; steadier on a shared machine: the GUI's extra work, not its waiting), the worst stall, the number of stalls over 100 ms, and the
 Cancel latencies. Thread counts follow the policy with ``TOPOALIGN_THREADS`` (default here: 1,
 as the GUI's worker gets on 2 cores with one kept for the GUI).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import threading
 import time
 
@@ -86,7 +88,7 @@ def wait(app, condition, timeout=300.0):
             raise TimeoutError("the GUI did not finish")
 
 
-def gui(name: str, repeat: int):
+def gui(name: str, repeat: int, baseline):
     import napari
     from qtpy.QtCore import QObject, Signal, Slot
     from qtpy.QtWidgets import QApplication
@@ -111,8 +113,11 @@ def gui(name: str, repeat: int):
     ended = []  # times a run ended (the alignment set on the session, every layer drawn)
     widget.session.events.alignment.connect(lambda: ended.append(time.perf_counter()))
     beat = Heartbeat()
-    times, cpu_times, stalls, cpu, first = [], [], [], [], 0
+    times, cpu_times, stalls, cpu, first, base = [], [], [], [], 0, []
     for _ in range(repeat):
+        base.append(baseline())  # headless just before (this machine's speed drifts), napari idle
+        for _ in range(20):
+            app.processEvents()
         widget.session.set_graphs(None, None)  # the same work as headless: the graphs are built too
         beat.start()
         t0, c0 = time.perf_counter(), cpu_time(widget)
@@ -161,7 +166,7 @@ def gui(name: str, repeat: int):
         stopped.append(acted[-1] - posted[-1] + time.perf_counter() - t_stop)
     widget.align.iterations.setValue(0)
     viewer.close()
-    return times, cpu_times, stalls, cpu, first, latencies, stopped, warm_up
+    return base, times, cpu_times, stalls, cpu, first, latencies, stopped, warm_up
 
 
 def main():
@@ -174,21 +179,23 @@ def main():
 
     print(f"TOPOALIGN_THREADS={os.environ['TOPOALIGN_THREADS']}, heartbeat {HEARTBEAT_MS} ms, {os.cpu_count()} cores")
     print(f"load average {os.getloadavg()[0]:.1f}")
-    print("| sample | headless | GUI | GUI/headless | CPU GUI/headless | worst stall (wall; runs after the first, "
-          "whose layers exist) | Qt-thread CPU in it "
+    print("| sample | headless | GUI | GUI/headless | median of pairs | CPU GUI/headless | worst stall (wall; runs "
+          "after the first, whose layers exist) | Qt-thread CPU in it "
           "| stalls > 100 ms | Cancel acts | worker stops | dock to sample loaded and warmed up |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.samples:
         sample = load_sample(name)
         headless(sample)  # warm up
-        base, base_cpu = min(headless(sample) for _ in range(args.repeat))
-        times, cpu_times, stalls, cpu, first, latencies, stopped, warm_up = gui(name, args.repeat)
+        pairs = gui(name, args.repeat, lambda: headless(sample))
+        base_runs, times, cpu_times, stalls, cpu, first, latencies, stopped, warm_up = pairs
+        base, base_cpu = min(base_runs)
         run, run_cpu = min(zip(times, cpu_times))
+        paired = statistics.median(t / b for t, (b, _) in zip(times, base_runs))
         i = max(range(len(stalls)), key=stalls.__getitem__)
         worst = stalls[i] - HEARTBEAT_MS / 1000
         later = max(stalls[first:], default=HEARTBEAT_MS / 1000) - HEARTBEAT_MS / 1000
         over = sum(g - HEARTBEAT_MS / 1000 > 0.1 for g in stalls)
-        print(f"| {name} | {base:.2f} s | {run:.2f} s | {run / base:.2f}× | {run_cpu / base_cpu:.2f}× "
+        print(f"| {name} | {base:.2f} s | {run:.2f} s | {run / base:.2f}× | {paired:.2f}× | {run_cpu / base_cpu:.2f}× "
               f"| {1000 * worst:.0f} ms (later runs {1000 * later:.0f} ms) "
               f"| {1000 * cpu[i]:.0f} ms | {over} "
               f"| {1000 * max(latencies):.0f} ms | {1000 * max(stopped):.0f} ms | {warm_up:.1f} s |", flush=True)

@@ -98,6 +98,11 @@ def test_update_positions_moves_in_place(make_napari_viewer, alignment):
     np.testing.assert_allclose(la.nodes_b.data - la.delta, L.to_napari(pos_b), atol=1e-5)
     L.update_positions(viewer, alignment.layout.pos_a, alignment.layout.pos_b)  # found by role
     np.testing.assert_allclose(nodes.data, L.to_napari(alignment.layout.pos_a))
+    redrawn = []
+    for layer in (nodes, edges, la.nodes_b, la.links):
+        layer.events.set_data.connect(lambda event: redrawn.append(event.source))
+    L.update_positions(viewer, alignment.layout.pos_a, alignment.layout.pos_b)
+    assert redrawn == []  # the same positions again: nothing to redraw
     with pytest.raises(ValueError, match="positions"):
         L.update_positions(la, pos_a[:-1], pos_b)
 
@@ -421,6 +426,17 @@ def _n_outside(alignment, n):
     for reg in alignment.regions:
         inside[reg.inputs] = True
     return int((~inside).sum())
+
+
+def test_inputs_placed_again_at_the_same_place_are_not_refreshed(make_napari_viewer, image_inputs):
+    viewer = make_napari_viewer()
+    beside = np.array([[0.0, 0.0], [10.0, 10.0]])
+    view = L.show_inputs_mosaic(viewer, image_inputs, beside=beside)
+    layer, refreshed = view.layers[0], []
+    layer.events.set_data.connect(lambda event: refreshed.append(1))
+    assert L.show_inputs_mosaic(viewer, image_inputs, beside=beside).layers[0] is layer and not refreshed
+    moved = L.show_inputs_mosaic(viewer, image_inputs, beside=beside + 5.0)
+    assert moved.layers[0] is layer and refreshed and not np.array_equal(moved.translate, view.translate)
 
 
 def test_mosaic_contrast_spans_the_data(make_napari_viewer, image_inputs):

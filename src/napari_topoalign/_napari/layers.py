@@ -365,7 +365,9 @@ def set_visible(layer, visible: bool) -> None:
 
 def _placed(layer, scale, translate):
     """``layer`` shown at this ``scale`` and ``translate``, refreshed once (napari re-slices the
-    layer and remakes its thumbnail on each of the two settings)."""
+    layer and remakes its thumbnail on each of the two settings); untouched when it is already there."""
+    if layer.visible and np.array_equal(layer.scale, (scale, scale)) and np.array_equal(layer.translate, translate):
+        return layer
     with layer._block_refresh():
         layer.scale, layer.translate = (scale, scale), tuple(translate)
     set_visible(layer, True)
@@ -1372,9 +1374,12 @@ def update_positions(viewer_or_layers, pos_a, pos_b, *, arrangement=None, offset
 def _moving(viewer, layers):
     """A ``move(layer, data)`` that sets a layer's data without the viewer recomputing its dims
     from every layer's extent (which re-slices all layers; ``refresh_extent`` does it once when a
-    drawing is complete) and without a thumbnail (napari's thumbnails cost more than the move)."""
+    drawing is complete) and without a thumbnail (napari's thumbnails cost more than the move);
+    a layer that has this data already is left as it is."""
 
     def move(layer, data):
+        if np.shape(layer.data) == np.shape(data) and np.array_equal(layer.data, data):
+            return
         with layer._block_refresh():
             layer.data = data
         layer.refresh(thumbnail=False)
