@@ -269,3 +269,43 @@ def test_a_wrong_worker_setting_is_reported_and_nothing_is_lost(setup, monkeypat
     assert errors and "TOPOALIGN_WORKER" in errors[-1] and "'process'" in errors[-1]
     assert not widget.align.busy and widget.align.align_button.isEnabled()
     assert [layer.name for layer in viewer.layers] == names
+
+
+def test_drawing_steps_let_timers_and_paints_run_between_them(qapp, qtbot):
+    """Each drawing step is a slice of its own: a timer due meanwhile (a click, the heartbeat) runs
+    before the next one, also when a step asks for a paint."""
+    import threading
+    import time
+
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QLabel
+
+    from napari_topoalign._napari.widgets.align import _Stepper
+
+    label, events = QLabel("x"), []
+    label.show()
+    label.paintEvent = lambda event: events.append("paint")
+    beat = QTimer()
+    beat.setInterval(5)
+    beat.timeout.connect(lambda: events.append("tick"))
+
+    def steps():
+        for i in range(12):
+            start = time.perf_counter()
+            while time.perf_counter() - start < 0.012:  # longer than the timer's interval
+                pass
+            events.append("step")
+            if i % 3 == 0:
+                label.update()  # a paint follows this step
+            yield
+        return "done"
+
+    finished = []
+    beat.start()
+    stepper = _Stepper(steps(), finished.append, threading.Event())  # noqa: F841 (its timer lives with it)
+    qtbot.waitUntil(lambda: finished == ["done"], timeout=5000)
+    beat.stop()
+    order = [e for e in events if e != "paint"]
+    first = order.index("step")
+    assert order[first:].count("step") == 12
+    assert all(a != b for a, b in zip(order[first:], order[first + 1:]) if a == "step"), order  # a tick between steps

@@ -29,8 +29,8 @@ API (called by the widgets):
 - ``show_alignment_steps(viewer, alignment, inputs, prepared=None, graphs_drawn=False)``: the same
   as a generator of short steps for a GUI that must not block; ``prepare(alignment, canvas_aspect,
   inputs)`` computes its heavy parts (Bubble Set polygons, links) in a worker;
-  ``drawing_layers_steps(viewer)`` makes the drawing layers one per step; ``empty_drawing(viewer)``
-  empties them.
+  ``drawing_layers_steps(viewer)`` makes the drawing layers, each new layer added in one step and
+  first painted in the next (``put_layer_steps``); ``empty_drawing(viewer)`` empties them.
 - ``show_graphs(viewer, graph_a, graph_b, pos_a, pos_b, names=("A", "B"), **kwargs)`` /
   ``draw_graphs(layers, ...)``: the node and edge layers, titles, colouring and hover before an
   alignment exists (e.g. to animate a layout while it runs, or a preview after Build).
@@ -164,6 +164,26 @@ def put_layer(viewer, layer, role: str, *, below=None):
             layers._activate_on_insert = activate
     if active is not None and active in layers and layers.selection.active is not active:
         layers.selection.active = active
+    return layer
+
+
+def put_layer_steps(viewer, layer, role: str, *, below=None):
+    """``put_layer`` in steps (a generator returning ``layer``): the layer is added in one step
+    and first painted in the next (a new layer's first paint compiles its shaders: 40-90 ms under
+    software GL), so that the event loop runs in between. Where the canvas paints (it is shown
+    and not frozen), it is frozen until the second step."""
+    native = getattr(qt_canvas(viewer), "native", None)
+    freeze = native is not None and native.isVisible() and native.updatesEnabled()
+    if freeze:
+        native.setUpdatesEnabled(False)
+    try:
+        put_layer(viewer, layer, role, below=below)
+        yield
+    finally:
+        if freeze:
+            native.setUpdatesEnabled(True)
+    _paint_now(viewer)
+    yield
     return layer
 
 
@@ -310,15 +330,21 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     Returns None when the table has neither. ``beside``: a world bbox (the graphs) to place
     the drawing next to, at a comparable size (``_placement``).
     """
+    return drain(inputs_steps(viewer, inputs, beside=beside))
+
+
+def inputs_steps(viewer, inputs, *, beside=None):
+    """``show_inputs_mosaic`` in steps (a generator returning the ``InputsView``): a new layer
+    is added in a step of its own, and first painted in the next (``put_layer_steps``)."""
     aspect = canvas_aspect(viewer)
     source = getattr(inputs, "source_image", None)
     coords = getattr(inputs, "coords", None)
     if source is not None and coords is not None:
         source = np.asarray(source)
         scale, translate = _placement(source.shape[:2], beside, aspect)
-        image = _image_layer(viewer, source, scale, translate)
+        image = yield from _image_layer(viewer, source, scale, translate)
         size = max(source.shape[:2]) / 120.0
-        points = _input_points_layer(viewer, np.asarray(coords, dtype=np.float32), size, scale, translate)
+        points = yield from _input_points_layer(viewer, np.asarray(coords, dtype=np.float32), size, scale, translate)
         positions = translate + scale * np.asarray(coords, dtype=float)
         return InputsView("source", [image, points], scale, translate, positions, point_size=scale * size)
     images = getattr(inputs, "images", None)
@@ -328,7 +354,7 @@ def show_inputs_mosaic(viewer, inputs, *, beside=None) -> InputsView | None:
     tiles, grid = mosaic(images)
     h, w = images.shape[1:3]
     scale, translate = _placement(tiles.shape[:2], beside, aspect)
-    layer = _image_layer(viewer, tiles, scale, translate)
+    layer = yield from _image_layer(viewer, tiles, scale, translate)
     remove_roles(viewer, ("input_points",))
     idx = np.arange(len(images))
     centres = np.column_stack([(idx // grid[1] + 0.5) * h, (idx % grid[1] + 0.5) * w]) - 0.5
@@ -346,14 +372,14 @@ def image_kwargs(data) -> dict:
     return kwargs
 
 
-def _image_layer(viewer, data, scale, translate) -> Image:
-    """The "inputs" image layer showing ``data``: the existing one moved into place when it already
-    shows the same pixels (no new layer), else a new one replacing it."""
+def _image_layer(viewer, data, scale, translate):
+    """Steps returning the "inputs" image layer showing ``data``: the existing one moved into place
+    when it already shows the same pixels (no new layer), else a new one replacing it."""
     old = find_layer(viewer, "inputs")
     if isinstance(old, Image) and old.data.shape == data.shape and np.array_equal(old.data, data):
         return _placed(old, scale, translate)
     layer = Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
-    return put_layer(viewer, layer, "inputs")
+    return (yield from put_layer_steps(viewer, layer, "inputs"))
 
 
 def set_visible(layer, visible: bool) -> None:
@@ -385,7 +411,7 @@ def _input_points_layer(viewer, coords, size, scale, translate) -> Points:
     points = Points(coords, name=f"{PREFIX} input positions", size=size, face_color=[0.9, 0.9, 0.9, 0.7],
                     border_width=0, scale=(scale, scale), translate=tuple(translate),
                     features=pd.DataFrame({"input": np.arange(len(coords))}))
-    return put_layer(viewer, points, "input_points")
+    return (yield from put_layer_steps(viewer, points, "input_points"))
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -570,10 +596,7 @@ def drawing_layers_steps(viewer):
     for role in DRAWING_ROLES:
         layer = find_layer(viewer, role)
         if layer is None or not isinstance(layer, _KIND[role]):
-            layer = put_layer(viewer, _empty_layer(role), role)
-            yield
-            _paint_now(viewer)  # the new layer's first paint compiles its shaders: a slice of its own
-            yield
+            layer = yield from put_layer_steps(viewer, _empty_layer(role), role)
         found[role] = layer
     keep_mesh_shaders(viewer, found.values())
     _no_repaint_on_zoom(viewer, found.values())
@@ -1338,7 +1361,7 @@ def show_alignment_steps(viewer, alignment, inputs=None, *, prepared: Prepared |
     yield
     colour_nodes(layers, colour_by)  # the legend lists the regions now that the alignment is known
     yield
-    layers.inputs = None if inputs is None else show_inputs_mosaic(viewer, inputs, beside=drawing_bbox(layers))
+    layers.inputs = None if inputs is None else (yield from inputs_steps(viewer, inputs, beside=drawing_bbox(layers)))
     yield
     if layers.inputs is None:
         remove_roles(viewer, ("inputs", "input_points"))

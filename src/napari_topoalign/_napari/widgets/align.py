@@ -138,17 +138,27 @@ class _Stepper:
     """Runs a generator of drawing steps on the Qt thread, one step per event-loop slice, then
     calls ``done(return value)``. ``stop()`` abandons it. The ``frozen`` widgets (the canvas and
     the layer list) do not repaint until it ends: the drawing appears whole, and the slices are
-    not followed by a repaint of everything drawn so far."""
+    not followed by a repaint of everything drawn so far.
+
+    The next step is due on a zero-interval timer of its own, started once the events that the
+    step posted (a paint) have run: Qt then runs the timers and input due before it. A
+    ``QTimer.singleShot(0)`` chain (posted events) ran two steps back to back about every other
+    time, and a step right after a paint, doubling the longest wait of a click."""
 
     def __init__(self, steps, done, gui_free: threading.Event, frozen=()):
         self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
         self.frozen = [w for w in frozen if w.updatesEnabled()]
         for widget in self.frozen:
             widget.setUpdatesEnabled(False)
-        QTimer.singleShot(0, self._next)
+        self.timer = QTimer()
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._next)
+        self.timer.start()
 
     def stop(self) -> None:
         self.stopped = True
+        self.timer.stop()
         self._thaw()
 
     def _thaw(self) -> None:
@@ -175,7 +185,11 @@ class _Stepper:
             raise
         finally:
             self.gui_free.set()
-        QTimer.singleShot(0, self._next)
+        QTimer.singleShot(0, self._schedule)  # after what the step posted
+
+    def _schedule(self) -> None:
+        if not self.stopped:
+            self.timer.start()
 
 
 def _pause_collector():
@@ -290,6 +304,11 @@ class AlignWidget(_Section):
         self._report.setSingleShot(True)
         self._report.setInterval(REPORT_EVERY_MS)
         self._report.timeout.connect(self._show_report)
+        # after a drawing, the newest positions are drawn in a slice of their own
+        self._move_soon = QTimer(self)
+        self._move_soon.setSingleShot(True)
+        self._move_soon.setInterval(0)
+        self._move_soon.timeout.connect(self._move)
         self._resume_collector = lambda: None  # ends this run's pause of the garbage collector
         self._process = None  # the PipelineProcess of the run under way (None: a thread here)
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
@@ -372,7 +391,7 @@ class AlignWidget(_Section):
 
     def _layers_ready(self, layers) -> None:
         self._layers = layers
-        self._move()
+        self._move_soon.start()
 
     def _on_event(self, event) -> None:
         from ...pipeline import GraphBuilt, LayoutStep
@@ -404,8 +423,9 @@ class AlignWidget(_Section):
             self.status.setText(message)
 
     def _move(self) -> None:
-        """Draw the newest layout positions (one slice): the graphs the first time, then moves in place."""
-        if self._latest is None or self._layers is None:
+        """Draw the newest layout positions (one slice): the graphs the first time, then moves in
+        place; not while a drawing is under way (its end calls this again) or once the final one began."""
+        if self._latest is None or self._layers is None or self._stepper is not None or self._final_started:
             return
         s, live = self.session, self._layers
         self._gui_free.clear()
@@ -423,7 +443,7 @@ class AlignWidget(_Section):
         from ..layers import keep_in_view, update_positions
 
         if not self._graphs_drawn:
-            self._draw(self._first_drawing(s, live, self._latest), lambda _: self._move())
+            self._draw(self._first_drawing(s, live, self._latest), lambda _: self._move_soon.start())
         else:
             update_positions(live, *self._latest)
             keep_in_view(self.viewer, live)
