@@ -309,3 +309,25 @@ def test_drawing_steps_let_timers_and_paints_run_between_them(qapp, qtbot):
     first = order.index("step")
     assert order[first:].count("step") == 12
     assert all(a != b for a, b in zip(order[first:], order[first + 1:]) if a == "step"), order  # a tick between steps
+
+
+def test_layout_frames_are_paced_by_the_qt_threads_cpu_per_frame(setup, monkeypatch):
+    """The next layout positions are asked for LIVE_COST_FACTOR times the Qt thread's CPU time
+    of the last frame later (its paint and the window's composition included), never sooner than
+    LIVE_EVERY_S."""
+    from napari_topoalign._napari.widgets import align as align_tab
+
+    viewer, widget, errors = setup
+    tab, clock, drawn = widget.align, iter([10.0, 10.3, 10.32]), []
+    monkeypatch.setattr(align_tab.time, "thread_time", lambda: next(clock))
+    monkeypatch.setattr(tab, "_draw_positions", lambda s, live: drawn.append(1))
+    tab._layers, tab._pace = object(), {"every": align_tab.LIVE_EVERY_S}
+    for expected in (align_tab.LIVE_EVERY_S, align_tab.LIVE_COST_FACTOR * 0.3, align_tab.LIVE_EVERY_S):
+        tab._latest = (np.zeros((2, 2)), np.zeros((2, 2)))
+        tab._move()
+        assert tab._pace["every"] == pytest.approx(expected) and tab._latest is None
+    assert len(drawn) == 3 and not errors
+    tab._latest = (np.zeros((2, 2)), np.zeros((2, 2)))
+    tab._final_started = True  # the final drawing has begun: no more layout frames
+    tab._move()
+    assert len(drawn) == 3

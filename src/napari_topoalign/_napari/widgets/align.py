@@ -7,7 +7,8 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
   take turns with the GUI's on one GIL) with one core left to the GUI
   (``threads.thread_policy(reserve=1)``); a worker thread here relays its events and
   forwards layout positions at most every ``LIVE_EVERY_S`` seconds, and at least five times the
-  last move's drawing time apart (always the newest), and
+  Qt thread's CPU time of the last frame apart (always the newest: drawing, painting and the
+  window's composition, which dominates under software GL), and
   prepares the final drawing (``layers.prepare``: Bubble Set polygons, links) as soon as the
   Bubble Sets are known: the GUI draws it while the worker computes the scores;
 - the plugin's layers are made once per viewer and then updated in place (napari takes
@@ -51,8 +52,9 @@ from .session import _Section, report_error
 
 MODES = {"side by side": "side_by_side", "overlay": "overlay"}
 #: The newest layout positions reach the GUI at most this often (seconds), and at least
-#: ``LIVE_COST_FACTOR`` times the last move's drawing and painting time apart (so the animation
-#: costs at most about 1 / LIVE_COST_FACTOR of the layout's time: on software GL fewer frames).
+#: ``LIVE_COST_FACTOR`` times the Qt thread's CPU time of the last frame apart (so the animation
+#: takes at most about 1 / LIVE_COST_FACTOR of a core while the layout runs: on software GL,
+#: where painting and composing the window cost the most, fewer frames).
 LIVE_EVERY_S = 0.15
 LIVE_COST_FACTOR = 5
 #: Longest the worker waits for a GUI slice to end (seconds).
@@ -220,25 +222,6 @@ def _repainted_widgets(viewer, first_run: bool) -> list:
     return [widget] if hasattr(widget, "setUpdatesEnabled") else []
 
 
-class _PaintClock:
-    """How long the canvas's latest paint took (its Python part: vispy drawing every visual;
-    0 until one is seen or when the canvas is not found: napari internals)."""
-
-    def __init__(self, viewer):
-        self.last, self._start = 0.0, None
-        scene = getattr(qt_canvas(viewer), "_scene_canvas", None)
-        if scene is not None:
-            scene.events.draw.connect(self._begin, position="first")
-            scene.events.draw.connect(self._end, position="last")
-
-    def _begin(self, event=None) -> None:
-        self._start = time.perf_counter()
-
-    def _end(self, event=None) -> None:
-        if self._start is not None:
-            self.last = time.perf_counter() - self._start
-
-
 class AlignWidget(_Section):
     """Mode, device, iterations and seed (the session's layout options); Align runs the pipeline
     in a worker, animating the layout live; Cancel; Save."""
@@ -298,7 +281,7 @@ class AlignWidget(_Section):
         self._result = None  # the alignment the worker returned, waiting for its drawing to end
         self._final = None  # (prepared, layers) of the final drawing once it has ended
         self._final_started = False  # the final drawing has begun (events no longer set the status)
-        self._paint = _PaintClock(self.viewer)
+        self._frame_cpu = None  # the Qt thread's CPU time when the last frame began (a move or the first drawing)
         self._reported = None  # (progress, status) of the newest pipeline event, not shown yet
         self._report = QTimer(self)
         self._report.setSingleShot(True)
@@ -338,7 +321,7 @@ class AlignWidget(_Section):
             return
         self._options_changed()
         cancel = self._cancel = threading.Event()
-        self._pace = {"every": LIVE_EVERY_S}
+        self._pace, self._frame_cpu = {"every": LIVE_EVERY_S}, None
         try:
             self._process = pipeline_process()
         except TopoAlignError as exc:
@@ -428,15 +411,16 @@ class AlignWidget(_Section):
         if self._latest is None or self._layers is None or self._stepper is not None or self._final_started:
             return
         s, live = self.session, self._layers
+        frame_cpu = time.thread_time()  # this is the Qt thread: its CPU since the last frame began
+        if self._frame_cpu is not None:
+            self._pace["every"] = max(LIVE_EVERY_S, LIVE_COST_FACTOR * (frame_cpu - self._frame_cpu))
+        self._frame_cpu = frame_cpu
         self._gui_free.clear()
-        start = time.perf_counter()
         try:
             with quiet_drawing(self.viewer, set(), watch=False):
                 self._draw_positions(s, live)
         finally:
             self._gui_free.set()
-        cost = time.perf_counter() - start + self._paint.last
-        self._pace["every"] = max(LIVE_EVERY_S, LIVE_COST_FACTOR * cost)
         self._latest = None
 
     def _draw_positions(self, s, live) -> None:
