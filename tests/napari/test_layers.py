@@ -250,13 +250,15 @@ def test_each_new_drawing_layer_is_first_painted_in_a_step_of_its_own(make_napar
     while True:
         layers, painted = len(viewer.layers), len(paints)
         try:
-            next(steps)
+            value = next(steps)
         except StopIteration:
             break
-        per_step.append((len(viewer.layers) - layers, len(paints) - painted))
-    assert sum(added for added, _ in per_step) == len(L.DRAWING_ROLES)
-    assert [painted for added, painted in per_step if added] == [0] * len(L.DRAWING_ROLES)
-    assert sum(painted for added, painted in per_step if not added) == len(L.DRAWING_ROLES)  # one each
+        qtbot.wait(50)  # the event loop runs between steps, as in the Align tab
+        per_step.append((len(viewer.layers) - layers, len(paints) - painted, value is L.PAINT_DUE))
+    assert sum(added for added, _, _ in per_step) == len(L.DRAWING_ROLES)
+    assert [painted for added, painted, _ in per_step if added] == [0] * len(L.DRAWING_ROLES)  # frozen
+    after = [painted for added, painted, due in per_step if due]
+    assert len(after) == len(L.DRAWING_ROLES) and all(after)  # each painted in a slice of its own
 
 
 def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):

@@ -331,3 +331,32 @@ def test_layout_frames_are_paced_by_the_qt_threads_cpu_per_frame(setup, monkeypa
     tab._final_started = True  # the final drawing has begun: no more layout frames
     tab._move()
     assert len(drawn) == 3
+
+
+def test_a_drawing_step_that_asks_for_a_paint_waits_for_it(qapp, qtbot):
+    import threading
+
+    from vispy.util.event import EventEmitter
+
+    from napari_topoalign._napari.layers import PAINT_DUE
+    from napari_topoalign._napari.widgets.align import _Stepper
+
+    def steps(events):
+        events.append("new layer")
+        yield PAINT_DUE
+        events.append("next")
+        yield
+        return "done"
+
+    painted, events, finished = EventEmitter(type="draw"), [], []
+    stepper = _Stepper(steps(events), finished.append, threading.Event(), painted=painted)
+    qtbot.wait(100)
+    assert events == ["new layer"]  # the next step waits for the canvas's paint
+    painted()
+    qtbot.waitUntil(lambda: finished == ["done"], timeout=2000)
+    assert events == ["new layer", "next"] and not painted.callbacks  # no longer listening
+    # a paint that never comes (the canvas hidden meanwhile) holds the drawing up for a moment only
+    events.clear()
+    stepper = _Stepper(steps(events), finished.append, threading.Event(), painted=painted)  # noqa: F841
+    qtbot.waitUntil(lambda: finished == ["done", "done"], timeout=2000)
+    assert events == ["new layer", "next"] and not painted.callbacks

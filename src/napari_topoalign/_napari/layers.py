@@ -167,11 +167,16 @@ def put_layer(viewer, layer, role: str, *, below=None):
     return layer
 
 
+#: Yielded by a drawing step after which the canvas paints: a GUI running the steps starts the
+#: next one only after that paint (``widgets.align._Stepper``).
+PAINT_DUE = object()
+
+
 def put_layer_steps(viewer, layer, role: str, *, below=None):
     """``put_layer`` in steps (a generator returning ``layer``): the layer is added in one step
-    and first painted in the next (a new layer's first paint compiles its shaders: 40-90 ms under
-    software GL), so that the event loop runs in between. Where the canvas paints (it is shown
-    and not frozen), it is frozen until the second step."""
+    and first painted after the next (a new layer's first paint compiles its shaders: 30-90 ms
+    under software GL), so that the event loop runs in between. Where the canvas paints (it is
+    shown and not frozen), it is frozen until the second step, which yields ``PAINT_DUE``."""
     native = getattr(qt_canvas(viewer), "native", None)
     freeze = native is not None and native.isVisible() and native.updatesEnabled()
     if freeze:
@@ -182,8 +187,7 @@ def put_layer_steps(viewer, layer, role: str, *, below=None):
     finally:
         if freeze:
             native.setUpdatesEnabled(True)
-    _paint_now(viewer)
-    yield
+    yield PAINT_DUE if freeze else None
     return layer
 
 
@@ -379,6 +383,7 @@ def _image_layer(viewer, data, scale, translate):
     if isinstance(old, Image) and old.data.shape == data.shape and np.array_equal(old.data, data):
         return _placed(old, scale, translate)
     layer = Image(data, name=f"{PREFIX} inputs", scale=(scale, scale), translate=tuple(translate), **image_kwargs(data))
+    yield  # made in one step, added in the next
     return (yield from put_layer_steps(viewer, layer, "inputs"))
 
 
@@ -411,6 +416,7 @@ def _input_points_layer(viewer, coords, size, scale, translate) -> Points:
     points = Points(coords, name=f"{PREFIX} input positions", size=size, face_color=[0.9, 0.9, 0.9, 0.7],
                     border_width=0, scale=(scale, scale), translate=tuple(translate),
                     features=pd.DataFrame({"input": np.arange(len(coords))}))
+    yield
     return (yield from put_layer_steps(viewer, points, "input_points"))
 
 
@@ -603,13 +609,6 @@ def drawing_layers_steps(viewer):
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])
-
-
-def _paint_now(viewer) -> None:
-    """Paint the canvas now, if it is shown and not frozen (napari internals)."""
-    native = getattr(qt_canvas(viewer), "native", None)
-    if native is not None and native.isVisible() and native.updatesEnabled():
-        native.repaint()
 
 
 def qt_viewer(viewer):
@@ -1499,18 +1498,19 @@ def quiet_drawing(viewer, touched: set, *, watch: bool = True):
 
 def quietly(viewer, steps):
     """Drawing ``steps`` (a generator) each run in ``quiet_drawing``, then ``settle`` on the layers
-    they changed (when they changed any); a generator of steps returning what ``steps`` returns."""
+    they changed (when they changed any); a generator of steps (yielding what ``steps`` yields)
+    returning what ``steps`` returns."""
     touched, changed = set(), False
     while True:
         with quiet_drawing(viewer, touched, watch=not changed) as changes:
             try:
-                next(steps)
+                value = next(steps)
             except StopIteration as stop:
                 result = stop.value
                 break
             finally:
                 changed = changed or changes()
-        yield
+        yield value
     if changed:
         yield from settle(viewer, touched)
     return result

@@ -46,7 +46,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ...errors import ParameterError, TopoAlignError
-from ..layers import qt_canvas, qt_viewer, quiet_drawing, quietly
+from ..layers import PAINT_DUE, qt_canvas, qt_viewer, quiet_drawing, quietly
 from . import session as _session
 from .session import _Section, report_error
 
@@ -57,6 +57,8 @@ MODES = {"side by side": "side_by_side", "overlay": "overlay"}
 #: where painting and composing the window cost the most, fewer frames).
 LIVE_EVERY_S = 0.15
 LIVE_COST_FACTOR = 5
+#: Longest a drawing waits for the canvas to paint a new layer before its next step (ms).
+PAINT_WAIT_MS = 250
 #: Longest the worker waits for a GUI slice to end (seconds).
 GUI_WAIT_S = 0.5
 #: Share of the progress bar for the pipeline; the rest is the final drawing.
@@ -143,12 +145,15 @@ class _Stepper:
     not followed by a repaint of everything drawn so far.
 
     The next step is due on a zero-interval timer of its own, started once the events that the
-    step posted (a paint) have run: Qt then runs the timers and input due before it. A
-    ``QTimer.singleShot(0)`` chain (posted events) ran two steps back to back about every other
-    time, and a step right after a paint, doubling the longest wait of a click."""
+    step posted have run, or, after a step that yields ``layers.PAINT_DUE``, once the canvas has
+    painted (``painted``: the canvas's draw event; at most ``PAINT_WAIT_MS`` later): Qt then
+    runs the timers and input due before it. A ``QTimer.singleShot(0)`` chain (posted events) ran
+    two steps back to back about every other time, and a step right after a paint, doubling the
+    longest wait of a click."""
 
-    def __init__(self, steps, done, gui_free: threading.Event, frozen=()):
+    def __init__(self, steps, done, gui_free: threading.Event, frozen=(), painted=None):
         self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
+        self.painted, self.waiting = painted, False
         self.frozen = [w for w in frozen if w.updatesEnabled()]
         for widget in self.frozen:
             widget.setUpdatesEnabled(False)
@@ -161,6 +166,7 @@ class _Stepper:
     def stop(self) -> None:
         self.stopped = True
         self.timer.stop()
+        self._stop_waiting()
         self._thaw()
 
     def _thaw(self) -> None:
@@ -173,11 +179,12 @@ class _Stepper:
         self.frozen = []
 
     def _next(self) -> None:
+        self._stop_waiting()
         if self.stopped:
             return
         self.gui_free.clear()
         try:
-            next(self.steps)
+            value = next(self.steps)
         except StopIteration as stop:
             self._thaw()
             self.done(stop.value)
@@ -187,11 +194,22 @@ class _Stepper:
             raise
         finally:
             self.gui_free.set()
-        QTimer.singleShot(0, self._schedule)  # after what the step posted
+        if value is PAINT_DUE and self.painted is not None:
+            self.waiting = True
+            self.painted.connect(self._schedule, position="last")
+            self.timer.start(PAINT_WAIT_MS)  # in case no paint comes
+        else:
+            QTimer.singleShot(0, self._schedule)  # after what the step posted
 
-    def _schedule(self) -> None:
+    def _schedule(self, event=None) -> None:
+        self._stop_waiting()
         if not self.stopped:
-            self.timer.start()
+            self.timer.start(0)
+
+    def _stop_waiting(self) -> None:
+        if self.waiting:
+            self.waiting = False
+            self.painted.disconnect(self._schedule)
 
 
 def _pause_collector():
@@ -370,7 +388,9 @@ class AlignWidget(_Section):
         # until one alignment has been drawn, the canvas paints after each step: each new layer's
         # first paint compiles its shaders (slow under software GL), one layer at a time
         frozen = _repainted_widgets(self.viewer, first_run=not self._drawn_once)
-        self._stepper = _Stepper(quietly(self.viewer, steps), finished, self._gui_free, frozen)
+        scene = getattr(qt_canvas(self.viewer), "_scene_canvas", None)
+        self._stepper = _Stepper(quietly(self.viewer, steps), finished, self._gui_free, frozen,
+                                 painted=getattr(getattr(scene, "events", None), "draw", None))
 
     def _layers_ready(self, layers) -> None:
         self._layers = layers
