@@ -197,6 +197,27 @@ def test_quietly_settles_only_after_changes(make_napari_viewer, alignment, monke
     assert settled == [viewer]
 
 
+def test_a_drawing_ends_in_a_step_of_its_own(make_napari_viewer, alignment):
+    """The step that ends a drawing (the GUI then runs what follows it) repaints nothing itself."""
+    viewer = make_napari_viewer()
+    la = L.show_alignment(viewer, alignment)
+    rows = []
+    L._layer_list_model(viewer).dataChanged.connect(lambda *args: rows.append(1))
+
+    def steps():
+        la.nodes_a.size = 2 * la.nodes_a.size  # a change: a thumbnail to make, the list to repaint
+        yield
+
+    drawing = L.quietly(viewer, steps())
+    while True:
+        before = len(rows)
+        try:
+            next(drawing)
+        except StopIteration:
+            break
+    assert rows and len(rows) == before
+
+
 def test_plugin_layers_get_their_controls_when_first_selected(make_napari_viewer):
     viewer = make_napari_viewer()
     user = viewer.add_points(np.zeros((1, 2)), name="user points")

@@ -1521,7 +1521,7 @@ def settle(viewer, layers: set):
     re-slice that follows makes no thumbnails of the plugin's layers: they join ``layers``), then
     each visible layer's thumbnail (one per step: a Vectors thumbnail costs napari ~25 ms), then
     the layer list, repainted once (each repaint composes napari's window anew: ~20 ms under
-    software GL)."""
+    software GL), each in a step of its own."""
     with quiet_drawing(viewer, layers, watch=False):
         refresh_extent(viewer)
     model = _layer_list_model(viewer)
@@ -1530,8 +1530,10 @@ def settle(viewer, layers: set):
             yield
             with viewer.layers.events.blocker(model._process_event) if model is not None else nullcontext():
                 layer._update_thumbnail()  # the list repaints once, below
+    yield
     if model is not None and model.rowCount():
         model.dataChanged.emit(model.index(0), model.index(model.rowCount() - 1), [])
+    yield  # what follows the drawing (e.g. its ``done``) comes in a slice of its own
 
 
 def _layer_list_model(viewer):
