@@ -151,6 +151,11 @@ def test_quiet_drawing_gives_each_visual_its_data_once_at_the_end(make_napari_vi
     np.testing.assert_allclose(markers._data["a_bg_color"][:, :3], [[1.0, 0.0, 0.0]] * len(la.nodes_a.data))
     la.nodes_a.border_width = 0.2  # outside a block: at once, as napari does
     assert len(calls) > 1
+    calls.clear()
+    with L.quiet_drawing(viewer, set(), watch=False):  # changed, then removed: nothing left to update
+        la.nodes_a.data = la.nodes_a.data + 1.0
+        L.remove_roles(viewer, ("nodes_a",))
+    assert calls == []
 
 
 def test_quiet_drawing_holds_the_dims_back_on_placement_changes(make_napari_viewer, alignment):

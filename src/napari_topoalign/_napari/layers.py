@@ -1460,7 +1460,8 @@ def _visual_updates_at_exit(stack: ExitStack, viewer, layers) -> None:
         for visual in shadowed:
             del visual._on_data_change
         for visual in changed.values():
-            visual._on_data_change()
+            if visual.layer in viewer.layers:  # not removed in the block meanwhile
+                visual._on_data_change()
 
     for visual in shadowed:
         visual._on_data_change = lambda *args, visual=visual: changed.setdefault(id(visual), visual)
