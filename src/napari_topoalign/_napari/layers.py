@@ -1447,25 +1447,32 @@ def refresh_extent(viewer) -> None:
         reslice()
 
 
+def _shadow(stack: ExitStack, obj, name: str, stand_in) -> None:
+    """Until ``stack`` closes, ``obj.name`` is ``stand_in``: an instance attribute over the class's
+    method (napari looks its handlers up by name on every event); left alone when an outer block
+    has shadowed it already (what the inner block does then goes to the outer one's stand-in)."""
+    if name not in vars(obj):
+        setattr(obj, name, stand_in)
+        stack.callback(delattr, obj, name)
+
+
 def _visual_updates_at_exit(stack: ExitStack, viewer, layers) -> None:
     """Until ``stack`` closes, the vispy visuals of ``layers`` note data changes instead of taking
-    them; then each changed one takes its layer's data once (napari internals: its handler is
-    looked up by name on every event, so an instance attribute shadows it)."""
+    them; then each changed one takes its layer's data once (napari internals)."""
     visuals = _layer_visuals(viewer)
-    shadowed = [visuals[layer] for layer in layers
-                if layer in visuals and "_on_data_change" not in vars(visuals[layer])]  # not in an outer block
     changed = {}
 
     def flush() -> None:
-        for visual in shadowed:
-            del visual._on_data_change
         for visual in changed.values():
             if visual.layer in viewer.layers:  # not removed in the block meanwhile
                 visual._on_data_change()
 
-    for visual in shadowed:
-        visual._on_data_change = lambda *args, visual=visual: changed.setdefault(id(visual), visual)
-    stack.callback(flush)
+    stack.callback(flush)  # last: after each visual has its own handler back
+    for layer in layers:
+        if layer in visuals:
+            visual = visuals[layer]
+            _shadow(stack, visual, "_on_data_change",
+                    lambda *args, visual=visual: changed.setdefault(id(visual), visual))
 
 
 @contextmanager
@@ -1488,9 +1495,7 @@ def quiet_drawing(viewer, touched: set, *, watch: bool = True):
         _hold_dims(stack, viewer, ours)
         _visual_updates_at_exit(stack, viewer, ours)
         for layer in ours:
-            if "_update_thumbnail" not in vars(layer):  # else an outer block has it
-                layer._update_thumbnail = lambda *args, layer=layer, **kwargs: touched.add(layer)  # shadows the method
-                stack.callback(delattr, layer, "_update_thumbnail")
+            _shadow(stack, layer, "_update_thumbnail", lambda *args, layer=layer, **kwargs: touched.add(layer))
         if watch:
             viewer.layers.events.connect(changes.append)  # every event of the list and of its layers
             stack.callback(viewer.layers.events.disconnect, changes.append)
