@@ -93,14 +93,14 @@ class PipelineProcess:
             if self._process.poll() is not None:
                 self._start()
             self._job += 1
-            arrays = [np.ascontiguousarray(as_matrix(X, name=f"representation {side}"))
-                      for X, side in ((X_a, "A"), (X_b, "B"))]
+            representations = [np.ascontiguousarray(as_matrix(X, name=f"representation {side}"))
+                               for X, side in ((X_a, "A"), (X_b, "B"))]
             params = check_mapper_params(params)  # as pipeline.steps would, before they are sent
             params_b = None if params_b is None else check_mapper_params(params_b, "params_b")
-            given = None if graphs is None else _given_graphs(graphs, len(arrays[0]))
-            layout = [(a.dtype.str, a.shape) for a in arrays]
+            given = None if graphs is None else _given_graphs(graphs, len(representations[0]))
+            layout = [(X.dtype.str, X.shape) for X in representations]
             self._send(messages.job_message(self._job, layout, params, params_b, given, **options),
-                       *(memoryview(a).cast("B") for a in arrays))
+                       *(memoryview(X).cast("B") for X in representations))
             ended, alignment = False, None
             try:
                 while True:

@@ -138,6 +138,15 @@ def _pipeline_worker(steps, cancel: threading.Event, gui_free: threading.Event, 
         steps.close()
 
 
+def _one_shot_timer(interval_ms: int, slot, parent=None) -> QTimer:
+    """A single-shot QTimer of ``interval_ms`` calling ``slot``, started with ``start()``."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer
+
+
 class _Stepper:
     """Runs a generator of drawing steps on the Qt thread, one step per event-loop slice, then
     calls ``done(return value)``. ``stop()`` abandons it. The ``frozen`` widgets (the canvas and
@@ -157,10 +166,7 @@ class _Stepper:
         self.frozen = [w for w in frozen if w.updatesEnabled()]
         for widget in self.frozen:
             widget.setUpdatesEnabled(False)
-        self.timer = QTimer()
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(0)
-        self.timer.timeout.connect(self._next)
+        self.timer = _one_shot_timer(0, self._next)
         self.timer.start()
 
     def stop(self) -> None:
@@ -301,15 +307,9 @@ class AlignWidget(_Section):
         self._final_started = False  # the final drawing has begun (events no longer set the status)
         self._frame_cpu = None  # the Qt thread's CPU time when the last frame began (a move or the first drawing)
         self._reported = None  # (progress, status) of the newest pipeline event, not shown yet
-        self._report = QTimer(self)
-        self._report.setSingleShot(True)
-        self._report.setInterval(REPORT_EVERY_MS)
-        self._report.timeout.connect(self._show_report)
+        self._report = _one_shot_timer(REPORT_EVERY_MS, self._show_report, self)
         # after a drawing, the newest positions are drawn in a slice of their own
-        self._move_soon = QTimer(self)
-        self._move_soon.setSingleShot(True)
-        self._move_soon.setInterval(0)
-        self._move_soon.timeout.connect(self._move)
+        self._move_soon = _one_shot_timer(0, self._move, self)
         self._resume_collector = lambda: None  # ends this run's pause of the garbage collector
         self._process = None  # the PipelineProcess of the run under way (None: a thread here)
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
