@@ -95,6 +95,7 @@ def gui(name: str, repeat: int, baseline):
     from qtpy.QtWidgets import QApplication
 
     from napari_topoalign._napari.widgets import TopoAlignWidget
+    from napari_topoalign._napari.widgets import align as align_tab
 
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1400, 900)
@@ -113,9 +114,18 @@ def gui(name: str, repeat: int, baseline):
                                                                      position="last")  # after the scene has drawn
     ended = []  # times a run ended (the alignment set on the session, every layer drawn)
     widget.session.events.alignment.connect(lambda: ended.append(time.perf_counter()))
-    drawn = []  # times the final drawing's last step ran (it shows at the next canvas paint)
+    ends = []  # times a drawing's steps ended (its canvas thawed: it shows at the next canvas paint)
+    next_step = align_tab._Stepper._next
+
+    def timed_next(stepper):
+        next_step(stepper)
+        if stepper.ended and not stepper.stopped:  # the steps ended in this slice; ``done`` comes next
+            ends.append(time.perf_counter())
+
+    align_tab._Stepper._next = timed_next
+    drawn = []  # times the final drawing's steps ended
     final_drawn = widget.align._final_drawn
-    widget.align._final_drawn = lambda *args: (drawn.append(time.perf_counter()), final_drawn(*args))
+    widget.align._final_drawn = lambda *args: (drawn.append(ends[-1]), final_drawn(*args))
     beat = Heartbeat()
     times, cpu_times, stalls, cpu, first, base = [], [], [], [], 0, []
     for _ in range(repeat):
@@ -129,7 +139,7 @@ def gui(name: str, repeat: int, baseline):
         wait(app, lambda: not widget.align.busy and widget.align.drawn)
         try:
             wait(app, lambda: painted and painted[-1] > drawn[-1], timeout=0.25)
-        except TimeoutError:  # no paint was due (a first run paints as it draws): paint now
+        except TimeoutError:  # no paint was due (a first run paints as it draws; nothing changed at the end): paint now
             viewer.window._qt_viewer.canvas.native.update()
             wait(app, lambda: painted and painted[-1] > drawn[-1], timeout=10)
         shown = next(p for p in painted if p > drawn[-1])  # the canvas shows the whole drawing

@@ -21,7 +21,7 @@ from napari_topoalign import load_sample
 from napari_topoalign._napari.layers import find_layer
 from napari_topoalign._napari.widgets import TopoAlignWidget
 from napari_topoalign._napari.widgets.align import PIPELINE_SHARE
-from napari_topoalign._napari.widgets.dock import _QuickCommentStrip, quick_shader_comments
+from napari_topoalign._napari.widgets.dock import _QuickShaderParsing, quick_shader_parsing
 from napari_topoalign.pipeline import fraction
 from napari_topoalign._napari.widgets import session as widgets
 
@@ -150,17 +150,43 @@ def test_open_for_b_goes_to_b(docked, tmp_path):
 def test_quick_shader_comment_strip_equals_vispys_expression(code):
     import re
 
-    quick = _QuickCommentStrip(re)
+    quick = _QuickShaderParsing(re)
     assert quick.sub(r"(.*)(//.*)", r"\1", code, flags=re.M) == re.sub(r"(.*)(//.*)", r"\1", code, flags=re.M)
     assert quick.sub(r"a+", "x", code) == re.sub(r"a+", "x", code)  # any other substitution is re's
+
+
+_SPACE = st.sampled_from(["", " ", "  ", "\n", "\t "])
+#: near-declarations: a keyword or a word's end ("a" + "n", "bo" + "ut"), then perhaps the rest
+_DECLARATION = st.tuples(st.sampled_from(["", "a", "m", "bo", "x "]),
+                         st.sampled_from(["uniform", "attribute", "varying", "const", "in", "out", "n", "t", ""]),
+                         _SPACE, st.sampled_from(["", "highp ", "lowp"]), st.sampled_from(["vec4", "float", ""]),
+                         _SPACE, st.sampled_from(["u_x", "a", ""]), st.sampled_from(["", "[3]", "[0] = 1."]),
+                         _SPACE, st.sampled_from([";", ")", ""]), _SPACE).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DECLARATION, max_size=8))
+def test_quick_declaration_search_finds_what_vispys_expressions_find(lines):
+    import re
+
+    from vispy.gloo.program import REGEX_VAR
+
+    code, quick = "".join(lines), _QuickShaderParsing(re, REGEX_VAR.values())
+    assert len(quick._quick) == len(REGEX_VAR)  # each pattern has its quick twin
+
+    def groups(matches):
+        return [(m.group("type"), m.group("name"), m.group("size")) for m in matches]
+
+    for pattern in REGEX_VAR.values():
+        assert groups(quick.finditer(pattern, code)) == groups(re.finditer(pattern, code))
 
 
 def test_vispy_parses_shaders_with_the_quick_strip_and_finds_the_same_variables():
     from vispy.gloo import program
 
-    quick_shader_comments()
-    quick_shader_comments()  # once only
-    assert isinstance(program.re, _QuickCommentStrip) and not isinstance(program.re._re, _QuickCommentStrip)
+    quick_shader_parsing()
+    quick_shader_parsing()  # once only
+    assert isinstance(program.re, _QuickShaderParsing) and not isinstance(program.re._re, _QuickShaderParsing)
     shader = "uniform vec4 u_colour; // uniform float u_old;\nattribute vec2 a_position; // x // y\n" \
              "// uniform float u_gone;\nvoid main() { gl_Position = vec4(a_position, 0., 1.) * u_colour; }"
     found = program.Program(shader, "void main() { gl_FragColor = vec4(1.); }").variables

@@ -7,6 +7,8 @@ so graph A has a cycle and graph B has none: the loop motif must come back "brok
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from napari.layers import Layer
@@ -227,11 +229,14 @@ def test_garbage_collector_is_paused_only_while_aligning(setup, qtbot):
     widget.align.worker.yielded.connect(lambda event: during.append(gc.isenabled()))
     _wait(qtbot, widget.align)
     assert not errors and during and not any(during)  # a full collection would stall the GUI mid-run
-    assert gc.isenabled()
+    qtbot.waitUntil(gc.isenabled, timeout=1000)  # in a slice after the run's last (its collection takes a while)
     widget.align.run()
     assert not gc.isenabled()
     widget.align.cancel()
-    assert gc.isenabled()  # a cancelled run gives it back at once
+    widget.align.run()  # a run started before the last one's pause ended: the pause goes on
+    assert not gc.isenabled()
+    widget.align.cancel()
+    qtbot.waitUntil(gc.isenabled, timeout=1000)  # a cancelled run gives it back at once
     _wait(qtbot, widget.align)
 
 
@@ -271,44 +276,86 @@ def test_a_wrong_worker_setting_is_reported_and_nothing_is_lost(setup, monkeypat
     assert [layer.name for layer in viewer.layers] == names
 
 
+def _busy(seconds: float) -> None:
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        pass
+
+
 def test_drawing_steps_let_timers_and_paints_run_between_them(qapp, qtbot):
     """Each drawing step is a slice of its own: a timer due meanwhile (a click, the heartbeat) runs
-    before the next one, also when a step asks for a paint."""
+    before the next one, also after a paint that takes longer than the timer's interval; ``done``
+    comes in a slice of its own, the frozen widgets thawed."""
     import threading
-    import time
 
     from qtpy.QtCore import QTimer
+    from qtpy.QtOpenGLWidgets import QOpenGLWidget
     from qtpy.QtWidgets import QLabel
 
-    from napari_topoalign._napari.widgets.align import _Stepper
+    from napari_topoalign._napari.widgets.align import SLICE_BUDGET_S, _Stepper
 
-    label, events = QLabel("x"), []
-    label.show()
-    label.paintEvent = lambda event: events.append("paint")
+    events, frozen = [], QLabel("frozen")
+
+    class SlowCanvas(QOpenGLWidget):  # painted as napari's canvas is (the window composes it)
+        def paintGL(self):  # longer than the timer's interval
+            _busy(0.012)
+            events.append("paint")
+
+    canvas = SlowCanvas()
+    canvas.resize(200, 200)
+    canvas.show()
+    qtbot.waitExposed(canvas)
     beat = QTimer()
     beat.setInterval(5)
     beat.timeout.connect(lambda: events.append("tick"))
 
     def steps():
         for i in range(12):
-            start = time.perf_counter()
-            while time.perf_counter() - start < 0.012:  # longer than the timer's interval
-                pass
+            _busy(SLICE_BUDGET_S)  # a slice's worth: one step per slice
             events.append("step")
             if i % 3 == 0:
-                label.update()  # a paint follows this step
+                canvas.update()  # a paint follows this step
             yield
+        events.append("end")
+        _busy(0.012)
         return "done"
 
-    finished = []
     beat.start()
-    stepper = _Stepper(steps(), finished.append, threading.Event())  # noqa: F841 (its timer lives with it)
-    qtbot.waitUntil(lambda: finished == ["done"], timeout=5000)
+    stepper = _Stepper(steps(), lambda result: events.append(result), threading.Event(),  # noqa: F841
+                       frozen=[frozen])
+    qtbot.waitUntil(lambda: "done" in events, timeout=5000)
     beat.stop()
     order = [e for e in events if e != "paint"]
     first = order.index("step")
     assert order[first:].count("step") == 12
     assert all(a != b for a, b in zip(order[first:], order[first + 1:]) if a == "step"), order  # a tick between steps
+    start = events.index("step")
+    after_paint = [events[i + 1] for i in range(start, len(events) - 1) if events[i] == "paint"]
+    assert set(after_paint) <= {"tick", "paint"}, events  # a tick due during a paint runs before the next step
+    assert "tick" in events[events.index("end"):events.index("done")] and frozen.updatesEnabled()  # a slice of its own
+
+
+def test_quick_drawing_steps_share_a_slice(qapp, qtbot):
+    import threading
+
+    from napari_topoalign._napari.layers import PAINT_DUE
+    from napari_topoalign._napari.widgets.align import SLICE_BUDGET_S, _Stepper
+
+    slices, finished = [], []
+
+    class Counting(_Stepper):
+        def _next(self):
+            slices.append(1)
+            super()._next()
+
+    def steps():
+        for i in range(40):
+            _busy(SLICE_BUDGET_S / 10)
+            yield PAINT_DUE if i == 5 else None  # a paint due ends the slice
+
+    stepper = Counting(steps(), finished.append, threading.Event())  # noqa: F841
+    qtbot.waitUntil(lambda: finished == [None], timeout=5000)
+    assert 5 <= len(slices) <= 12  # ~10 steps a slice, a slice ended at the paint, the slice of ``done``
 
 
 def test_layout_frames_are_paced_by_the_qt_threads_cpu_per_frame(setup, monkeypatch):
@@ -321,7 +368,7 @@ def test_layout_frames_are_paced_by_the_qt_threads_cpu_per_frame(setup, monkeypa
     tab, clock, drawn = widget.align, iter([10.0, 10.3, 10.32]), []
     monkeypatch.setattr(align_tab.time, "thread_time", lambda: next(clock))
     monkeypatch.setattr(tab, "_draw_positions", lambda s, live: drawn.append(1))
-    tab._layers, tab._pace = object(), {"every": align_tab.LIVE_EVERY_S}
+    tab._layers, tab._pace, tab._graphs_drawn = object(), {"every": align_tab.LIVE_EVERY_S}, True
     for expected in (align_tab.LIVE_EVERY_S, align_tab.LIVE_COST_FACTOR * 0.3, align_tab.LIVE_EVERY_S):
         tab._latest = (np.zeros((2, 2)), np.zeros((2, 2)))
         tab._move()
@@ -331,6 +378,30 @@ def test_layout_frames_are_paced_by_the_qt_threads_cpu_per_frame(setup, monkeypa
     tab._final_started = True  # the final drawing has begun: no more layout frames
     tab._move()
     assert len(drawn) == 3
+
+
+def test_a_layout_move_is_painted_in_a_slice_of_its_own(setup, qtbot, monkeypatch):
+    """A move of the graphs holds the canvas back; it paints in a later slice, after the timers
+    due (the move and the paint together took over 100 ms under software GL)."""
+    from qtpy.QtCore import QTimer
+
+    viewer, widget, errors = setup
+    tab, events = widget.align, []
+    canvas = viewer.window._qt_viewer.canvas.native
+    monkeypatch.setattr(L, "update_positions", lambda live, pa, pb: (_busy(0.005), events.append("move")))
+    monkeypatch.setattr(L, "keep_in_view", lambda viewer, live: None)
+    beat = QTimer()
+    beat.setInterval(1)
+    beat.timeout.connect(lambda: events.append("tick") if canvas.updatesEnabled() else events.append("held"))
+    tab._layers, tab._graphs_drawn = object(), True
+    tab._latest = (np.zeros((2, 2)), np.zeros((2, 2)))
+    beat.start()
+    qtbot.wait(20)
+    tab._move()
+    assert events[-1] == "move" and not canvas.updatesEnabled()  # held back until a later slice
+    qtbot.waitUntil(canvas.updatesEnabled, timeout=1000)
+    beat.stop()
+    assert "held" in events[events.index("move"):] and not errors  # a timer ran while it was held
 
 
 def test_a_drawing_step_that_asks_for_a_paint_waits_for_it(qapp, qtbot):

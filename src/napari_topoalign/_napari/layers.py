@@ -71,6 +71,7 @@ from scipy.spatial import cKDTree
 
 from ..node_stats import CATEGORICAL, colour_columns, feature_key, node_table
 from ..regions import region_colours, region_of
+from ._reader import INPUTS_KEY
 
 PREFIX = "TopoAlign"
 ROLE_KEY = "topoalign"
@@ -164,12 +165,15 @@ def put_layer(viewer, layer, role: str, *, below=None):
             layers._activate_on_insert = activate
     if active is not None and active in layers and layers.selection.active is not active:
         layers.selection.active = active
+    _no_repaint_on_zoom(viewer, [layer])
     return layer
 
 
 #: Yielded by a drawing step after which the canvas paints: a GUI running the steps starts the
 #: next one only after that paint (``widgets.align._Stepper``).
 PAINT_DUE = object()
+#: Yielded by a drawing step after which the GUI's slice ends (the next step is a long one).
+SLICE_END = object()
 
 
 def put_layer_steps(viewer, layer, role: str, *, below=None):
@@ -177,6 +181,7 @@ def put_layer_steps(viewer, layer, role: str, *, below=None):
     and first painted after the next (a new layer's first paint compiles its shaders: 30-90 ms
     under software GL), so that the event loop runs in between. Where the canvas paints (it is
     shown and not frozen), it is frozen until the second step, which yields ``PAINT_DUE``."""
+    yield SLICE_END  # adding a layer takes napari 40-120 ms: in a slice of its own
     native = getattr(qt_canvas(viewer), "native", None)
     freeze = native is not None and native.isVisible() and native.updatesEnabled()
     if freeze:
@@ -605,7 +610,8 @@ def drawing_layers_steps(viewer):
             layer = yield from put_layer_steps(viewer, _empty_layer(role), role)
         found[role] = layer
     keep_mesh_shaders(viewer, found.values())
-    _no_repaint_on_zoom(viewer, found.values())
+    # the inputs tables the plugin opened too: napari updates hidden layers on a zoom as well
+    _no_repaint_on_zoom(viewer, [*found.values(), *(layer for layer in viewer.layers if INPUTS_KEY in layer.metadata)])
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])
@@ -1539,7 +1545,6 @@ def settle(viewer, layers: set):
     yield
     if model is not None and model.rowCount():
         model.dataChanged.emit(model.index(0), model.index(model.rowCount() - 1), [])
-    yield  # what follows the drawing (e.g. its ``done``) comes in a slice of its own
 
 
 def _layer_list_model(viewer):

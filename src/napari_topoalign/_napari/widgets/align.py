@@ -46,7 +46,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox
 
 from ...errors import ParameterError, TopoAlignError
-from ..layers import PAINT_DUE, qt_canvas, qt_viewer, quiet_drawing, quietly
+from ..layers import PAINT_DUE, SLICE_END, qt_canvas, qt_viewer, quiet_drawing, quietly
 from . import session as _session
 from .session import _Section, report_error
 
@@ -57,6 +57,14 @@ MODES = {"side by side": "side_by_side", "overlay": "overlay"}
 #: where painting and composing the window cost the most, fewer frames).
 LIVE_EVERY_S = 0.15
 LIVE_COST_FACTOR = 5
+#: Layout frames are drawn once the layout has run this long (seconds), and its final positions
+#: this long after it ended: a shorter layout shows as the final drawing alone (an animation that
+#: short shows nothing, and drawing it took the core the pipeline needed: a third of a small
+#: sample's run).
+LIVE_AFTER_S = 0.3
+#: A drawing slice runs its steps until it has taken this long (seconds; a step is never cut):
+#: a slice per step spent more time between the steps than in them.
+SLICE_BUDGET_S = 0.015
 #: Longest a drawing waits for the canvas to paint a new layer before its next step (ms).
 PAINT_WAIT_MS = 250
 #: Longest the worker waits for a GUI slice to end (seconds).
@@ -147,26 +155,55 @@ def _one_shot_timer(interval_ms: int, slot, parent=None) -> QTimer:
     return timer
 
 
-class _Stepper:
-    """Runs a generator of drawing steps on the Qt thread, one step per event-loop slice, then
-    calls ``done(return value)``. ``stop()`` abandons it. The ``frozen`` widgets (the canvas and
-    the layer list) do not repaint until it ends: the drawing appears whole, and the slices are
-    not followed by a repaint of everything drawn so far.
+class _Soon:
+    """Calls ``slot`` on the Qt thread once the event loop has run what is pending: the posted
+    events (a paint, the window's composition), then the timers that came due meanwhile (a click's,
+    the heartbeat's). Two zero-interval timers, the second started when the first fires: one
+    started at once is due before a timer that comes due during a paint, and Qt fires the
+    earliest due first."""
 
-    The next step is due on a zero-interval timer of its own, started once the events that the
-    step posted have run, or, after a step that yields ``layers.PAINT_DUE``, once the canvas has
-    painted (``painted``: the canvas's draw event; at most ``PAINT_WAIT_MS`` later): Qt then
-    runs the timers and input due before it. A ``QTimer.singleShot(0)`` chain (posted events) ran
-    two steps back to back about every other time, and a step right after a paint, doubling the
-    longest wait of a click."""
+    def __init__(self, slot, parent=None):
+        self._last = _one_shot_timer(0, slot, parent)
+        self._first = _one_shot_timer(0, self._last.start, parent)
+
+    def start(self, wait_ms: int = 0) -> None:
+        """Call ``slot`` soon (no sooner than ``wait_ms`` from now)."""
+        self._last.stop()
+        self._first.start(wait_ms)
+
+    def stop(self) -> None:
+        self._first.stop()
+        self._last.stop()
+
+    def isActive(self) -> bool:
+        return self._first.isActive() or self._last.isActive()
+
+
+class _Stepper:
+    """Runs a generator of drawing steps on the Qt thread, a few steps per event-loop slice (until
+    the slice has taken ``SLICE_BUDGET_S``), then calls ``done(return value)``. ``stop()``
+    abandons it. The ``frozen`` widgets (the canvas and the layer list) do not repaint until it
+    ends: the drawing appears whole, and the slices are not followed by a repaint of everything
+    drawn so far.
+
+    ``done`` runs in a slice of its own, then the frozen widgets are thawed: what ``done`` shows
+    (status, tables) is composed into napari's window with the drawing's first paint, once.
+
+    The next slice comes ``_Soon`` after the events that the last one posted have run, or, after a
+    step that yields ``layers.PAINT_DUE`` (it ends the slice, as ``layers.SLICE_END`` does), once
+    the canvas has painted (``painted``: the canvas's draw event; at most ``PAINT_WAIT_MS``
+    later): Qt runs the timers and input due before it. A ``QTimer.singleShot(0)`` chain (posted
+    events) ran two steps back to back about every other time, and a step right after a paint,
+    doubling the longest wait of a click."""
 
     def __init__(self, steps, done, gui_free: threading.Event, frozen=(), painted=None):
         self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
+        self.ended, self.result = False, None  # the steps have ended; their return value
         self.painted, self.waiting = painted, False
         self.frozen = [w for w in frozen if w.updatesEnabled()]
         for widget in self.frozen:
             widget.setUpdatesEnabled(False)
-        self.timer = _one_shot_timer(0, self._next)
+        self.timer = _Soon(self._next)
         self.timer.start()
 
     def stop(self) -> None:
@@ -188,12 +225,23 @@ class _Stepper:
         self._stop_waiting()
         if self.stopped:
             return
+        if self.ended:  # the slice after the last step's
+            self.stopped = True
+            try:
+                self.done(self.result)
+            finally:
+                self._thaw()
+            return
         self.gui_free.clear()
+        start = time.perf_counter()
         try:
             value = next(self.steps)
+            while value is not PAINT_DUE and value is not SLICE_END \
+                    and time.perf_counter() - start < SLICE_BUDGET_S:
+                value = next(self.steps)
         except StopIteration as stop:
-            self._thaw()
-            self.done(stop.value)
+            self.ended, self.result = True, stop.value
+            QTimer.singleShot(0, self._schedule)
             return
         except BaseException:
             self._thaw()
@@ -210,7 +258,7 @@ class _Stepper:
     def _schedule(self, event=None) -> None:
         self._stop_waiting()
         if not self.stopped:
-            self.timer.start(0)
+            self.timer.start()
 
     def _stop_waiting(self) -> None:
         if self.waiting:
@@ -306,11 +354,17 @@ class AlignWidget(_Section):
         self._final = None  # (prepared, layers) of the final drawing once it has ended
         self._final_started = False  # the final drawing has begun (events no longer set the status)
         self._frame_cpu = None  # the Qt thread's CPU time when the last frame began (a move or the first drawing)
+        self._layout_since = None  # when this run's first (or final) layout positions arrived (time.monotonic)
         self._reported = None  # (progress, status) of the newest pipeline event, not shown yet
         self._report = _one_shot_timer(REPORT_EVERY_MS, self._show_report, self)
         # after a drawing, the newest positions are drawn in a slice of their own
-        self._move_soon = _one_shot_timer(0, self._move, self)
+        self._move_soon = _Soon(self._move, self)
+        # a move's paint comes in a slice after the move's: the canvas is held until then
+        self._held = []  # the widgets a move froze
+        self._paint_soon = _Soon(self._thaw_held, self)
         self._resume_collector = lambda: None  # ends this run's pause of the garbage collector
+        # the collector resumes in a slice of its own after a run (its first collection takes ~25 ms)
+        self._resume_soon = _Soon(self._resume, self)
         self._process = None  # the PipelineProcess of the run under way (None: a thread here)
         session.events.alignment.connect(lambda: self.save_button.setEnabled(True))
 
@@ -339,7 +393,7 @@ class AlignWidget(_Section):
             return
         self._options_changed()
         cancel = self._cancel = threading.Event()
-        self._pace, self._frame_cpu = {"every": LIVE_EVERY_S}, None
+        self._pace, self._frame_cpu, self._layout_since = {"every": LIVE_EVERY_S}, None, None
         try:
             self._process = pipeline_process()
         except TopoAlignError as exc:
@@ -358,7 +412,10 @@ class AlignWidget(_Section):
         self.align_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.worker, self.busy = worker, True
-        self._resume_collector = _pause_collector()
+        if self._resume_soon.isActive():
+            self._resume_soon.stop()  # the last run's pause goes on
+        else:
+            self._resume_collector = _pause_collector()
         worker.start()
         if self.view.linked is not None:
             self.view.linked.disconnect()
@@ -378,6 +435,7 @@ class AlignWidget(_Section):
 
     def _draw(self, steps, done) -> None:
         """Run drawing ``steps`` one per event-loop slice, then ``done(result)``; replaces any drawing under way."""
+        self._thaw_held()
         if self._stepper is not None:
             self._stepper.stop()
 
@@ -412,8 +470,10 @@ class AlignWidget(_Section):
                 self.session.set_graphs(self._graphs["a"], self._graphs["b"])
         elif isinstance(event, LayoutStep):
             self._latest = (event.pos_a, event.pos_b)
+            if self._layout_since is None or event.iteration >= event.iterations:
+                self._layout_since = time.monotonic()  # its end too: the final drawing may come first
             if self._stepper is None:
-                self._move()
+                self._move_soon.start()  # after the posted events (a paint) and the timers due
 
     def _show_report(self) -> None:
         """Show the newest event's progress and message (``REPORT_EVERY_MS``), while the run is on."""
@@ -429,6 +489,10 @@ class AlignWidget(_Section):
         """Draw the newest layout positions (one slice): the graphs the first time, then moves in
         place; not while a drawing is under way (its end calls this again) or once the final one began."""
         if self._latest is None or self._layers is None or self._stepper is not None or self._final_started:
+            return
+        early = 0.0 if self._graphs_drawn else LIVE_AFTER_S - (time.monotonic() - self._layout_since)
+        if early > 0:
+            self._move_soon.start(int(1000 * early) + 1)  # the newest positions then, if the layout still runs
             return
         s, live = self.session, self._layers
         frame_cpu = time.thread_time()  # this is the Qt thread: its CPU since the last frame began
@@ -449,8 +513,19 @@ class AlignWidget(_Section):
         if not self._graphs_drawn:
             self._draw(self._first_drawing(s, live, self._latest), lambda _: self._move_soon.start())
         else:
+            self._held = [w for w in _repainted_widgets(self.viewer, first_run=False) if w.updatesEnabled()]
+            for widget in self._held:
+                widget.setUpdatesEnabled(False)
             update_positions(live, *self._latest)
             keep_in_view(self.viewer, live)
+            self._paint_soon.start()
+
+    def _thaw_held(self) -> None:
+        """Let the canvas a move froze repaint (the move's paint, in a slice of its own)."""
+        self._paint_soon.stop()
+        for widget in self._held:
+            widget.setUpdatesEnabled(True)
+        self._held = []
 
     def _first_drawing(self, s, live, positions):
         """Steps drawing this run's graphs at their first layout positions (the previous
@@ -472,7 +547,15 @@ class AlignWidget(_Section):
         drawn = self._graphs_drawn and self._stepper is None
         steps = show_alignment_steps(self.viewer, prepared.alignment, self.session.inputs, prepared=prepared,
                                      graphs_drawn=drawn)
-        self._draw(steps, lambda layers: self._final_drawn(prepared, layers))
+        self._draw(self._hiding_inputs_drawn(steps), lambda layers: self._final_drawn(prepared, layers))
+
+    def _hiding_inputs_drawn(self, steps):
+        """``steps`` (a drawing), then a step hiding the inputs layer that the drawing now shows
+        beside the graphs (the first time: napari updates its scene graph, ~35 ms)."""
+        layers = yield from steps
+        yield
+        self.view.hide_inputs_drawn(layers)
+        return layers
 
     def _final_drawn(self, prepared, layers) -> None:
         self._final = (prepared, layers)
@@ -505,8 +588,12 @@ class AlignWidget(_Section):
         self.status.setText(f"Failed: {exc}")
         report_error(exc)
 
-    def _finish(self) -> None:
+    def _resume(self) -> None:
         self._resume_collector()
+        self._resume_collector = lambda: None
+
+    def _finish(self) -> None:
+        self._resume_soon.start()
         self.busy = False
         self.align_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -523,6 +610,7 @@ class AlignWidget(_Section):
             if self._stepper is not None:
                 self._stepper.stop()
                 self._stepper = None
+            self._thaw_held()
             empty_drawing(self.viewer)
         self._latest = None
         self.progress.setValue(0)

@@ -59,18 +59,24 @@ class SessionView:
             self._link()
 
     def _on_alignment(self) -> None:
-        from ..layers import set_visible, show_alignment
+        from ..layers import show_alignment
 
         alignment = self.session.alignment
         if self._drawn is not alignment:
             self.layers = show_alignment(self.viewer, alignment, self.session.inputs)
             self._drawn = alignment
-        if self.layers.inputs is not None:  # drawn beside the graphs: hide the inputs layer they came from
+        self.hide_inputs_drawn(self.layers)
+        self._link()
+
+    def hide_inputs_drawn(self, layers) -> None:
+        """When the drawing ``layers`` show the inputs beside the graphs, hide the inputs layer they came from."""
+        from ..layers import set_visible
+
+        if layers.inputs is not None:
             for layer in _layers_with(self.viewer, INPUTS_KEY):
                 table = layer.metadata[INPUTS_KEY]
                 if table is self.session.inputs or table is self.inputs_base:
                     set_visible(layer, False)
-        self._link()
 
     def _link(self) -> None:
         from ..selection import LinkedSelection
