@@ -610,8 +610,8 @@ def drawing_layers_steps(viewer):
             layer = yield from put_layer_steps(viewer, _empty_layer(role), role)
         found[role] = layer
     keep_mesh_shaders(viewer, found.values())
-    # the inputs tables the plugin opened too: napari updates hidden layers on a zoom as well
-    _no_repaint_on_zoom(viewer, [*found.values(), *(layer for layer in viewer.layers if INPUTS_KEY in layer.metadata)])
+    # ``put_layer`` guards the plugin's layers; the inputs tables it opened are napari's (hidden, still updated)
+    _no_repaint_on_zoom(viewer, [layer for layer in viewer.layers if INPUTS_KEY in layer.metadata])
     return AlignmentLayers(viewer, None, found["nodes_a"], found["nodes_b"], found["edges_a"], found["edges_b"], 1.0,
                            links=found["links"], bubbles=found["bubbles"], titles=found["titles"],
                            legend=found["legend"], region_labels=found["region_labels"])

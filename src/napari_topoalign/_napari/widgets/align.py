@@ -14,9 +14,10 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
 - the plugin's layers are made once per viewer and then updated in place (napari takes
   0.1-0.8 s to add a layer and runs a full garbage collection to remove one); on the first run
   they are made one per slice while the worker computes;
-- the graphs appear at their first layout positions in one slice (``draw_graphs``) and then
-  move in place; the final drawing adds the Bubble Sets a few polygons per slice
-  (``show_alignment_steps``);
+- once the layout has run ``LIVE_AFTER_S``, the graphs appear at its newest positions
+  (``draw_graphs``) and then move in place, each move painted in a slice after its own; a
+  shorter layout shows as the final drawing alone, which adds the Bubble Sets a few polygons per
+  slice (``show_alignment_steps``);
 - while a drawing slice runs the worker waits at its next pipeline event, so the GUI thread does
   not fight it for the GIL after every Qt call;
 - Python's garbage collector is paused for the run (``_pause_collector``): a full collection of
@@ -24,8 +25,9 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
 - every slice is quiet (``layers.quiet_drawing``): no thumbnails, no dims recompute, no layer-list
   repaint per property set; a drawing ends by settling them once, one thumbnail per slice, and
   the first run renders the text glyphs a few per slice before any text is drawn and leaves the
-  canvas unfrozen, painting each new layer in a slice of its own (its first paint compiles its
-  shaders; ``layers.drawing_layers_steps``), and the edge
+  canvas unfrozen, adding and painting each new layer in slices of their own (its first paint
+  compiles its shaders; ``layers.drawing_layers_steps``); quick steps share a slice up to
+  ``SLICE_BUDGET_S`` (``_Stepper``), and the edge
   and bubble meshes keep their shaders when they move (``layers.keep_mesh_shaders``).
 
 Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
@@ -155,6 +157,24 @@ def _one_shot_timer(interval_ms: int, slot, parent=None) -> QTimer:
     return timer
 
 
+def _freeze(widgets) -> list:
+    """Stop repainting those of ``widgets`` that repaint now; returns them (for ``_thaw``)."""
+    frozen = [widget for widget in widgets if widget.updatesEnabled()]
+    for widget in frozen:
+        widget.setUpdatesEnabled(False)
+    return frozen
+
+
+def _thaw(widgets) -> None:
+    """Let ``widgets`` (frozen by ``_freeze``) repaint again, and ask for their repaint."""
+    for widget in widgets:
+        try:
+            widget.setUpdatesEnabled(True)
+            widget.update()
+        except RuntimeError:  # the viewer was closed meanwhile: its widgets are gone
+            pass
+
+
 class _Soon:
     """Calls ``slot`` on the Qt thread once the event loop has run what is pending: the posted
     events (a paint, the window's composition), then the timers that came due meanwhile (a click's,
@@ -200,9 +220,7 @@ class _Stepper:
         self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
         self.ended, self.result = False, None  # the steps have ended; their return value
         self.painted, self.waiting = painted, False
-        self.frozen = [w for w in frozen if w.updatesEnabled()]
-        for widget in self.frozen:
-            widget.setUpdatesEnabled(False)
+        self.frozen = _freeze(frozen)
         self.timer = _Soon(self._next)
         self.timer.start()
 
@@ -213,12 +231,7 @@ class _Stepper:
         self._thaw()
 
     def _thaw(self) -> None:
-        for widget in self.frozen:
-            try:
-                widget.setUpdatesEnabled(True)
-                widget.update()
-            except RuntimeError:  # the viewer was closed meanwhile: its widgets are gone
-                pass
+        _thaw(self.frozen)
         self.frozen = []
 
     def _next(self) -> None:
@@ -434,7 +447,8 @@ class AlignWidget(_Section):
         show_info("TopoAlign: alignment cancelled.")
 
     def _draw(self, steps, done) -> None:
-        """Run drawing ``steps`` one per event-loop slice, then ``done(result)``; replaces any drawing under way."""
+        """Run drawing ``steps`` in event-loop slices (``_Stepper``), then ``done(result)``; replaces any
+        drawing under way."""
         self._thaw_held()
         if self._stepper is not None:
             self._stepper.stop()
@@ -513,9 +527,7 @@ class AlignWidget(_Section):
         if not self._graphs_drawn:
             self._draw(self._first_drawing(s, live, self._latest), lambda _: self._move_soon.start())
         else:
-            self._held = [w for w in _repainted_widgets(self.viewer, first_run=False) if w.updatesEnabled()]
-            for widget in self._held:
-                widget.setUpdatesEnabled(False)
+            self._held = _freeze(_repainted_widgets(self.viewer, first_run=False))
             update_positions(live, *self._latest)
             keep_in_view(self.viewer, live)
             self._paint_soon.start()
@@ -523,8 +535,7 @@ class AlignWidget(_Section):
     def _thaw_held(self) -> None:
         """Let the canvas a move froze repaint (the move's paint, in a slice of its own)."""
         self._paint_soon.stop()
-        for widget in self._held:
-            widget.setUpdatesEnabled(True)
+        _thaw(self._held)
         self._held = []
 
     def _first_drawing(self, s, live, positions):

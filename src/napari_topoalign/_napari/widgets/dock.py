@@ -86,9 +86,10 @@ class _QuickShaderParsing:
       up to its last ``//``). As a regular expression, ``(.*)(//.*)``, it backtracks over every
       line from every position: ~16 ms a GL program, a third of each new layer's first paint;
     - the searches for declarations (``variable_patterns``: vispy's ``REGEX_VAR``, each starting
-      with ``\\s*`` and a keyword) run without that leading ``\\s*``: they find the same declarations with the
-      same groups (only the whitespace before is no longer part of a match), and the search skips
-      to the keyword instead of trying the pattern at every position (~3 ms → 0.25 ms a program).
+      with ``\\s*`` and a keyword) run without that leading ``\\s*``: they find the same
+      declarations with the same groups (only the whitespace before is no longer part of a
+      match), and the search skips to the keyword instead of trying the pattern at every position
+      (~3 ms → 0.25 ms a program).
     """
 
     PATTERN = r"(.*)(//.*)"
