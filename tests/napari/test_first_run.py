@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from qtpy.QtCore import QTimer
 
 from napari_topoalign import load_sample
-from napari_topoalign._napari.layers import find_layer
+from napari_topoalign._napari.layers import GLYPHS, find_layer, text_font
 from napari_topoalign._napari.widgets import TopoAlignWidget
 from napari_topoalign._napari.widgets.align import PIPELINE_SHARE
 from napari_topoalign._napari.widgets.dock import _QuickShaderParsing, quick_shader_parsing
@@ -97,6 +97,25 @@ def test_dock_first_then_sample_then_align(docked, qtbot):
     assert list(viewer.layers) == layers and s.alignment is not al and not errors
     layout = fraction("layout"), fraction("regions")
     assert len({p for p in progress if 100 * PIPELINE_SHARE * layout[0] < p < 100 * PIPELINE_SHARE * layout[1]}) >= 3
+
+
+def test_dock_renders_the_text_glyphs_while_idle_in_short_slices(docked, qtbot):
+    viewer, widget, _ = docked
+    font = text_font(viewer)
+    assert not set(GLYPHS) <= set(font._glyphs)  # a new viewer's font has not rendered them
+    beat = Heartbeat(interval_ms=5)
+    qtbot.waitUntil(lambda: widget.glyphs.stopped, timeout=WAIT_MS)  # nothing but the event loop ran
+    beat.timer.stop()
+    assert set(GLYPHS) <= set(font._glyphs)  # before any Align: the first drawing has none to render
+    assert len(beat.gaps) > 10 and max(beat.gaps) < STALL_LIMIT_S  # in slices, with ticks between them
+
+
+def test_a_dock_closed_at_once_stops_rendering_the_glyphs(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget = TopoAlignWidget(viewer)
+    widget.deleteLater()  # before its first slice
+    qtbot.wait(500)  # the rest of the glyphs took ~1 s
+    assert not set(GLYPHS) <= set(text_font(viewer)._glyphs)
 
 
 def test_sample_first_then_dock(make_napari_viewer, monkeypatch):

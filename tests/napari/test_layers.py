@@ -276,10 +276,10 @@ def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):
     viewer = make_napari_viewer()
     info = viewer.window._qt_viewer.canvas._font_info
     font = info.font_manager.get_font(info.face, False, False)
-    steps = list(L.glyph_steps(viewer))
+    steps = list(L.glyph_steps(L.text_font(viewer)))
     assert set(L.GLYPHS) <= set(font._glyphs)
     assert len(steps) <= -(-len(L.GLYPHS) // L._GLYPHS_PER_STEP)
-    assert list(L.glyph_steps(viewer)) == []  # all cached: no step
+    assert list(L.glyph_steps(L.text_font(viewer))) == []  # all cached: no step
 
 
 def test_moved_edges_keep_their_shader(make_napari_viewer, alignment):

@@ -431,3 +431,26 @@ def test_a_drawing_step_that_asks_for_a_paint_waits_for_it(qapp, qtbot):
     stepper = _Stepper(steps(events), finished.append, threading.Event(), painted=painted)  # noqa: F841
     qtbot.waitUntil(lambda: finished == ["done", "done"], timeout=2000)
     assert events == ["new layer", "next"] and not painted.callbacks
+
+
+def test_deleting_the_parent_of_steps_ends_them(qapp, qtbot):
+    """``run_in_slices`` steps whose parent (the dock) is deleted in the middle stop there, and
+    nothing touches their timers, gone with it (a RuntimeError in a Qt slot)."""
+    from qtpy.QtCore import QObject
+
+    from napari_topoalign._napari.layers import SLICE_END
+    from napari_topoalign._napari.widgets.align import run_in_slices
+
+    parent, events = QObject(), []
+
+    def steps():
+        for i in range(5):
+            events.append(i)
+            if i == 1:
+                parent.deleteLater()  # deleted before the next slice is scheduled
+            yield SLICE_END
+
+    stepper = run_in_slices(steps(), parent)
+    qtbot.waitUntil(lambda: stepper.stopped, timeout=2000)
+    qtbot.wait(100)  # pytest-qt fails the test on an exception in the event loop
+    assert events == [0, 1]

@@ -602,7 +602,7 @@ def _empty_layer(role: str):
 def drawing_layers_steps(viewer):
     """The plugin's drawing layers (``DRAWING_ROLES``) in ``viewer``: the existing ones, and empty
     new ones where missing, one per step (a generator; returns the ``AlignmentLayers``)."""
-    yield from glyph_steps(viewer)  # first: an empty text layer's first paint measures line heights
+    yield from glyph_steps(text_font(viewer))  # first: an empty text layer's first paint measures line heights
     found = {}
     for role in DRAWING_ROLES:
         layer = find_layer(viewer, role)
@@ -719,20 +719,24 @@ GLYPHS = (string.ascii_letters + string.digits + " .,:;-_()[]/%+#&'\"=<>×–—
 _GLYPHS_PER_STEP = 2
 
 
-def glyph_steps(viewer):
-    """Steps rendering the glyphs of ``GLYPHS`` that the canvas's text font has not rendered yet,
-    a few per step. napari renders a glyph (a distance field, in Python) the first time a text
-    visual draws it, ~5 ms each: the first drawing of titles, legend and region numbers would
-    otherwise stall in one paint. Nothing when the font is not found (napari internals)."""
+def text_font(viewer):
+    """The font of napari's text visuals on ``viewer``'s canvas, or None where it is not found
+    (napari internals)."""
     info = getattr(qt_canvas(viewer), "_font_info", None)
     manager = getattr(info, "font_manager", None)
-    if manager is None:
-        return
-    font = manager.get_font(info.face, False, False)  # the font of napari's text visuals
-    missing = [char for char in GLYPHS if char not in getattr(font, "_glyphs", {})]
+    return None if manager is None else manager.get_font(info.face, False, False)
+
+
+def glyph_steps(font):
+    """Steps rendering the glyphs of ``GLYPHS`` that ``font`` (``text_font``; None: no steps) has
+    not rendered yet, a few per step. napari renders a glyph (a distance field, in Python) the
+    first time a text visual draws it, ~10 ms each: the first drawing of titles, legend and region
+    numbers would otherwise stall in one paint."""
+    rendered = getattr(font, "_glyphs", None)
+    missing = [] if rendered is None else [char for char in GLYPHS if char not in rendered]
     for i in range(0, len(missing), _GLYPHS_PER_STEP):
         for char in missing[i : i + _GLYPHS_PER_STEP]:
-            font[char]
+            font[char]  # a glyph rendered meanwhile (the dock renders them while idle) is not rendered again
         yield
 
 

@@ -23,12 +23,13 @@ How the Qt thread stays free (each piece of drawing is one short slice of the ev
 - Python's garbage collector is paused for the run (``_pause_collector``): a full collection of
   napari's objects took ~0.3 s in the middle of the animation;
 - every slice is quiet (``layers.quiet_drawing``): no thumbnails, no dims recompute, no layer-list
-  repaint per property set; a drawing ends by settling them once, one thumbnail per slice, and
-  the first run renders the text glyphs a few per slice before any text is drawn and leaves the
-  canvas unfrozen, adding and painting each new layer in slices of their own (its first paint
-  compiles its shaders; ``layers.drawing_layers_steps``); quick steps share a slice up to
-  ``SLICE_BUDGET_S`` (``_Stepper``), and the edge
-  and bubble meshes keep their shaders when they move (``layers.keep_mesh_shaders``).
+  repaint per property set; a drawing ends by settling them once, one thumbnail per slice;
+- the text glyphs are rendered a few per slice before any text is drawn: by the dock while the
+  user loads data (``run_in_slices``), and by the first run for those still missing;
+- the first run leaves the canvas unfrozen, adding and painting each new layer in slices of their
+  own (its first paint compiles its shaders; ``layers.drawing_layers_steps``);
+- quick steps share a slice up to ``SLICE_BUDGET_S`` (``_Stepper``), and the edge and bubble
+  meshes keep their shaders when they move (``layers.keep_mesh_shaders``).
 
 Cancel acts at once: the worker's results are dropped (it stops at its next pipeline event) and
 the previous alignment (if any) is drawn back, in slices.
@@ -204,7 +205,7 @@ class _Stepper:
     the slice has taken ``SLICE_BUDGET_S``), then calls ``done(return value)``. ``stop()``
     abandons it. The ``frozen`` widgets (the canvas and the layer list) do not repaint until it
     ends: the drawing appears whole, and the slices are not followed by a repaint of everything
-    drawn so far.
+    drawn so far. Its timers are children of ``parent`` (if any): deleting ``parent`` ends it.
 
     ``done`` runs in a slice of its own, then the frozen widgets are thawed: what ``done`` shows
     (status, tables) is composed into napari's window with the drawing's first paint, once.
@@ -216,13 +217,18 @@ class _Stepper:
     events) ran two steps back to back about every other time, and a step right after a paint,
     doubling the longest wait of a click."""
 
-    def __init__(self, steps, done, gui_free: threading.Event, frozen=(), painted=None):
+    def __init__(self, steps, done, gui_free: threading.Event, frozen=(), painted=None, parent=None):
         self.steps, self.done, self.stopped, self.gui_free = steps, done, False, gui_free
         self.ended, self.result = False, None  # the steps have ended; their return value
         self.painted, self.waiting = painted, False
         self.frozen = _freeze(frozen)
-        self.timer = _Soon(self._next)
+        self.timer = _Soon(self._next, parent)
+        if parent is not None:  # its timers are gone with it: the pending calls must not start them
+            parent.destroyed.connect(self._parent_deleted)
         self.timer.start()
+
+    def _parent_deleted(self, _=None) -> None:
+        self.stopped = True
 
     def stop(self) -> None:
         self.stopped = True
@@ -296,6 +302,13 @@ def _pause_collector():
 
     QTimer.singleShot(int(1000 * GC_PAUSE_MAX_S), resume)
     return resume
+
+
+def run_in_slices(steps, parent) -> _Stepper:
+    """Run ``steps`` (a generator) on the Qt thread in event-loop slices of ``SLICE_BUDGET_S``
+    (``_Stepper``), apart from any drawing, until they end (``.stopped``), ``.stop()`` or the
+    QObject ``parent`` is deleted (its timers go with it)."""
+    return _Stepper(steps, lambda result: None, threading.Event(), parent=parent)
 
 
 def _repainted_widgets(viewer, first_run: bool) -> list:

@@ -11,7 +11,8 @@ import threading
 
 from qtpy.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from .align import AlignWidget, pipeline_process
+from ..layers import glyph_steps, text_font
+from .align import AlignWidget, pipeline_process, run_in_slices
 from .load import LoadWidget
 from .mapper import MapperWidget
 from .regions import RegionsWidget
@@ -42,6 +43,9 @@ class TopoAlignWidget(QWidget):
         load_units()
         quick_shader_parsing()
         self.warm_up = warm_up_pipeline()
+        # the text glyphs of the first drawing (~1 s of the Qt thread) are rendered while the user
+        # loads data, in short slices; the first Align renders those still missing
+        self.glyphs = run_in_slices(glyph_steps(text_font(napari_viewer)), self)
 
 
 @functools.cache
