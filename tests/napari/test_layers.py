@@ -274,12 +274,11 @@ def test_each_new_drawing_layer_is_first_painted_in_a_step_of_its_own(make_napar
 
 def test_glyph_steps_render_the_glyphs_once(make_napari_viewer):
     viewer = make_napari_viewer()
-    info = viewer.window._qt_viewer.canvas._font_info
-    font = info.font_manager.get_font(info.face, False, False)
-    steps = list(L.glyph_steps(L.text_font(viewer)))
+    font = L.text_font(viewer)
+    steps = list(L.glyph_steps(font))
     assert set(L.GLYPHS) <= set(font._glyphs)
     assert len(steps) <= -(-len(L.GLYPHS) // L._GLYPHS_PER_STEP)
-    assert list(L.glyph_steps(L.text_font(viewer))) == []  # all cached: no step
+    assert list(L.glyph_steps(font)) == []  # all cached: no step
 
 
 def test_moved_edges_keep_their_shader(make_napari_viewer, alignment):
